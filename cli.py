@@ -1,0 +1,3 @@
+"""The rensei command line."""
+def main() -> None:
+    pass

@@ -1,0 +1,139 @@
+"""Safe YAML loading that remembers where every value came from.
+
+The loader composes the document with PyYAML's safe composer and builds plain JSON-like
+values itself, so that each mapping key, each value and each scalar's source span is
+indexed by its path (a tuple of keys and list indices). Duplicate keys are errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from interpreter.errors import Diagnostic, Position
+
+Path = tuple[str | int, ...]
+
+
+@dataclass
+class LoadedDocument:
+    """A parsed YAML file: plain values plus the position of every node."""
+
+    file: str
+    text: str
+    data: Any
+    positions: dict[Path, Position] = field(default_factory=dict)
+    key_positions: dict[Path, Position] = field(default_factory=dict)
+    spans: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def position(self, path: Path, *, key: bool = False) -> Position:
+        """Returns the position of ``path``, or of its closest known ancestor."""
+        table = self.key_positions if key else self.positions
+        probe = tuple(path)
+        while probe:
+            if probe in table:
+                return table[probe]
+            if probe in self.positions:
+                return self.positions[probe]
+            probe = probe[:-1]
+        return self.positions.get((), Position(1, 1))
+
+    def raw(self, path: Path) -> str | None:
+        """Returns the exact source text of the scalar at ``path`` (quotes included)."""
+        span = self.spans.get(tuple(path))
+        return None if span is None else self.text[span[0] : span[1]]
+
+    def offset_position(self, path: Path, start: int) -> Position:
+        """Maps a character index of the scalar's source text back to a file position."""
+        span = self.spans.get(tuple(path))
+        if span is None:
+            return self.position(path)
+        index = span[0] + start
+        line = self.text.count("\n", 0, index) + 1
+        col = index - (self.text.rfind("\n", 0, index) + 1) + 1
+        return Position(line, col)
+
+
+class _Builder:
+    def __init__(self, doc: LoadedDocument, diagnostics: list[Diagnostic]) -> None:
+        self.doc = doc
+        self.diagnostics = diagnostics
+        self.constructor = yaml.SafeLoader("")
+
+    def build(self, node: yaml.Node, path: Path) -> Any:
+        self.doc.positions[path] = _pos(node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)
+        self.doc.spans[path] = (node.start_mark.index, node.end_mark.index)
+        value = self.constructor.construct_object(node, deep=True)
+        if isinstance(value, dt.datetime | dt.date):
+            return value.isoformat()
+        if isinstance(value, bytes):
+            return value.decode("utf-8", "replace")
+        return value
+
+    def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self._error(key_node, "mapping keys must be plain strings")
+                continue
+            key = str(self.constructor.construct_object(key_node))
+            if key == "<<":
+                self._error(key_node, "YAML merge keys ('<<') are not supported")
+                continue
+            if key in result:
+                first = self.doc.key_positions[(*path, key)]
+                self._error(
+                    key_node,
+                    f"duplicate key '{key}'",
+                    hint=f"first defined at line {first.line}",
+                )
+                continue
+            self.doc.key_positions[(*path, key)] = _pos(key_node.start_mark)
+            result[key] = self.build(value_node, (*path, key))
+        return result
+
+    def _error(self, node: yaml.Node, message: str, *, hint: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(self.doc.file, _pos(node.start_mark), message, hint))
+
+
+def _pos(mark: yaml.Mark) -> Position:
+    return Position(mark.line + 1, mark.column + 1)
+
+
+def load_yaml(text: str, *, file: str) -> tuple[LoadedDocument, list[Diagnostic]]:
+    """Parses one YAML document, returning it with every problem found.
+
+    Args:
+        text: the YAML source.
+        file: the name used in diagnostics.
+
+    Returns:
+        The document (``data`` is None when the text could not be parsed) and the
+        diagnostics: syntax errors, duplicate keys, unsupported YAML features.
+    """
+    doc = LoadedDocument(file=file, text=text, data=None)
+    diagnostics: list[Diagnostic] = []
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        position = _pos(mark) if mark is not None else Position(1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        diagnostics.append(Diagnostic(file, position, f"YAML syntax error: {problem}"))
+        return doc, diagnostics
+    except yaml.YAMLError as exc:
+        diagnostics.append(Diagnostic(file, Position(1, 1), f"YAML error: {exc}"))
+        return doc, diagnostics
+    if node is None:
+        diagnostics.append(Diagnostic(file, Position(1, 1), "the file is empty"))
+        return doc, diagnostics
+    doc.data = _Builder(doc, diagnostics).build(node, ())
+    return doc, diagnostics
