@@ -1,3 +1,175 @@
-"""The rensei command line."""
-def main() -> None:
+"""The ``rensei`` command: thin verbs over the interpreter, the workflows and the stack."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from activities.catalogue import default_catalogue
+from interpreter.compiler import check_text, compile_text
+from interpreter.errors import DefinitionError
+from interpreter.plan import Plan
+from settings import Settings
+from workflows.normalize import EventFormatError, trigger_from_document
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Prints one ``file:line:col: message`` line per problem; exit 1 when any is found."""
+    catalogue = default_catalogue()
+    problems = 0
+    for name in args.files:
+        path = Path(name)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            _out(f"{name}:1:1: cannot read the file: {exc}")
+            problems += 1
+            continue
+        diagnostics = check_text(text, file=name, catalogue=catalogue)
+        for diagnostic in diagnostics:
+            _out(diagnostic.render())
+        problems += len(diagnostics)
+    if problems:
+        _err(f"{problems} problem(s) in {len(args.files)} file(s)")
+        return EXIT_FAILED
+    _err(f"{len(args.files)} file(s) valid")
+    return EXIT_OK
+
+
+def _load_run_inputs(args: argparse.Namespace) -> tuple[Plan, dict[str, Any]]:
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _UsageError(f"{args.file}: cannot read the file: {exc}") from None
+    plan = compile_text(text, file=args.file, catalogue=default_catalogue())
+    try:
+        document = json.loads(Path(args.event).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _UsageError(f"{args.event}: cannot read the event: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise _UsageError(f"{args.event}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    if not isinstance(document, dict):
+        raise _UsageError(f"{args.event}: the event must be a JSON object")
+    try:
+        trigger_type, trigger = trigger_from_document(document)
+    except EventFormatError as exc:
+        raise _UsageError(f"{args.event}: {exc}") from None
+    if trigger_type is not None and trigger_type != plan.trigger_type:
+        raise _UsageError(
+            f"{args.event}: this event fires '{trigger_type}', but {args.file} is triggered by "
+            f"'{plan.trigger_type}'"
+        )
+    return plan, trigger
+
+
+class _UsageError(Exception):
     pass
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Runs a definition once for one event and prints the outcome as JSON."""
+    try:
+        plan, trigger = _load_run_inputs(args)
+    except DefinitionError as exc:
+        for diagnostic in exc.diagnostics:
+            _err(diagnostic.render())
+        return EXIT_USAGE
+    except _UsageError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    from stack.runner import RunnerError, run_once  # Temporal imports only for this verb
+
+    settings = Settings()
+    try:
+        outcome = asyncio.run(
+            run_once(plan, trigger, settings=settings, sandbox=args.sandbox, workspace=args.workspace)
+        )
+    except RunnerError as exc:
+        _err(str(exc))
+        return EXIT_FAILED
+    _out(json.dumps(outcome, indent=2, default=str))
+    return EXIT_OK if outcome["status"] == "completed" else EXIT_FAILED
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Brings up the local stack in the foreground (``make run``)."""
+    from stack.supervisor import run_stack
+
+    return run_stack(Settings())
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import worker
+
+    worker.main()
+    return EXIT_OK
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = Settings()
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level=settings.log_level.lower(),
+    )
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rensei", description="Durable incident automation on Temporal.")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    validate = verbs.add_parser("validate", help="check definition files")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.set_defaults(func=cmd_validate)
+
+    run = verbs.add_parser("run", help="run a definition once for an event")
+    run.add_argument("file", metavar="FILE")
+    run.add_argument("--event", required=True, metavar="EVENT.json",
+                     help="a trigger payload {\"incident_io\": {...}} or an incident.io webhook body")
+    run.add_argument("--sandbox", action="store_true",
+                     help="start a throw-away Temporal server and worker with providers on local simulators")
+    run.add_argument("--workspace", default="default")
+    run.set_defaults(func=cmd_run)
+
+    up = verbs.add_parser("up", help="run Temporal, the worker and the API in the foreground")
+    up.set_defaults(func=cmd_up)
+    worker_cmd = verbs.add_parser("worker", help="run the Temporal worker")
+    worker_cmd.set_defaults(func=cmd_worker)
+    api = verbs.add_parser("api", help="run the HTTP API")
+    api.set_defaults(func=cmd_api)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    sys.exit(args.func(args))
+
+
+if __name__ == "__main__":
+    main()
+
+
+__all__ = ["build_parser", "main"]

@@ -1,0 +1,44 @@
+"""rensei's configuration: one pydantic-settings class, read from ``RENSEI_*`` variables.
+
+Build it at an entry point (``Settings()``) and pass it down; nothing reads the
+environment at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting, with the default that ``make run`` uses."""
+
+    model_config = SettingsConfigDict(env_prefix="RENSEI_", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".data"), description="state of the local stack")
+    temporal_address: str | None = Field(
+        default=None, description="an existing Temporal frontend (host:port); unset starts a dev server"
+    )
+    temporal_namespace: str = "default"
+    temporal_port: int = Field(default=7233, description="port of the embedded dev server")
+    temporal_ui_port: int = Field(default=8233, description="port of the embedded Temporal UI")
+    task_queue: str = Field(default="rensei", description="task queue of workflows and default activities")
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    log_level: str = "INFO"
+    definitions_dir: Path = Field(default=Path("workflows.d"), description="definition files loaded at start")
+    incident_io_token: SecretStr | None = None
+    incident_io_base_url: str = "https://api.incident.io"
+    incident_io_webhook_secret: SecretStr | None = None
+
+    @property
+    def address(self) -> str:
+        """The Temporal frontend everything connects to."""
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def embedded_temporal(self) -> bool:
+        """True when ``make run`` starts its own dev server."""
+        return self.temporal_address is None

@@ -1,0 +1,73 @@
+"""The Temporal worker entry point: connects, registers workflows and activities, runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities import debug
+from settings import Settings
+from workflows.interpreter import InterpreterWorkflow
+
+log = logging.getLogger(__name__)
+
+WORKFLOWS: list[type] = [InterpreterWorkflow]
+
+
+async def connect(settings: Settings) -> Client:
+    """A client for the configured Temporal frontend, with rensei's data converter."""
+    return await Client.connect(
+        settings.address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+    )
+
+
+def default_activities(settings: Settings) -> list[Callable[..., Any]]:
+    """Every activity rensei ships, bound to its clients."""
+    del settings  # provider activities read their configuration here as they are added
+    return [debug.echo]
+
+
+def build_workers(
+    client: Client,
+    settings: Settings,
+    *,
+    activities: Sequence[Callable[..., Any]] | None = None,
+    task_queue: str | None = None,
+) -> list[Worker]:
+    """The workers of one process: workflows and default activities on the main queue."""
+    queue = task_queue or settings.task_queue
+    return [
+        Worker(
+            client,
+            task_queue=queue,
+            workflows=WORKFLOWS,
+            activities=list(activities if activities is not None else default_activities(settings)),
+        )
+    ]
+
+
+async def run(settings: Settings) -> None:
+    """Runs the workers until cancelled."""
+    client = await connect(settings)
+    workers = build_workers(client, settings)
+    log.info("worker polling %s on %s", settings.task_queue, settings.address)
+    await asyncio.gather(*(w.run() for w in workers))
+
+
+def main() -> None:
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(run(settings))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

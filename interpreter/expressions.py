@@ -69,6 +69,8 @@ def tokenize(source: str) -> list[Token]:
                 hint = "expressions have no arithmetic"
             elif char in "{}":
                 hint = "'{{' and '}}' cannot be nested"
+            elif char == "=":
+                hint = "use '==' to compare"
             raise ExpressionError(f"unexpected character {char!r}", offset=index, hint=hint)
         kind = match.lastgroup or ""
         if kind != "ws":
@@ -582,7 +584,7 @@ def _member_shape(base: Shape, name: str, node: Node, source: str) -> Shape:
         known = ", ".join(sorted(base.fields)) or "none"
         raise ExpressionError(
             f"unknown field '{name}' in {_path(target, source)}",
-            offset=node.start,
+            offset=node.end - len(name) if isinstance(node, Member) else node.start,
             hint=_suggest(name, base.fields) or f"known fields: {known}",
         )
     if isinstance(base, ScalarShape | ListShape):

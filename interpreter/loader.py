@@ -46,6 +46,13 @@ class LoadedDocument:
         span = self.spans.get(tuple(path))
         return None if span is None else self.text[span[0] : span[1]]
 
+    def value_position(self, path: Path, text: str, offset: int) -> Position:
+        """Position of character ``offset`` of the string value ``text`` found at ``path``."""
+        raw = self.raw(path)
+        if raw is None:
+            return self.position(path)
+        return self.offset_position(path, raw_offset(text, raw, offset))
+
     def offset_position(self, path: Path, start: int) -> Position:
         """Maps a character index of the scalar's source text back to a file position."""
         span = self.spans.get(tuple(path))
@@ -55,6 +62,24 @@ class LoadedDocument:
         line = self.text.count("\n", 0, index) + 1
         col = index - (self.text.rfind("\n", 0, index) + 1) + 1
         return Position(line, col)
+
+
+def raw_offset(text: str, raw: str, offset: int) -> int:
+    """Maps an offset in a scalar's value onto its source text (quotes, block indicators).
+
+    The n-th ``{{`` of the value is the n-th ``{{`` of the source, and inside one
+    expression the two agree character for character.
+    """
+    anchor = text.rfind("{{", 0, offset + 1)
+    if anchor < 0:
+        return 0
+    nth = text.count("{{", 0, anchor)
+    index = -2
+    for _ in range(nth + 1):
+        index = raw.find("{{", index + 2)
+        if index < 0:
+            return 0
+    return index + (offset - anchor)
 
 
 class _Builder:

@@ -1,0 +1,464 @@
+"""Semantic checks of a definition: collects every problem, each with its file position."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from interpreter import expressions as ex
+from interpreter.errors import Diagnostic, ExpressionError
+from interpreter.loader import LoadedDocument, Path
+from interpreter.nodes import Catalogue, NodeSpec
+from interpreter.schema import (
+    ACTION_KEYS,
+    BRANCH_KEYS,
+    COMMON_KEYS,
+    CONDITION_KEYS,
+    STEP_ID,
+    AgentModel,
+    DefinitionModel,
+    StepModel,
+)
+from interpreter.shapes import ANY, ObjectShape, ScalarShape, Shape
+
+CONDITION_OUTPUT = ObjectShape({"value": ANY, "branch": ScalarShape("string")})
+WORKFLOW_SHAPE = ObjectShape(
+    {
+        "name": ScalarShape("string"),
+        "description": ScalarShape("string"),
+        "version": ScalarShape("number"),
+        "digest": ScalarShape("string"),
+        "workflow_id": ScalarShape("string"),
+        "run_id": ScalarShape("string"),
+        "workspace": ScalarShape("string"),
+        "trigger_type": ScalarShape("string"),
+        "started_at": ScalarShape("string"),
+        "agent": ObjectShape({"name": ScalarShape("string"), "description": ScalarShape("string")}),
+    }
+)
+
+
+@dataclass
+class Checked:
+    """A definition that passed validation, with its execution structure worked out."""
+
+    doc: LoadedDocument
+    definition: DefinitionModel
+    agent: AgentModel | None
+    steps: dict[str, StepModel]
+    step_index: dict[str, int]
+    root: list[str]
+    branches: dict[str, dict[str, list[str]]]
+    visible: dict[str, frozenset[str]] = field(default_factory=dict)
+
+
+class _Collector:
+    def __init__(self, doc: LoadedDocument) -> None:
+        self.doc = doc
+        self.items: list[Diagnostic] = []
+
+    def add(self, path: Path, message: str, *, hint: str | None = None, key: bool = False) -> None:
+        self.items.append(Diagnostic(self.doc.file, self.doc.position(path, key=key), message, hint))
+
+    def add_expression(self, path: Path, exc: ExpressionError, *, text: str) -> None:
+        position = self.doc.value_position(path, text, exc.offset)
+        self.items.append(Diagnostic(self.doc.file, position, exc.message, exc.hint))
+
+    def pydantic(self, base: Path, error: ValidationError, model: type[BaseModel]) -> None:
+        for item in error.errors():
+            loc = tuple(x for x in item["loc"] if not isinstance(x, str) or not x.startswith("function"))
+            path = (*base, *loc)
+            kind = item["type"]
+            if kind == "extra_forbidden":
+                name = str(loc[-1])
+                allowed = _allowed_keys(model, loc[:-1])
+                self.add(path, f"unknown key '{name}'", hint=_did_you_mean(name, allowed), key=True)
+            elif kind == "missing":
+                where = _where(loc[:-1])
+                self.add(path[:-1], f"missing required key '{loc[-1]}'{where}")
+            else:
+                message = item["msg"].removeprefix("Value error, ")
+                self.add(path, f"{'.'.join(str(x) for x in loc)}: {message}")
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    return f" in {'.'.join(str(x) for x in loc)}" if loc else ""
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = getattr(current, "model_fields", {}).get(part)
+        if info is None:
+            return []
+        annotation = info.annotation
+        current = next(
+            (a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type) and issubclass(a, BaseModel)),
+            annotation,
+        )
+    return list(getattr(current, "model_fields", {}))
+
+
+def _did_you_mean(word: str, options: list[str]) -> str | None:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def validate(doc: LoadedDocument, catalogue: Catalogue) -> tuple[Checked | None, list[Diagnostic]]:
+    """Checks a loaded definition against the catalogue.
+
+    Args:
+        doc: the loaded YAML document.
+        catalogue: the node and trigger types available.
+
+    Returns:
+        The checked definition (None when any problem was found) and every diagnostic.
+    """
+    out = _Collector(doc)
+    if not isinstance(doc.data, dict):
+        out.add((), "a definition must be a mapping with 'trigger' and 'steps'")
+        return None, out.items
+    try:
+        definition = DefinitionModel.model_validate(doc.data)
+    except ValidationError as exc:
+        out.pydantic((), exc, DefinitionModel)
+        definition = None
+    steps = _step_models(doc, out, catalogue)
+    if definition is None:
+        return None, out.items
+    agent = AgentModel(name=definition.agent) if isinstance(definition.agent, str) else definition.agent
+    trigger_shape = _check_trigger(definition, catalogue, out)
+    checked = _structure(doc, definition, agent, steps, catalogue, out)
+    if checked is not None:
+        _check_expressions(checked, catalogue, trigger_shape, out)
+    out.items.sort(key=lambda d: d.position)
+    return (checked if not out.items else None), out.items
+
+
+def _step_models(doc: LoadedDocument, out: _Collector, catalogue: Catalogue) -> list[tuple[int, StepModel]]:
+    raw_steps = doc.data.get("steps") if isinstance(doc.data, dict) else None
+    models: list[tuple[int, StepModel]] = []
+    for index, raw in enumerate(raw_steps if isinstance(raw_steps, list) else []):
+        if not isinstance(raw, dict):
+            out.add(("steps", index), "a step must be a mapping with 'id' and 'type'")
+            continue
+        try:
+            models.append((index, StepModel.model_validate(raw)))
+        except ValidationError as exc:
+            out.pydantic(("steps", index), exc, StepModel)
+            kind = raw.get("type")
+            if isinstance(kind, str) and kind != "condition" and kind not in catalogue.nodes:
+                _unknown_type(kind, ("steps", index, "type"), catalogue, out)
+    return models
+
+
+def _unknown_type(kind: str, path: Path, catalogue: Catalogue, out: _Collector) -> None:
+    options = sorted([*catalogue.nodes, "condition"])
+    out.add(path, f"unknown node type '{kind}'", hint=_did_you_mean(kind, options) or f"known: {', '.join(options)}")
+
+
+def _check_trigger(definition: DefinitionModel, catalogue: Catalogue, out: _Collector) -> Shape:
+    spec = catalogue.triggers.get(definition.trigger.type)
+    if spec is None:
+        out.add(
+            ("trigger", "type"),
+            f"unknown trigger type '{definition.trigger.type}'",
+            hint=_did_you_mean(definition.trigger.type, sorted(catalogue.triggers))
+            or f"known: {', '.join(sorted(catalogue.triggers))}",
+        )
+        return ANY
+    return spec.shape
+
+
+def _structure(
+    doc: LoadedDocument,
+    definition: DefinitionModel,
+    agent: AgentModel | None,
+    models: list[tuple[int, StepModel]],
+    catalogue: Catalogue,
+    out: _Collector,
+) -> Checked | None:
+    steps: dict[str, StepModel] = {}
+    index_of: dict[str, int] = {}
+    for index, step in models:
+        base = ("steps", index)
+        if not STEP_ID.match(step.id):
+            out.add((*base, "id"), f"step id '{step.id}' must be letters, digits and '_' (not starting with a digit)")
+        if step.id in steps:
+            first = doc.position(("steps", index_of[step.id], "id"))
+            out.add((*base, "id"), f"duplicate step id '{step.id}'", hint=f"first used at line {first.line}")
+            continue
+        steps[step.id] = step
+        index_of[step.id] = index
+        _check_keys(step, base, doc, catalogue, out)
+    raw_ids = {s.get("id") for s in definition.steps if isinstance(s, dict)}
+    branches = {sid: _branches_of(step) for sid, step in steps.items()}
+    parents = _check_targets(steps, index_of, branches, out, broken=raw_ids - set(steps))
+    branches = {
+        sid: {key: [t for t in targets if t in steps and t != sid] for key, targets in keyed.items()}
+        for sid, keyed in branches.items()
+    }
+    if _check_cycles(branches, index_of, out):
+        return None
+    root = [sid for sid in steps if sid not in parents]
+    checked = Checked(doc, definition, agent, steps, index_of, root, branches)
+    checked.visible = _visibility(root, branches)
+    return checked
+
+
+def _check_keys(step: StepModel, base: Path, doc: LoadedDocument, catalogue: Catalogue, out: _Collector) -> None:
+    given = set(step.model_fields_set) - COMMON_KEYS
+    if step.type == "condition":
+        for key in sorted(given - CONDITION_KEYS):
+            out.add((*base, key), f"'{key}' does not apply to a condition step", key=True)
+        if step.condition is None:
+            out.add(base, f"condition step '{step.id}' needs a 'condition'")
+        has_bool = step.onTrue is not None or step.onFalse is not None
+        if step.cases is not None and has_bool:
+            out.add((*base, "cases"), "use either 'cases' or 'onTrue'/'onFalse', not both", key=True)
+        elif step.cases is None and not has_bool:
+            out.add(base, f"condition step '{step.id}' needs 'onTrue'/'onFalse' or 'cases'")
+        _check_cases(step, base, out)
+        return
+    spec = catalogue.nodes.get(step.type)
+    if spec is None:
+        _unknown_type(step.type, (*base, "type"), catalogue, out)
+        return
+    allowed = ACTION_KEYS | set(spec.branches)
+    for key in sorted(given - allowed):
+        hint = f"'{step.type}' accepts {', '.join(sorted(spec.branches))}" if key in BRANCH_KEYS and spec.branches else None
+        out.add((*base, key), f"'{key}' does not apply to a '{step.type}' step", hint=hint, key=True)
+    _check_inputs(step, spec, base, out)
+
+
+def _check_cases(step: StepModel, base: Path, out: _Collector) -> None:
+    defaults = 0
+    for i, case in enumerate(step.cases or []):
+        path = (*base, "cases", i)
+        fields = case.model_fields_set
+        if "default" in fields:
+            defaults += 1
+            if fields - {"default"}:
+                out.add(path, "a default case holds only 'default: [steps]'")
+            if i != len(step.cases or []) - 1:
+                out.add(path, "the default case must come last")
+        elif "value" not in fields or "steps" not in fields:
+            out.add(path, "a case needs 'value' and 'steps' (or is 'default: [steps]')")
+        elif isinstance(case.value, str) and ex.has_expression(case.value):
+            out.add((*path, "value"), "a case value is a literal, not an expression")
+    if defaults > 1:
+        out.add((*base, "cases"), "only one default case is allowed", key=True)
+
+
+def _check_inputs(step: StepModel, spec: NodeSpec, base: Path, out: _Collector) -> None:
+    inputs = step.inputs or {}
+    model = spec.input_model
+    fields = {(info.alias or name): info for name, info in model.model_fields.items()}
+    open_model = model.model_config.get("extra") == "allow"
+    for key, value in inputs.items():
+        info = fields.get(key)
+        if info is None:
+            if not open_model:
+                out.add(
+                    (*base, "inputs", key),
+                    f"unknown input '{key}' for '{spec.name}'",
+                    hint=_did_you_mean(key, list(fields)) or f"inputs: {', '.join(fields) or 'none'}",
+                    key=True,
+                )
+            continue
+        _check_input_type(key, value, info.annotation, (*base, "inputs", key), spec, out)
+    for key, info in fields.items():
+        if info.is_required() and key not in inputs:
+            out.add((*base, "inputs") if step.inputs is not None else base, f"missing required input '{key}' for '{spec.name}'")
+
+
+def _check_input_type(key: str, value: Any, annotation: Any, path: Path, spec: NodeSpec, out: _Collector) -> None:
+    rendered = False
+    if _holds_expression(value):
+        if not isinstance(value, str) or _single(value):
+            return  # the type is only known at run time
+        rendered = True
+    try:
+        TypeAdapter(annotation).validate_python("text" if rendered else value)
+    except ValidationError as exc:
+        detail = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        if rendered:
+            out.add(path, f"input '{key}' of '{spec.name}' renders to text, but {detail[0].lower()}{detail[1:]}")
+        else:
+            out.add(path, f"input '{key}' of '{spec.name}' is invalid: {detail}")
+
+
+def _holds_expression(value: Any) -> bool:
+    if isinstance(value, str):
+        return ex.has_expression(value)
+    if isinstance(value, dict):
+        return any(_holds_expression(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_expression(v) for v in value)
+    return False
+
+
+def _single(text: str) -> bool:
+    try:
+        return ex.parse_template(text).single is not None
+    except ExpressionError:
+        return True
+
+
+def _branches_of(step: StepModel) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = {}
+    for key in BRANCH_KEYS:
+        targets = getattr(step, key)
+        if targets is not None:
+            result[key] = targets
+    for i, case in enumerate(step.cases or []):
+        if case.default is not None:
+            result["default"] = case.default
+        elif case.steps is not None:
+            result[f"cases.{i}"] = case.steps
+    return result
+
+
+def _branch_path(step_index: int, key: str, item: int) -> Path:
+    if key.startswith("cases."):
+        return ("steps", step_index, "cases", int(key.split(".")[1]), "steps", item)
+    if key == "default":
+        return ("steps", step_index, "cases")
+    return ("steps", step_index, key, item)
+
+
+def _check_targets(
+    steps: dict[str, StepModel],
+    index_of: dict[str, int],
+    branches: dict[str, dict[str, list[str]]],
+    out: _Collector,
+    *,
+    broken: set[Any],
+) -> dict[str, str]:
+    parents: dict[str, str] = {}
+    for sid, keyed in branches.items():
+        for key, targets in keyed.items():
+            for item, target in enumerate(targets):
+                path = _branch_path(index_of[sid], key, item)
+                if target in broken:
+                    continue  # that step has its own diagnostics
+                if target not in steps:
+                    out.add(path, f"branch target '{target}' is not a step", hint=_did_you_mean(target, list(steps)))
+                elif target == sid:
+                    out.add(path, f"step '{sid}' cannot branch to itself")
+                elif parents.setdefault(target, sid) != sid:
+                    out.add(
+                        path,
+                        f"step '{target}' is already a branch target of '{parents[target]}'",
+                        hint="a step belongs to the branches of one step only",
+                    )
+    return parents
+
+
+def _check_cycles(branches: dict[str, dict[str, list[str]]], index_of: dict[str, int], out: _Collector) -> bool:
+    state: dict[str, int] = {}
+    found = False
+
+    def visit(sid: str, trail: list[str]) -> None:
+        nonlocal found
+        state[sid] = 1
+        for targets in branches.get(sid, {}).values():
+            for target in targets:
+                if target not in index_of or target == sid:
+                    continue
+                if state.get(target) == 1:
+                    cycle = " -> ".join([*trail[trail.index(target) :], target])
+                    out.add(("steps", index_of[sid], "id"), f"branches form a cycle: {cycle}")
+                    found = True
+                elif target not in state:
+                    visit(target, [*trail, target])
+        state[sid] = 2
+
+    for sid in branches:
+        if sid not in state:
+            visit(sid, [sid])
+    return found
+
+
+def _visibility(root: list[str], branches: dict[str, dict[str, list[str]]]) -> dict[str, frozenset[str]]:
+    """For every step, the steps that may have run before it (the union over all paths)."""
+    visible: dict[str, frozenset[str]] = {}
+
+    active: set[str] = set()
+
+    def walk(sequence: list[str], before: frozenset[str]) -> frozenset[str]:
+        current = before
+        for sid in sequence:
+            if sid in active:
+                continue  # a cycle, reported by _check_cycles
+            visible[sid] = visible.get(sid, frozenset()) | current
+            after = current | {sid}
+            active.add(sid)
+            outcomes = [walk(targets, after) for targets in branches.get(sid, {}).values()]
+            active.discard(sid)
+            current = after.union(*outcomes)
+        return current
+
+    walk(root, frozenset())
+    return visible
+
+
+def iter_strings(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
+    """Yields every string of an input tree with its path."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from iter_strings(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from iter_strings(item, (*path, i))
+
+
+def _check_expressions(checked: Checked, catalogue: Catalogue, trigger: Shape, out: _Collector) -> None:
+    shapes: dict[str, Shape] = {}
+    for sid, step in checked.steps.items():
+        spec = catalogue.nodes.get(step.type)
+        shapes[sid] = CONDITION_OUTPUT if step.type == "condition" else (spec.output_shape if spec else ANY)
+    all_steps = frozenset(checked.steps)
+    filter_text = checked.definition.trigger.filter
+    if filter_text is not None:
+        scope = ex.Scope(trigger=trigger, workflow=WORKFLOW_SHAPE, all_steps=all_steps)
+        _check_text(filter_text, ("trigger", "filter"), scope, out, single=True)
+    for sid, step in checked.steps.items():
+        base = ("steps", checked.step_index[sid])
+        scope = ex.Scope(trigger, WORKFLOW_SHAPE, shapes, checked.visible.get(sid, frozenset()), all_steps)
+        if step.type == "condition":
+            _check_condition(step, base, scope, out)
+        for path, text in iter_strings(step.inputs or {}, (*base, "inputs")):
+            _check_text(text, path, scope, out)
+
+
+def _check_condition(step: StepModel, base: Path, scope: ex.Scope, out: _Collector) -> None:
+    if not isinstance(step.condition, str):
+        out.add((*base, "condition"), "a condition is an expression in '{{ }}'")
+        return
+    _check_text(step.condition, (*base, "condition"), scope, out, single=True)
+
+
+def _check_text(text: str, path: Path, scope: ex.Scope, out: _Collector, *, single: bool = False) -> None:
+    try:
+        template = ex.parse_template(text)
+    except ExpressionError as exc:
+        out.add_expression(path, exc, text=text)
+        return
+    if single and template.single is None:
+        out.add(path, "expected exactly one expression in '{{ }}'", hint="for example \"{{ $trigger.incident_io.severity == 'SEV-1' }}\"")
+        return
+    for segment in template.expressions:
+        try:
+            ex.check(ex.parse_expression(segment.text), scope, segment.text)
+        except ExpressionError as exc:
+            shifted = ExpressionError(exc.message, offset=segment.offset + exc.offset, hint=exc.hint)
+            out.add_expression(path, shifted, text=text)

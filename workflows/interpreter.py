@@ -1,0 +1,299 @@
+"""The plan interpreter: runs one compiled definition for one trigger event, durably.
+
+Conditions and cases are evaluated here, in workflow code, so a run's history holds one
+activity per executed action step and nothing else. The plan is pinned in the input.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributePair
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from interpreter import expressions as ex
+    from interpreter.errors import EvaluationError
+    from interpreter.plan import NodeCall, NodeContext, Plan, StepPlan
+    from workflows import search
+
+StepStatus = Literal["pending", "running", "completed", "failed", "skipped"]
+
+
+class InterpretInput(BaseModel):
+    """Start input of ``InterpreterWorkflow``: the pinned plan and the trigger payload."""
+
+    plan: Plan
+    trigger: dict[str, Any]
+    workspace: str = "default"
+    incident_id: str | None = None
+    set_search_attributes: bool = True
+
+
+class StepResult(BaseModel):
+    """How one step ended."""
+
+    id: str
+    type: str
+    status: StepStatus
+    output: Any = None
+    error: str | None = None
+
+
+class RunResult(BaseModel):
+    """The outcome of a run, also served by the ``state`` query while it runs."""
+
+    status: Literal["running", "completed", "failed"]
+    error: str | None = None
+    steps: list[StepResult]
+
+
+class StepFailedError(Exception):
+    """A step failed and the run must stop (raised inside the workflow only)."""
+
+
+@workflow.defn(name="InterpreterWorkflow")
+class InterpreterWorkflow:
+    """Runs a Plan: walks the root steps in order, taking the branches conditions choose."""
+
+    def __init__(self) -> None:
+        self._plan: Plan | None = None
+        self._results: dict[str, StepResult] = {}
+        self._outputs: dict[str, Any] = {}
+        self._status: Literal["running", "completed", "failed"] = "running"
+        self._error: str | None = None
+        self._input: InterpretInput | None = None
+
+    @workflow.query
+    def state(self) -> RunResult:
+        """Every step's status and output so far."""
+        return RunResult(status=self._status, error=self._error, steps=list(self._results.values()))
+
+    @workflow.run
+    async def run(self, params: InterpretInput) -> RunResult:
+        self._input = params
+        self._plan = plan = params.plan
+        self._results = {
+            s.id: StepResult(id=s.id, type=s.type, status="pending") for s in plan.ordered_steps()
+        }
+        if params.set_search_attributes:
+            self._upsert_search_attributes(params)
+        try:
+            await self._sequence(plan.root)
+        except StepFailedError as exc:
+            self._finish("failed", str(exc))
+            raise ApplicationError(str(exc), type="StepFailed", non_retryable=True) from None
+        self._finish("completed", None)
+        return self.state()
+
+    def _finish(self, status: Literal["completed", "failed"], error: str | None) -> None:
+        self._status = status
+        self._error = error
+        for result in self._results.values():
+            if result.status == "pending":
+                result.status = "skipped"
+
+    async def _sequence(self, ids: tuple[str, ...]) -> None:
+        assert self._plan is not None
+        for sid in ids:
+            await self._step(self._plan.steps[sid])
+
+    async def _step(self, step: StepPlan) -> None:
+        result = self._results[step.id]
+        result.status = "running"
+        match step.kind:
+            case "condition":
+                value = self._condition(step)
+                if not isinstance(value, bool):
+                    raise self._fail(step, f"{step.condition.location if step.condition else step.location}: "
+                                     f"condition of step '{step.id}' must be true or false, got {ex.to_text(value)!r}")
+                branch = "onTrue" if value else "onFalse"
+                self._complete(step, {"value": value, "branch": branch})
+                await self._sequence(step.branches.get(branch, ()))
+            case "cases":
+                value = self._condition(step)
+                chosen, targets = self._pick_case(step, value)
+                self._complete(step, {"value": value, "branch": chosen})
+                await self._sequence(targets)
+            case "action":
+                await self._action(step)
+
+    def _pick_case(self, step: StepPlan, value: Any) -> tuple[str | None, tuple[str, ...]]:
+        for index, case in enumerate(step.cases):
+            if ex.values_equal(value, case.value):
+                return f"cases.{index}", case.steps
+        if step.default is not None:
+            return "default", step.default
+        return None, ()
+
+    def _condition(self, step: StepPlan) -> Any:
+        assert step.condition is not None
+        source = step.condition.source
+        try:
+            return ex.evaluate(ex.parse_expression(source), self._context(), source)
+        except EvaluationError as exc:
+            raise self._fail(step, f"{step.condition.location}: step '{step.id}': {exc}") from None
+
+    async def _action(self, step: StepPlan) -> None:
+        inputs = self._render_inputs(step)
+        assert self._input is not None
+        info = workflow.info()
+        call = NodeCall(
+            context=NodeContext(
+                workspace=self._input.workspace,
+                workflow_id=info.workflow_id,
+                run_id=info.run_id,
+                step_id=step.id,
+                definition=self._input.plan.name,
+                incident_id=self._input.incident_id,
+            ),
+            inputs=inputs,
+        )
+        try:
+            output = await self._dispatch(step, call)
+        except (ActivityError, ApplicationError) as exc:
+            message = f"step '{step.id}' ({step.type}) failed: {_cause(exc)}"
+            if not step.continue_on_error:
+                raise self._fail(step, message) from None
+            workflow.logger.warning("%s; continuing (continueOnError)", message)
+            result = self._results[step.id]
+            result.status, result.error = "failed", message
+            self._outputs[step.id] = {"error": message}
+            result.output = self._outputs[step.id]
+            return
+        self._complete(step, output)
+        for targets in _taken_branches(step, output):
+            await self._sequence(targets)
+
+    async def _dispatch(self, step: StepPlan, call: NodeCall) -> Any:
+        match step.node_kind:
+            case "activity":
+                return await self._activity(step, call)
+        raise ApplicationError(f"node kind '{step.node_kind}' is not supported by this worker", non_retryable=True)
+
+    async def _activity(self, step: StepPlan, call: NodeCall) -> Any:
+        retry = step.retry
+        policy = None
+        if retry is not None:
+            policy = RetryPolicy(
+                maximum_attempts=retry.maximum_attempts,
+                initial_interval=timedelta(seconds=retry.initial_interval),
+                backoff_coefficient=retry.backoff_coefficient,
+                maximum_interval=timedelta(seconds=retry.maximum_interval) if retry.maximum_interval else None,
+                non_retryable_error_types=list(retry.non_retryable_error_types),
+            )
+        return await workflow.execute_activity(
+            step.type,
+            call,
+            task_queue=step.task_queue or workflow.info().task_queue,
+            start_to_close_timeout=timedelta(seconds=step.timeout),
+            retry_policy=policy,
+            summary=step.id,
+            result_type=dict,
+        )
+
+    def _render_inputs(self, step: StepPlan) -> dict[str, Any]:
+        ctx = self._context()
+
+        def render(value: Any, pointer: str) -> Any:
+            if isinstance(value, str) and ex.has_expression(value):
+                try:
+                    return ex.render(ex.parse_template(value), ctx)
+                except EvaluationError as exc:
+                    location = _location_for(step, pointer, exc.offset)
+                    raise self._fail(step, f"{location}: step '{step.id}': {exc}") from None
+            if isinstance(value, dict):
+                return {k: render(v, f"{pointer}/{_escape(k)}") for k, v in value.items()}
+            if isinstance(value, list):
+                return [render(v, f"{pointer}/{i}") for i, v in enumerate(value)]
+            return value
+
+        rendered = render(step.inputs, "")
+        assert isinstance(rendered, dict)
+        return rendered
+
+    def _context(self) -> ex.Context:
+        assert self._input is not None and self._plan is not None
+        plan = self._plan
+        info = workflow.info()
+        skipped = frozenset(sid for sid in plan.steps if sid not in self._outputs)
+        return ex.Context(
+            trigger=self._input.trigger,
+            steps=self._outputs,
+            workflow={
+                "name": plan.name,
+                "description": plan.description,
+                "version": plan.version,
+                "digest": plan.digest,
+                "workflow_id": info.workflow_id,
+                "run_id": info.run_id,
+                "workspace": self._input.workspace,
+                "trigger_type": plan.trigger_type,
+                "started_at": info.start_time.isoformat(),
+                "agent": plan.agent.model_dump() if plan.agent else None,
+            },
+            skipped=skipped,
+        )
+
+    def _complete(self, step: StepPlan, output: Any) -> None:
+        self._outputs[step.id] = output
+        result = self._results[step.id]
+        result.status, result.output = "completed", output
+
+    def _fail(self, step: StepPlan, message: str) -> StepFailedError:
+        result = self._results[step.id]
+        result.status, result.error = "failed", message
+        workflow.logger.error(message)
+        return StepFailedError(message)
+
+    def _upsert_search_attributes(self, params: InterpretInput) -> None:
+        present = workflow.info().typed_search_attributes
+        wanted: list[SearchAttributePair[str]] = [
+            SearchAttributePair(search.DEFINITION_NAME, params.plan.name),
+            SearchAttributePair(search.TRIGGER_TYPE, params.plan.trigger_type),
+            SearchAttributePair(search.WORKSPACE, params.workspace),
+        ]
+        if params.incident_id:
+            wanted.append(SearchAttributePair(search.INCIDENT_ID, params.incident_id))
+        severity = params.trigger.get("incident_io", {}).get("severity")
+        if isinstance(severity, str):
+            wanted.append(SearchAttributePair(search.INCIDENT_SEVERITY, severity))
+        missing = [p.key.value_set(p.value) for p in wanted if present.get(p.key) is None]
+        if missing:
+            workflow.upsert_search_attributes(missing)
+
+
+def _taken_branches(step: StepPlan, output: Any) -> list[tuple[str, ...]]:
+    """Action nodes with branches (approvals, waits) report the branch they took."""
+    if not step.branches or not isinstance(output, dict):
+        return []
+    branch = output.get("branch")
+    return [step.branches[branch]] if isinstance(branch, str) and branch in step.branches else []
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def _location_for(step: StepPlan, pointer: str, offset: int) -> str:
+    starts = [
+        (int(key.rsplit("@", 1)[1]), location)
+        for key, location in step.locations.items()
+        if key.rsplit("@", 1)[0] == pointer
+    ]
+    best = [loc for start, loc in sorted(starts) if start <= offset]
+    return best[-1] if best else step.location
+
+
+def _cause(exc: BaseException) -> str:
+    """The innermost failure message (the provider's own words)."""
+    current: BaseException = exc
+    while isinstance(current, FailureError) and current.cause is not None:
+        current = current.cause
+    return str(current) or type(current).__name__
+
+
+__all__ = ["InterpretInput", "InterpreterWorkflow", "RunResult", "StepResult"]
