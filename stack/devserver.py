@@ -59,7 +59,7 @@ def dev_server_command(*, port: int, ui_port: int, db_file: Path | None, headles
         "--ui-port",
         str(ui_port),
         "--log-level",
-        "warn",
+        "error",
         *search_attribute_args(),
     ]
     if db_file is not None:

@@ -1,0 +1,160 @@
+"""``make run``: Temporal dev server, worker and API as child processes, in the foreground.
+
+Children run in their own sessions so that Ctrl-C reaches only the supervisor, which then
+stops them in order (API, worker, Temporal) and waits for each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from settings import Settings
+from stack import devserver
+
+log = logging.getLogger(__name__)
+STOP_TIMEOUT = 15.0
+
+
+class StackError(RuntimeError):
+    """The stack could not start (port taken, binary missing, a child died)."""
+
+
+@dataclass
+class Child:
+    """One supervised process."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True when something already listens on host:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_for_port(host: str, port: int, *, child: Child, timeout: float) -> None:
+    """Blocks until host:port accepts connections, the child dies, or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.process.poll() is not None:
+            raise StackError(f"{child.name} exited with code {child.process.returncode} while starting")
+        if port_in_use(host, port):
+            return
+        time.sleep(0.1)
+    raise StackError(f"{child.name} did not open {host}:{port} within {timeout:.0f}s")
+
+
+def _spawn(name: str, command: list[str], *, env: dict[str, str]) -> Child:
+    log.debug("starting %s: %s", name, " ".join(command))
+    process = subprocess.Popen(command, env=env, start_new_session=True)
+    return Child(name, process)
+
+
+def _stop(children: list[Child]) -> None:
+    for child in reversed(children):
+        if child.process.poll() is None:
+            child.process.send_signal(signal.SIGTERM)
+            try:
+                child.process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop in %.0fs; killing it", child.name, STOP_TIMEOUT)
+                child.process.kill()
+                child.process.wait()
+
+
+def _check_ports(settings: Settings) -> None:
+    wanted = [(settings.api_port, "RENSEI_API_PORT")]
+    if settings.embedded_temporal:
+        wanted += [(settings.temporal_port, "RENSEI_TEMPORAL_PORT"), (settings.temporal_ui_port, "RENSEI_TEMPORAL_UI_PORT")]
+    for port, variable in wanted:
+        host = settings.api_host if variable == "RENSEI_API_PORT" else "127.0.0.1"
+        if port_in_use(host, port):
+            raise StackError(
+                f"port {port} on {host} is already in use (is another 'make run' running?); "
+                f"stop it or choose another port with {variable}"
+            )
+
+
+def start_children(settings: Settings) -> list[Child]:
+    """Starts Temporal (unless external), then the worker and the API; returns them in order."""
+    _check_ports(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    children: list[Child] = []
+    try:
+        if settings.embedded_temporal:
+            command = devserver.dev_server_command(
+                port=settings.temporal_port,
+                ui_port=settings.temporal_ui_port,
+                db_file=Path(settings.data_dir) / "temporal.db",
+            )
+            temporal = _spawn("temporal", command, env=env)
+            children.append(temporal)
+            wait_for_port("127.0.0.1", settings.temporal_port, child=temporal, timeout=60)
+        children.append(_spawn("worker", [sys.executable, "-m", "cli", "worker"], env=env))
+        api = _spawn("api", [sys.executable, "-m", "cli", "api"], env=env)
+        children.append(api)
+        wait_for_port(settings.api_host, settings.api_port, child=api, timeout=60)
+    except BaseException:
+        _stop(children)
+        raise
+    return children
+
+
+def banner(settings: Settings) -> str:
+    """What ``make run`` prints once everything is up."""
+    lines = ["", "rensei is running:"]
+    if settings.embedded_temporal:
+        lines.append(f"  Temporal UI   http://127.0.0.1:{settings.temporal_ui_port}")
+    lines += [
+        f"  Temporal      {settings.address}",
+        f"  API           http://{settings.api_host}:{settings.api_port}  (health: /healthz)",
+        f"  data          {Path(settings.data_dir).resolve()}",
+        "Press Ctrl-C to stop.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def run_stack(settings: Settings) -> int:
+    """Runs the stack until Ctrl-C (exit 0) or until a child dies (exit 1)."""
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stopping = False
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        children = start_children(settings)
+    except (StackError, devserver.BinaryNotFoundError) as exc:
+        sys.stderr.write(f"rensei: {exc}\n")
+        return 1
+    sys.stdout.write(banner(settings) + "\n")
+    sys.stdout.flush()
+    code = 0
+    with contextlib.suppress(KeyboardInterrupt):
+        while not stopping:
+            dead = next((c for c in children if c.process.poll() is not None), None)
+            if dead is not None:
+                sys.stderr.write(f"rensei: {dead.name} exited with code {dead.process.returncode}; stopping\n")
+                code = 1
+                break
+            time.sleep(0.2)
+    sys.stdout.write("stopping...\n")
+    _stop(children)
+    return code
