@@ -18,7 +18,8 @@ run: venv
 	$(BIN)/rensei up
 
 test: venv
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5)" >&2; fi; exit $$rc
 
 lint: venv
 	$(BIN)/ruff format --check .
