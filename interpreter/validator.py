@@ -22,6 +22,7 @@ from interpreter.schema import (
     AgentModel,
     DefinitionModel,
     StepModel,
+    TriggerModel,
 )
 from interpreter.shapes import ANY, ObjectShape, ScalarShape, Shape
 
@@ -126,14 +127,14 @@ def validate(doc: LoadedDocument, catalogue: Catalogue) -> tuple[Checked | None,
         return None, out.items
     try:
         definition = DefinitionModel.model_validate(doc.data)
+        trigger_ok = True
     except ValidationError as exc:
         out.pydantic((), exc, DefinitionModel)
-        definition = None
+        definition = _lenient(doc.data)
+        trigger_ok = not any(e["loc"][:2] == ("trigger", "type") for e in exc.errors())
     steps = _step_models(doc, out, catalogue)
-    if definition is None:
-        return None, out.items
     agent = AgentModel(name=definition.agent) if isinstance(definition.agent, str) else definition.agent
-    trigger_shape = _check_trigger(definition, catalogue, out)
+    trigger_shape = _check_trigger(definition, catalogue, out) if trigger_ok else ANY
     checked = _structure(doc, definition, agent, steps, catalogue, out)
     if checked is not None:
         _check_expressions(checked, catalogue, trigger_shape, out)
@@ -141,12 +142,34 @@ def validate(doc: LoadedDocument, catalogue: Catalogue) -> tuple[Checked | None,
     return (checked if not out.items else None), out.items
 
 
+def _lenient(data: dict[str, Any]) -> DefinitionModel:
+    """A stand-in for a definition whose top level has problems, so steps still get checked."""
+    trigger = data.get("trigger")
+    kind = trigger.get("type") if isinstance(trigger, dict) else None
+    steps = data.get("steps")
+    agent = data.get("agent")
+    return DefinitionModel.model_construct(
+        name=data.get("name") if isinstance(data.get("name"), str) else None,
+        description=None,
+        enabled=True,
+        agent=agent if isinstance(agent, str) else None,
+        trigger=TriggerModel.model_construct(type=kind if isinstance(kind, str) else "", filter=None),
+        steps=steps if isinstance(steps, list) else [],
+    )
+
+
 def _step_models(doc: LoadedDocument, out: _Collector, catalogue: Catalogue) -> list[tuple[int, StepModel]]:
     raw_steps = doc.data.get("steps") if isinstance(doc.data, dict) else None
     models: list[tuple[int, StepModel]] = []
+    first_seen: dict[str, int] = {}
     for index, raw in enumerate(raw_steps if isinstance(raw_steps, list) else []):
         if not isinstance(raw, dict):
             out.add(("steps", index), "a step must be a mapping with 'id' and 'type'")
+            continue
+        sid = raw.get("id")
+        if isinstance(sid, str) and first_seen.setdefault(sid, index) != index:
+            line = doc.position(("steps", first_seen[sid], "id")).line
+            out.add(("steps", index, "id"), f"duplicate step id '{sid}'", hint=f"first used at line {line}")
             continue
         try:
             models.append((index, StepModel.model_validate(raw)))
@@ -190,10 +213,6 @@ def _structure(
         base = ("steps", index)
         if not STEP_ID.match(step.id):
             out.add((*base, "id"), f"step id '{step.id}' must be letters, digits and '_' (not starting with a digit)")
-        if step.id in steps:
-            first = doc.position(("steps", index_of[step.id], "id"))
-            out.add((*base, "id"), f"duplicate step id '{step.id}'", hint=f"first used at line {first.line}")
-            continue
         steps[step.id] = step
         index_of[step.id] = index
         _check_keys(step, base, doc, catalogue, out)
@@ -275,7 +294,10 @@ def _check_inputs(step: StepModel, spec: NodeSpec, base: Path, out: _Collector) 
         _check_input_type(key, value, info.annotation, (*base, "inputs", key), spec, out)
     for key, info in fields.items():
         if info.is_required() and key not in inputs:
-            out.add((*base, "inputs") if step.inputs is not None else base, f"missing required input '{key}' for '{spec.name}'")
+            if step.inputs is not None:
+                out.add((*base, "inputs"), f"missing required input '{key}' for '{spec.name}'", key=True)
+            else:
+                out.add(base, f"missing required input '{key}' for '{spec.name}'")
 
 
 def _check_input_type(key: str, value: Any, annotation: Any, path: Path, spec: NodeSpec, out: _Collector) -> None:
