@@ -64,7 +64,9 @@ def _load_run_inputs(args: argparse.Namespace) -> tuple[Plan, dict[str, Any]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise _UsageError(f"{args.event}: cannot read the event: {exc}") from None
     except json.JSONDecodeError as exc:
-        raise _UsageError(f"{args.event}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+        raise _UsageError(
+            f"{args.event}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"
+        ) from None
     if not isinstance(document, dict):
         raise _UsageError(f"{args.event}: the event must be a JSON object")
     try:
@@ -99,7 +101,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = Settings()
     try:
         outcome = asyncio.run(
-            run_once(plan, trigger, settings=settings, sandbox=args.sandbox, workspace=args.workspace)
+            run_once(
+                plan, trigger, settings=settings, sandbox=args.sandbox, workspace=args.workspace
+            )
         )
     except RunnerError as exc:
         _err(str(exc))
@@ -137,7 +141,9 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rensei", description="Durable incident automation on Temporal.")
+    parser = argparse.ArgumentParser(
+        prog="rensei", description="Durable incident automation on Temporal."
+    )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     validate = verbs.add_parser("validate", help="check definition files")
@@ -146,10 +152,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = verbs.add_parser("run", help="run a definition once for an event")
     run.add_argument("file", metavar="FILE")
-    run.add_argument("--event", required=True, metavar="EVENT.json",
-                     help="a trigger payload {\"incident_io\": {...}} or an incident.io webhook body")
-    run.add_argument("--sandbox", action="store_true",
-                     help="start a throw-away Temporal server and worker with providers on local simulators")
+    run.add_argument(
+        "--event",
+        required=True,
+        metavar="EVENT.json",
+        help='a trigger payload {"incident_io": {...}} or an incident.io webhook body',
+    )
+    run.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="start a throw-away Temporal server and worker with providers on local simulators",
+    )
     run.add_argument("--workspace", default="default")
     run.set_defaults(func=cmd_run)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -23,7 +24,9 @@ WORKFLOWS: list[type] = [InterpreterWorkflow]
 async def connect(settings: Settings) -> Client:
     """A client for the configured Temporal frontend, with rensei's data converter."""
     return await Client.connect(
-        settings.address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+        settings.address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
     )
 
 
@@ -62,11 +65,11 @@ async def run(settings: Settings) -> None:
 
 def main() -> None:
     settings = Settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(settings))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -43,7 +43,9 @@ class IncidentUpdatedPayload(_Payload):
 class IncidentResolvedPayload(_Payload):
     """``trigger.incident_io.incident.resolved``: the incident moved to post-incident or closed."""
 
-    resolution_time: int | None = Field(default=None, description="seconds from creation to resolution")
+    resolution_time: int | None = Field(
+        default=None, description="seconds from creation to resolution"
+    )
     resolved_at: str | None = None
     root_cause: str | None = None
     impacted_services: list[str] = Field(default_factory=list)

@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, *, client: Client | None = None
             client = await holder.get()
             await client.service_client.check_health()
             temporal = "ok"
-        except Exception as exc:  # noqa: BLE001  (reported, not swallowed)
+        except Exception as exc:  # reported, not swallowed
             log.warning("Temporal health check failed: %s", exc)
             temporal = "unreachable"
         return {"status": "ok", "temporal": temporal, "address": settings.address}

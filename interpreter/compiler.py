@@ -51,7 +51,9 @@ def compile_file(path: str | FsPath, *, catalogue: Catalogue, version: int = 0) 
     try:
         text = FsPath(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise DefinitionError([Diagnostic(file, Position(1, 1), f"cannot read the file: {exc}")]) from None
+        raise DefinitionError(
+            [Diagnostic(file, Position(1, 1), f"cannot read the file: {exc}")]
+        ) from None
     return compile_text(text, file=file, catalogue=catalogue, version=version)
 
 
@@ -63,7 +65,9 @@ def _lower(checked: Checked, catalogue: Catalogue, *, version: int) -> Plan:
     if definition.trigger.filter is not None:
         trigger_filter = _expression(doc, ("trigger", "filter"), definition.trigger.filter)
     steps = {
-        sid: _lower_step(doc, ("steps", checked.step_index[sid]), step, catalogue.nodes.get(step.type), checked)
+        sid: _lower_step(
+            doc, ("steps", checked.step_index[sid]), step, catalogue.nodes.get(step.type), checked
+        )
         for sid, step in checked.steps.items()
     }
     agent = checked.agent
@@ -82,7 +86,9 @@ def _lower(checked: Checked, catalogue: Catalogue, *, version: int) -> Plan:
     )
 
 
-def _lower_step(doc: LoadedDocument, base: Path, step: StepModel, spec: NodeSpec | None, checked: Checked) -> StepPlan:
+def _lower_step(
+    doc: LoadedDocument, base: Path, step: StepModel, spec: NodeSpec | None, checked: Checked
+) -> StepPlan:
     location = _location(doc, base)
     branches = {key: tuple(ids) for key, ids in checked.branches[step.id].items()}
     if step.type == "condition":
@@ -96,12 +102,21 @@ def _lower_step(doc: LoadedDocument, base: Path, step: StepModel, spec: NodeSpec
             )
             default = branches.get("default")
             return StepPlan(
-                id=step.id, type="condition", kind="cases", location=location,
-                condition=condition, cases=cases, default=default,
+                id=step.id,
+                type="condition",
+                kind="cases",
+                location=location,
+                condition=condition,
+                cases=cases,
+                default=default,
             )
         return StepPlan(
-            id=step.id, type="condition", kind="condition", location=location,
-            condition=condition, branches=branches,
+            id=step.id,
+            type="condition",
+            kind="condition",
+            location=location,
+            condition=condition,
+            branches=branches,
         )
     assert spec is not None
     inputs = step.inputs or {}
@@ -128,14 +143,20 @@ def _retry(step: StepModel, spec: NodeSpec) -> RetryPlan:
     if override is not None and override.maximumInterval is not None:
         maximum_interval = override.maximumInterval
     return RetryPlan(
-        maximum_attempts=(override.maximumAttempts if override and override.maximumAttempts else defaults.maximum_attempts),
+        maximum_attempts=(
+            override.maximumAttempts
+            if override and override.maximumAttempts
+            else defaults.maximum_attempts
+        ),
         initial_interval=(
             override.initialInterval
             if override and override.initialInterval
             else defaults.initial_interval.total_seconds()
         ),
         backoff_coefficient=(
-            override.backoffCoefficient if override and override.backoffCoefficient else defaults.backoff_coefficient
+            override.backoffCoefficient
+            if override and override.backoffCoefficient
+            else defaults.backoff_coefficient
         ),
         maximum_interval=maximum_interval,
         non_retryable_error_types=defaults.non_retryable_error_types,
@@ -169,4 +190,3 @@ def _expression(doc: LoadedDocument, path: Path, text: str) -> ExpressionPlan:
 def _location(doc: LoadedDocument, path: Path) -> str:
     position = doc.position(path)
     return f"{doc.file}:{position.line}:{position.col}"
-

@@ -223,7 +223,15 @@ class _Parser:
             self.take()
             prec = _BINARY_PRECEDENCE[op]
             right = self.binary(prec, depth + 1)
-            if prec == 3 and self._binary_op(self.peek()) in ("==", "!=", "<", "<=", ">", ">=", "in"):
+            if prec == 3 and self._binary_op(self.peek()) in (
+                "==",
+                "!=",
+                "<",
+                "<=",
+                ">",
+                ">=",
+                "in",
+            ):
                 token = self.peek()
                 raise ExpressionError(
                     "comparisons cannot be chained",
@@ -240,9 +248,8 @@ class _Parser:
             operand = self.unary(depth + 1)
             self.count(depth)
             if token.text == "-":
-                if isinstance(operand, Literal) and isinstance(operand.value, int | float):
-                    if not isinstance(operand.value, bool):
-                        return Literal(token.offset, operand.end, -operand.value)
+                if isinstance(operand, Literal) and _number(operand.value):
+                    return Literal(token.offset, operand.end, -operand.value)
                 raise ExpressionError("'-' only negates number literals", offset=token.offset)
             return Unary(token.offset, operand.end, "!", operand)
         return self.postfix(depth)
@@ -314,7 +321,8 @@ class _Parser:
                 raise ExpressionError(
                     f"unknown function '{token.text}'",
                     offset=token.offset,
-                    hint=_suggest(token.text, FUNCTIONS) or f"known: {', '.join(sorted(FUNCTIONS))}",
+                    hint=_suggest(token.text, FUNCTIONS)
+                    or f"known: {', '.join(sorted(FUNCTIONS))}",
                 )
             self.take()
             args = self.arguments(")", depth)
@@ -330,7 +338,9 @@ class _Parser:
                     offset=token.offset,
                 )
             if token.text == "has" and not _is_path(args[0]):
-                raise ExpressionError("has() takes a field path such as $steps.x.y", offset=token.offset)
+                raise ExpressionError(
+                    "has() takes a field path such as $steps.x.y", offset=token.offset
+                )
             return Call(token.offset, self.tokens[self.pos - 1].offset + 1, token.text, tuple(args))
         hint = f"did you mean '${token.text}'?" if token.text in ROOTS else None
         if token.text in ("and", "or", "not"):
@@ -361,7 +371,9 @@ def _is_path(node: Node) -> bool:
     return isinstance(node, Var)
 
 
-def _suggest(word: str, options: Sequence[str] | Mapping[str, Any], *, prefix: str = "") -> str | None:
+def _suggest(
+    word: str, options: Sequence[str] | Mapping[str, Any], *, prefix: str = ""
+) -> str | None:
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return f"did you mean '{prefix}{close[0]}'?" if close else None
 
@@ -444,7 +456,9 @@ def parse_template(text: str) -> Template:
         try:
             parse_expression(source)
         except ExpressionError as exc:
-            raise ExpressionError(exc.message, offset=start + 2 + exc.offset, hint=exc.hint) from None
+            raise ExpressionError(
+                exc.message, offset=start + 2 + exc.offset, hint=exc.hint
+            ) from None
         segments.append(Segment(source, start + 2, True))
         index = end + 2
     return Template(text, tuple(segments))
@@ -702,7 +716,9 @@ def _get(base: Any, key: Any, node: Node, source: str) -> Any:
         return SKIPPED
     if isinstance(base, Mapping):
         if not isinstance(key, str):
-            raise EvaluationError(f"objects are indexed by strings, not {_kind(key)}s", offset=node.start)
+            raise EvaluationError(
+                f"objects are indexed by strings, not {_kind(key)}s", offset=node.start
+            )
         if key not in base:
             if isinstance(target, Var) and target.root == "steps":
                 raise _Missing(f"step '{key}' has not run", offset=node.start)
@@ -716,9 +732,13 @@ def _get(base: Any, key: Any, node: Node, source: str) -> Any:
     if isinstance(base, list | str) and isinstance(key, int) and not isinstance(key, bool):
         if -len(base) <= key < len(base):
             return base[key]
-        raise _Missing(f"index {key} is out of range for {_path(target, source)}", offset=node.start)
+        raise _Missing(
+            f"index {key} is out of range for {_path(target, source)}", offset=node.start
+        )
     if base is None:
-        raise _Missing(f"{_path(target, source)} is null and has no field {key!r}", offset=node.start)
+        raise _Missing(
+            f"{_path(target, source)} is null and has no field {key!r}", offset=node.start
+        )
     raise EvaluationError(
         f"{_path(target, source)} is a {_kind(base) if not isinstance(base, list) else 'list'} "
         f"and has no field {key!r}",
@@ -751,10 +771,14 @@ def values_equal(left: Any, right: Any) -> bool:
     left, right = _plain(left), _plain(right)
     if _number(left) and _number(right):
         return bool(left == right)
-    if type(left) is not type(right) and not (isinstance(left, Mapping) and isinstance(right, Mapping)):
+    if type(left) is not type(right) and not (
+        isinstance(left, Mapping) and isinstance(right, Mapping)
+    ):
         return False
     if isinstance(left, list):
-        return len(left) == len(right) and all(values_equal(a, b) for a, b in zip(left, right, strict=True))
+        return len(left) == len(right) and all(
+            values_equal(a, b) for a, b in zip(left, right, strict=True)
+        )
     if isinstance(left, Mapping):
         return left.keys() == right.keys() and all(values_equal(left[k], right[k]) for k in left)
     return bool(left == right)
@@ -773,13 +797,19 @@ def _compare(op: str, left: Any, right: Any, node: Node) -> bool:
             return left in right
         if isinstance(right, Mapping) and isinstance(left, str):
             return left in right
-        raise EvaluationError(f"'in' cannot look for {_describe(left)} in {_describe(right)}", offset=node.start)
-    comparable = (_number(left) and _number(right)) or (isinstance(left, str) and isinstance(right, str))
+        raise EvaluationError(
+            f"'in' cannot look for {_describe(left)} in {_describe(right)}", offset=node.start
+        )
+    comparable = (_number(left) and _number(right)) or (
+        isinstance(left, str) and isinstance(right, str)
+    )
     if not comparable:
         raise EvaluationError(
             f"'{op}' cannot compare {_describe(left)} with {_describe(right)}", offset=node.start
         )
-    return bool({"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op])
+    return bool(
+        {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
+    )
 
 
 def to_text(value: Any) -> str:
@@ -811,7 +841,9 @@ def render(template: Template, ctx: Context) -> Any:
         text = to_text(_evaluate_segment(segment, ctx)) if segment.expression else segment.text
         size += len(text)
         if size > MAX_TEXT:
-            raise EvaluationError(f"rendered text is longer than {MAX_TEXT} characters", offset=segment.offset)
+            raise EvaluationError(
+                f"rendered text is longer than {MAX_TEXT} characters", offset=segment.offset
+            )
         parts.append(text)
     return "".join(parts)
 
@@ -820,7 +852,9 @@ def _evaluate_segment(segment: Segment, ctx: Context) -> Any:
     try:
         return evaluate(parse_expression(segment.text), ctx, segment.text)
     except EvaluationError as exc:
-        raise EvaluationError(exc.message, offset=segment.offset + exc.offset, hint=exc.hint) from None
+        raise EvaluationError(
+            exc.message, offset=segment.offset + exc.offset, hint=exc.hint
+        ) from None
 
 
 # ---------------------------------------------------------------------------- helpers

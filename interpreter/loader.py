@@ -8,6 +8,7 @@ indexed by its path (a tuple of keys and list indices). Duplicate keys are error
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,21 @@ class LoadedDocument:
         return Position(line, col)
 
 
+class SafeCoreLoader(yaml.SafeLoader):
+    """The safe loader with YAML 1.2 booleans: only true/false, never yes/no/on/off."""
+
+
+SafeCoreLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+SafeCoreLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
 def raw_offset(text: str, raw: str, offset: int) -> int:
     """Maps an offset in a scalar's value onto its source text (quotes, block indicators).
 
@@ -86,7 +102,7 @@ class _Builder:
     def __init__(self, doc: LoadedDocument, diagnostics: list[Diagnostic]) -> None:
         self.doc = doc
         self.diagnostics = diagnostics
-        self.constructor = yaml.SafeLoader("")
+        self.constructor = SafeCoreLoader("")
 
     def build(self, node: yaml.Node, path: Path) -> Any:
         self.doc.positions[path] = _pos(node.start_mark)
@@ -147,7 +163,7 @@ def load_yaml(text: str, *, file: str) -> tuple[LoadedDocument, list[Diagnostic]
     doc = LoadedDocument(file=file, text=text, data=None)
     diagnostics: list[Diagnostic] = []
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=SafeCoreLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         position = _pos(mark) if mark is not None else Position(1, 1)

@@ -63,7 +63,9 @@ class _Collector:
         self.items: list[Diagnostic] = []
 
     def add(self, path: Path, message: str, *, hint: str | None = None, key: bool = False) -> None:
-        self.items.append(Diagnostic(self.doc.file, self.doc.position(path, key=key), message, hint))
+        self.items.append(
+            Diagnostic(self.doc.file, self.doc.position(path, key=key), message, hint)
+        )
 
     def add_expression(self, path: Path, exc: ExpressionError, *, text: str) -> None:
         position = self.doc.value_position(path, text, exc.offset)
@@ -71,7 +73,9 @@ class _Collector:
 
     def pydantic(self, base: Path, error: ValidationError, model: type[BaseModel]) -> None:
         for item in error.errors():
-            loc = tuple(x for x in item["loc"] if not isinstance(x, str) or not x.startswith("function"))
+            loc = tuple(
+                x for x in item["loc"] if not isinstance(x, str) or not x.startswith("function")
+            )
             path = (*base, *loc)
             kind = item["type"]
             if kind == "extra_forbidden":
@@ -100,7 +104,11 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
             return []
         annotation = info.annotation
         current = next(
-            (a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type) and issubclass(a, BaseModel)),
+            (
+                a
+                for a in getattr(annotation, "__args__", (annotation,))
+                if isinstance(a, type) and issubclass(a, BaseModel)
+            ),
             annotation,
         )
     return list(getattr(current, "model_fields", {}))
@@ -133,7 +141,9 @@ def validate(doc: LoadedDocument, catalogue: Catalogue) -> tuple[Checked | None,
         definition = _lenient(doc.data)
         trigger_ok = not any(e["loc"][:2] == ("trigger", "type") for e in exc.errors())
     steps = _step_models(doc, out, catalogue)
-    agent = AgentModel(name=definition.agent) if isinstance(definition.agent, str) else definition.agent
+    agent = (
+        AgentModel(name=definition.agent) if isinstance(definition.agent, str) else definition.agent
+    )
     trigger_shape = _check_trigger(definition, catalogue, out) if trigger_ok else ANY
     checked = _structure(doc, definition, agent, steps, catalogue, out)
     if checked is not None:
@@ -153,12 +163,16 @@ def _lenient(data: dict[str, Any]) -> DefinitionModel:
         description=None,
         enabled=True,
         agent=agent if isinstance(agent, str) else None,
-        trigger=TriggerModel.model_construct(type=kind if isinstance(kind, str) else "", filter=None),
+        trigger=TriggerModel.model_construct(
+            type=kind if isinstance(kind, str) else "", filter=None
+        ),
         steps=steps if isinstance(steps, list) else [],
     )
 
 
-def _step_models(doc: LoadedDocument, out: _Collector, catalogue: Catalogue) -> list[tuple[int, StepModel]]:
+def _step_models(
+    doc: LoadedDocument, out: _Collector, catalogue: Catalogue
+) -> list[tuple[int, StepModel]]:
     raw_steps = doc.data.get("steps") if isinstance(doc.data, dict) else None
     models: list[tuple[int, StepModel]] = []
     first_seen: dict[str, int] = {}
@@ -169,7 +183,11 @@ def _step_models(doc: LoadedDocument, out: _Collector, catalogue: Catalogue) -> 
         sid = raw.get("id")
         if isinstance(sid, str) and first_seen.setdefault(sid, index) != index:
             line = doc.position(("steps", first_seen[sid], "id")).line
-            out.add(("steps", index, "id"), f"duplicate step id '{sid}'", hint=f"first used at line {line}")
+            out.add(
+                ("steps", index, "id"),
+                f"duplicate step id '{sid}'",
+                hint=f"first used at line {line}",
+            )
             continue
         try:
             models.append((index, StepModel.model_validate(raw)))
@@ -183,7 +201,11 @@ def _step_models(doc: LoadedDocument, out: _Collector, catalogue: Catalogue) -> 
 
 def _unknown_type(kind: str, path: Path, catalogue: Catalogue, out: _Collector) -> None:
     options = sorted([*catalogue.nodes, "condition"])
-    out.add(path, f"unknown node type '{kind}'", hint=_did_you_mean(kind, options) or f"known: {', '.join(options)}")
+    out.add(
+        path,
+        f"unknown node type '{kind}'",
+        hint=_did_you_mean(kind, options) or f"known: {', '.join(options)}",
+    )
 
 
 def _check_trigger(definition: DefinitionModel, catalogue: Catalogue, out: _Collector) -> Shape:
@@ -212,7 +234,10 @@ def _structure(
     for index, step in models:
         base = ("steps", index)
         if not STEP_ID.match(step.id):
-            out.add((*base, "id"), f"step id '{step.id}' must be letters, digits and '_' (not starting with a digit)")
+            out.add(
+                (*base, "id"),
+                f"step id '{step.id}' must be letters, digits and '_' (not starting with a digit)",
+            )
         steps[step.id] = step
         index_of[step.id] = index
         _check_keys(step, base, doc, catalogue, out)
@@ -220,7 +245,9 @@ def _structure(
     branches = {sid: _branches_of(step) for sid, step in steps.items()}
     parents = _check_targets(steps, index_of, branches, out, broken=raw_ids - set(steps))
     branches = {
-        sid: {key: [t for t in targets if t in steps and t != sid] for key, targets in keyed.items()}
+        sid: {
+            key: [t for t in targets if t in steps and t != sid] for key, targets in keyed.items()
+        }
         for sid, keyed in branches.items()
     }
     if _check_cycles(branches, index_of, out):
@@ -231,7 +258,9 @@ def _structure(
     return checked
 
 
-def _check_keys(step: StepModel, base: Path, doc: LoadedDocument, catalogue: Catalogue, out: _Collector) -> None:
+def _check_keys(
+    step: StepModel, base: Path, doc: LoadedDocument, catalogue: Catalogue, out: _Collector
+) -> None:
     given = set(step.model_fields_set) - COMMON_KEYS
     if step.type == "condition":
         for key in sorted(given - CONDITION_KEYS):
@@ -240,7 +269,9 @@ def _check_keys(step: StepModel, base: Path, doc: LoadedDocument, catalogue: Cat
             out.add(base, f"condition step '{step.id}' needs a 'condition'")
         has_bool = step.onTrue is not None or step.onFalse is not None
         if step.cases is not None and has_bool:
-            out.add((*base, "cases"), "use either 'cases' or 'onTrue'/'onFalse', not both", key=True)
+            out.add(
+                (*base, "cases"), "use either 'cases' or 'onTrue'/'onFalse', not both", key=True
+            )
         elif step.cases is None and not has_bool:
             out.add(base, f"condition step '{step.id}' needs 'onTrue'/'onFalse' or 'cases'")
         _check_cases(step, base, out)
@@ -251,8 +282,14 @@ def _check_keys(step: StepModel, base: Path, doc: LoadedDocument, catalogue: Cat
         return
     allowed = ACTION_KEYS | set(spec.branches)
     for key in sorted(given - allowed):
-        hint = f"'{step.type}' accepts {', '.join(sorted(spec.branches))}" if key in BRANCH_KEYS and spec.branches else None
-        out.add((*base, key), f"'{key}' does not apply to a '{step.type}' step", hint=hint, key=True)
+        hint = (
+            f"'{step.type}' accepts {', '.join(sorted(spec.branches))}"
+            if key in BRANCH_KEYS and spec.branches
+            else None
+        )
+        out.add(
+            (*base, key), f"'{key}' does not apply to a '{step.type}' step", hint=hint, key=True
+        )
     _check_inputs(step, spec, base, out)
 
 
@@ -287,7 +324,8 @@ def _check_inputs(step: StepModel, spec: NodeSpec, base: Path, out: _Collector) 
                 out.add(
                     (*base, "inputs", key),
                     f"unknown input '{key}' for '{spec.name}'",
-                    hint=_did_you_mean(key, list(fields)) or f"inputs: {', '.join(fields) or 'none'}",
+                    hint=_did_you_mean(key, list(fields))
+                    or f"inputs: {', '.join(fields) or 'none'}",
                     key=True,
                 )
             continue
@@ -295,12 +333,16 @@ def _check_inputs(step: StepModel, spec: NodeSpec, base: Path, out: _Collector) 
     for key, info in fields.items():
         if info.is_required() and key not in inputs:
             if step.inputs is not None:
-                out.add((*base, "inputs"), f"missing required input '{key}' for '{spec.name}'", key=True)
+                out.add(
+                    (*base, "inputs"), f"missing required input '{key}' for '{spec.name}'", key=True
+                )
             else:
                 out.add(base, f"missing required input '{key}' for '{spec.name}'")
 
 
-def _check_input_type(key: str, value: Any, annotation: Any, path: Path, spec: NodeSpec, out: _Collector) -> None:
+def _check_input_type(
+    key: str, value: Any, annotation: Any, path: Path, spec: NodeSpec, out: _Collector
+) -> None:
     rendered = False
     if _holds_expression(value):
         if not isinstance(value, str) or _single(value):
@@ -311,7 +353,11 @@ def _check_input_type(key: str, value: Any, annotation: Any, path: Path, spec: N
     except ValidationError as exc:
         detail = exc.errors()[0]["msg"].removeprefix("Value error, ")
         if rendered:
-            out.add(path, f"input '{key}' of '{spec.name}' renders to text, but {detail[0].lower()}{detail[1:]}")
+            out.add(
+                path,
+                f"input '{key}' of '{spec.name}' renders to text, "
+                f"but {detail[0].lower()}{detail[1:]}",
+            )
         else:
             out.add(path, f"input '{key}' of '{spec.name}' is invalid: {detail}")
 
@@ -371,7 +417,11 @@ def _check_targets(
                 if target in broken:
                     continue  # that step has its own diagnostics
                 if target not in steps:
-                    out.add(path, f"branch target '{target}' is not a step", hint=_did_you_mean(target, list(steps)))
+                    out.add(
+                        path,
+                        f"branch target '{target}' is not a step",
+                        hint=_did_you_mean(target, list(steps)),
+                    )
                 elif target == sid:
                     out.add(path, f"step '{sid}' cannot branch to itself")
                 elif parents.setdefault(target, sid) != sid:
@@ -383,7 +433,9 @@ def _check_targets(
     return parents
 
 
-def _check_cycles(branches: dict[str, dict[str, list[str]]], index_of: dict[str, int], out: _Collector) -> bool:
+def _check_cycles(
+    branches: dict[str, dict[str, list[str]]], index_of: dict[str, int], out: _Collector
+) -> bool:
     state: dict[str, int] = {}
     found = False
 
@@ -408,7 +460,9 @@ def _check_cycles(branches: dict[str, dict[str, list[str]]], index_of: dict[str,
     return found
 
 
-def _visibility(root: list[str], branches: dict[str, dict[str, list[str]]]) -> dict[str, frozenset[str]]:
+def _visibility(
+    root: list[str], branches: dict[str, dict[str, list[str]]]
+) -> dict[str, frozenset[str]]:
     """For every step, the steps that may have run before it (the union over all paths)."""
     visible: dict[str, frozenset[str]] = {}
 
@@ -443,11 +497,15 @@ def iter_strings(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
             yield from iter_strings(item, (*path, i))
 
 
-def _check_expressions(checked: Checked, catalogue: Catalogue, trigger: Shape, out: _Collector) -> None:
+def _check_expressions(
+    checked: Checked, catalogue: Catalogue, trigger: Shape, out: _Collector
+) -> None:
     shapes: dict[str, Shape] = {}
     for sid, step in checked.steps.items():
         spec = catalogue.nodes.get(step.type)
-        shapes[sid] = CONDITION_OUTPUT if step.type == "condition" else (spec.output_shape if spec else ANY)
+        shapes[sid] = (
+            CONDITION_OUTPUT if step.type == "condition" else (spec.output_shape if spec else ANY)
+        )
     all_steps = frozenset(checked.steps)
     filter_text = checked.definition.trigger.filter
     if filter_text is not None:
@@ -455,7 +513,9 @@ def _check_expressions(checked: Checked, catalogue: Catalogue, trigger: Shape, o
         _check_text(filter_text, ("trigger", "filter"), scope, out, single=True)
     for sid, step in checked.steps.items():
         base = ("steps", checked.step_index[sid])
-        scope = ex.Scope(trigger, WORKFLOW_SHAPE, shapes, checked.visible.get(sid, frozenset()), all_steps)
+        scope = ex.Scope(
+            trigger, WORKFLOW_SHAPE, shapes, checked.visible.get(sid, frozenset()), all_steps
+        )
         if step.type == "condition":
             _check_condition(step, base, scope, out)
         for path, text in iter_strings(step.inputs or {}, (*base, "inputs")):
@@ -469,18 +529,26 @@ def _check_condition(step: StepModel, base: Path, scope: ex.Scope, out: _Collect
     _check_text(step.condition, (*base, "condition"), scope, out, single=True)
 
 
-def _check_text(text: str, path: Path, scope: ex.Scope, out: _Collector, *, single: bool = False) -> None:
+def _check_text(
+    text: str, path: Path, scope: ex.Scope, out: _Collector, *, single: bool = False
+) -> None:
     try:
         template = ex.parse_template(text)
     except ExpressionError as exc:
         out.add_expression(path, exc, text=text)
         return
     if single and template.single is None:
-        out.add(path, "expected exactly one expression in '{{ }}'", hint="for example \"{{ $trigger.incident_io.severity == 'SEV-1' }}\"")
+        out.add(
+            path,
+            "expected exactly one expression in '{{ }}'",
+            hint="for example \"{{ $trigger.incident_io.severity == 'SEV-1' }}\"",
+        )
         return
     for segment in template.expressions:
         try:
             ex.check(ex.parse_expression(segment.text), scope, segment.text)
         except ExpressionError as exc:
-            shifted = ExpressionError(exc.message, offset=segment.offset + exc.offset, hint=exc.hint)
+            shifted = ExpressionError(
+                exc.message, offset=segment.offset + exc.offset, hint=exc.hint
+            )
             out.add_expression(path, shifted, text=text)

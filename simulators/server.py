@@ -19,7 +19,9 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serve(app: Any, *, port: int | None = None, host: str = "127.0.0.1") -> AsyncIterator[str]:
+async def serve(
+    app: Any, *, port: int | None = None, host: str = "127.0.0.1"
+) -> AsyncIterator[str]:
     """Runs ``app`` with uvicorn until the block exits; yields its base URL.
 
     Args:

@@ -46,7 +46,9 @@ def search_attribute_args() -> list[str]:
     return args
 
 
-def dev_server_command(*, port: int, ui_port: int, db_file: Path | None, headless: bool = False) -> list[str]:
+def dev_server_command(
+    *, port: int, ui_port: int, db_file: Path | None, headless: bool = False
+) -> list[str]:
     """The full command line of the embedded dev server."""
     command = [
         str(binary("temporal")),

@@ -51,7 +51,12 @@ async def existing(settings: Settings) -> AsyncIterator[tuple[Client, str]]:
 
 
 async def run_once(
-    plan: Plan, trigger: dict[str, Any], *, settings: Settings, sandbox: bool, workspace: str = "default"
+    plan: Plan,
+    trigger: dict[str, Any],
+    *,
+    settings: Settings,
+    sandbox: bool,
+    workspace: str = "default",
 ) -> dict[str, Any]:
     """Runs ``plan`` for ``trigger`` and returns ``{status, error, steps}``."""
     opener = globals()["sandbox"] if sandbox else existing
@@ -59,7 +64,9 @@ async def run_once(
     async with opener(settings) as (client, queue):
         handle = await client.start_workflow(
             InterpreterWorkflow.run,
-            InterpretInput(plan=plan, trigger=trigger, workspace=workspace, incident_id=incident_id),
+            InterpretInput(
+                plan=plan, trigger=trigger, workspace=workspace, incident_id=incident_id
+            ),
             id=f"run-{plan.name}-{uuid.uuid4().hex[:12]}",
             task_queue=queue,
         )

@@ -49,7 +49,9 @@ def wait_for_port(host: str, port: int, *, child: Child, timeout: float) -> None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if child.process.poll() is not None:
-            raise StackError(f"{child.name} exited with code {child.process.returncode} while starting")
+            raise StackError(
+                f"{child.name} exited with code {child.process.returncode} while starting"
+            )
         if port_in_use(host, port):
             return
         time.sleep(0.1)
@@ -77,7 +79,10 @@ def _stop(children: list[Child]) -> None:
 def _check_ports(settings: Settings) -> None:
     wanted = [(settings.api_port, "RENSEI_API_PORT")]
     if settings.embedded_temporal:
-        wanted += [(settings.temporal_port, "RENSEI_TEMPORAL_PORT"), (settings.temporal_ui_port, "RENSEI_TEMPORAL_UI_PORT")]
+        wanted += [
+            (settings.temporal_port, "RENSEI_TEMPORAL_PORT"),
+            (settings.temporal_ui_port, "RENSEI_TEMPORAL_UI_PORT"),
+        ]
     for port, variable in wanted:
         host = settings.api_host if variable == "RENSEI_API_PORT" else "127.0.0.1"
         if port_in_use(host, port):
@@ -130,7 +135,9 @@ def banner(settings: Settings) -> str:
 
 def run_stack(settings: Settings) -> int:
     """Runs the stack until Ctrl-C (exit 0) or until a child dies (exit 1)."""
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     stopping = False
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -151,7 +158,9 @@ def run_stack(settings: Settings) -> int:
         while not stopping:
             dead = next((c for c in children if c.process.poll() is not None), None)
             if dead is not None:
-                sys.stderr.write(f"rensei: {dead.name} exited with code {dead.process.returncode}; stopping\n")
+                sys.stderr.write(
+                    f"rensei: {dead.name} exited with code {dead.process.returncode}; stopping\n"
+                )
                 code = 1
                 break
             time.sleep(0.2)

@@ -108,8 +108,12 @@ class InterpreterWorkflow:
             case "condition":
                 value = self._condition(step)
                 if not isinstance(value, bool):
-                    raise self._fail(step, f"{step.condition.location if step.condition else step.location}: "
-                                     f"condition of step '{step.id}' must be true or false, got {ex.to_text(value)!r}")
+                    raise self._fail(
+                        step,
+                        f"{step.condition.location if step.condition else step.location}: "
+                        f"condition of step '{step.id}' must be true or false, "
+                        f"got {ex.to_text(value)!r}",
+                    )
                 branch = "onTrue" if value else "onFalse"
                 self._complete(step, {"value": value, "branch": branch})
                 await self._sequence(step.branches.get(branch, ()))
@@ -172,7 +176,9 @@ class InterpreterWorkflow:
         match step.node_kind:
             case "activity":
                 return await self._activity(step, call)
-        raise ApplicationError(f"node kind '{step.node_kind}' is not supported by this worker", non_retryable=True)
+        raise ApplicationError(
+            f"node kind '{step.node_kind}' is not supported by this worker", non_retryable=True
+        )
 
     async def _activity(self, step: StepPlan, call: NodeCall) -> Any:
         retry = step.retry
@@ -182,7 +188,9 @@ class InterpreterWorkflow:
                 maximum_attempts=retry.maximum_attempts,
                 initial_interval=timedelta(seconds=retry.initial_interval),
                 backoff_coefficient=retry.backoff_coefficient,
-                maximum_interval=timedelta(seconds=retry.maximum_interval) if retry.maximum_interval else None,
+                maximum_interval=timedelta(seconds=retry.maximum_interval)
+                if retry.maximum_interval
+                else None,
                 non_retryable_error_types=list(retry.non_retryable_error_types),
             )
         return await workflow.execute_activity(

@@ -55,7 +55,10 @@ def severity_level(
     if not isinstance(rank, int | float):
         return None
     if catalogue:
-        ranks = sorted({int(s["rank"]) for s in catalogue if isinstance(s.get("rank"), int | float)}, reverse=True)
+        ranks = sorted(
+            {int(s["rank"]) for s in catalogue if isinstance(s.get("rank"), int | float)},
+            reverse=True,
+        )
         position = ranks.index(int(rank)) if int(rank) in ranks else len(ranks) - 1
         return f"SEV-{min(position + 1, 4)}"
     return f"SEV-{max(1, min(4, 4 - int(rank)))}"
@@ -90,7 +93,9 @@ def _value_text(value: Mapping[str, Any]) -> str | None:
 
 def _role_assignee(incident: Mapping[str, Any], role_type: str) -> str | None:
     for assignment in incident.get("incident_role_assignments") or []:
-        if (assignment.get("role") or {}).get("role_type") == role_type and assignment.get("assignee"):
+        if (assignment.get("role") or {}).get("role_type") == role_type and assignment.get(
+            "assignee"
+        ):
             return str(assignment["assignee"].get("name"))
     return None
 
@@ -107,7 +112,12 @@ def incident_fields(
     fields = custom_fields(incident)
     creator = incident.get("creator") or {}
     reporter = _role_assignee(incident, "reporter") or next(
-        (str(v.get("name")) for k in ("user", "api_key", "workflow", "alert") if (v := creator.get(k))), None
+        (
+            str(v.get("name"))
+            for k in ("user", "api_key", "workflow", "alert")
+            if (v := creator.get(k))
+        ),
+        None,
     )
     team = fields.get("Team")
     return {
@@ -145,8 +155,8 @@ def trigger_from_document(document: Mapping[str, Any]) -> tuple[str | None, dict
     event_type = document.get("event_type")
     if not isinstance(event_type, str):
         raise EventFormatError(
-            "expected a trigger payload {\"incident_io\": {...}} or an incident.io webhook body "
-            "{\"event_type\": ..., <event_type>: {...}}"
+            'expected a trigger payload {"incident_io": {...}} or an incident.io webhook body '
+            '{"event_type": ..., <event_type>: {...}}'
         )
     if event_type not in WEBHOOK_TRIGGERS:
         raise EventFormatError(f"event type '{event_type}' does not start workflows")

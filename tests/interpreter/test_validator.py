@@ -35,9 +35,16 @@ class WaitInput(BaseModel):
 FAKE = default_catalogue().merged(
     Catalogue(
         nodes={
-            "slack.post": NodeSpec("slack.post", PostInput, PostOutput, retry=RetryDefaults(maximum_attempts=7)),
-            "fake.wait": NodeSpec("fake.wait", WaitInput, kind="wait", branches=("onTimeout",),
-                                  timeout=timedelta(minutes=5)),
+            "slack.post": NodeSpec(
+                "slack.post", PostInput, PostOutput, retry=RetryDefaults(maximum_attempts=7)
+            ),
+            "fake.wait": NodeSpec(
+                "fake.wait",
+                WaitInput,
+                kind="wait",
+                branches=("onTimeout",),
+                timeout=timedelta(minutes=5),
+            ),
         },
         triggers={},
     )
@@ -75,7 +82,10 @@ def test_text_template_into_a_typed_input_is_caught() -> None:
         "      priority: 'P{{ $trigger.incident_io.severity }}'\n"
     )
     assert len(found) == 1
-    assert "input 'priority' of 'slack.post' renders to text, but input should be a valid integer" in found[0]
+    assert (
+        "input 'priority' of 'slack.post' renders to text, but input should be a valid integer"
+        in found[0]
+    )
     ok = problems(
         "  - id: post\n    type: slack.post\n    inputs:\n      channel: x\n      message: m\n"
         "      priority: '{{ len($trigger.incident_io.title) }}'\n"
@@ -99,11 +109,16 @@ def test_node_outputs_are_checked_statically() -> None:
 
 
 def test_branch_keys_follow_the_node() -> None:
-    assert problems(
-        "  - id: wait\n    type: fake.wait\n    inputs: {timeout: 1h}\n    onTimeout: [late]\n"
-        "  - id: late\n    type: debug.echo\n"
-    ) == []
-    found = problems("  - id: wait\n    type: fake.wait\n    inputs: {timeout: 1h}\n    onTrue: [x]\n")
+    assert (
+        problems(
+            "  - id: wait\n    type: fake.wait\n    inputs: {timeout: 1h}\n    onTimeout: [late]\n"
+            "  - id: late\n    type: debug.echo\n"
+        )
+        == []
+    )
+    found = problems(
+        "  - id: wait\n    type: fake.wait\n    inputs: {timeout: 1h}\n    onTrue: [x]\n"
+    )
     assert found == [
         "t.yaml:7:5: 'onTrue' does not apply to a 'fake.wait' step ('fake.wait' accepts onTimeout)",
         "t.yaml:7:14: branch target 'x' is not a step",
@@ -123,11 +138,14 @@ def test_sibling_branches_cannot_read_each_other() -> None:
 
 
 def test_steps_inside_a_branch_read_earlier_branch_steps() -> None:
-    assert problems(
-        "  - id: gate\n    type: condition\n    condition: '{{ true }}'\n    onTrue: [a, b]\n"
-        "  - id: a\n    type: debug.echo\n"
-        "  - id: b\n    type: debug.echo\n    inputs:\n      x: '{{ $steps.a }}'\n"
-    ) == []
+    assert (
+        problems(
+            "  - id: gate\n    type: condition\n    condition: '{{ true }}'\n    onTrue: [a, b]\n"
+            "  - id: a\n    type: debug.echo\n"
+            "  - id: b\n    type: debug.echo\n    inputs:\n      x: '{{ $steps.a }}'\n"
+        )
+        == []
+    )
 
 
 def test_filter_must_be_one_expression_over_the_trigger() -> None:
@@ -142,7 +160,9 @@ def test_filter_must_be_one_expression_over_the_trigger() -> None:
     ]
     text = text.replace("team is {{ $trigger.incident_io.team }}", "{{ $steps.a.x == 1 }}")
     found = [d.render() for d in check_text(text, file="t.yaml", catalogue=FAKE)]
-    assert found == ["t.yaml:3:15: step 'a' cannot have run before this point (a step can only read steps that run before it)"]
+    assert found == [
+        "t.yaml:3:15: step 'a' cannot have run before this point (a step can only read steps that run before it)"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -150,13 +170,26 @@ def test_filter_must_be_one_expression_over_the_trigger() -> None:
     [("incident-responder", "incident-responder"), ("{name: helper, description: d}", "helper")],
 )
 def test_agent_forms(agent: str, expected: str) -> None:
-    text = "agent: " + agent + "\n" + HEAD + "  - id: a\n    type: debug.echo\n    inputs:\n      x: '{{ $workflow.agent.name }}'\n"
+    text = (
+        "agent: "
+        + agent
+        + "\n"
+        + HEAD
+        + "  - id: a\n    type: debug.echo\n    inputs:\n      x: '{{ $workflow.agent.name }}'\n"
+    )
     plan = compile_text(text, file="t.yaml", catalogue=FAKE)
     assert plan.agent is not None and plan.agent.name == expected
 
 
 def test_compile_raises_with_every_problem() -> None:
     with pytest.raises(DefinitionError) as info:
-        compile_text(HEAD + "  - id: a\n    type: nope\n  - id: a\n    type: debug.echo\n", file="t.yaml", catalogue=FAKE)
-    assert [d.message for d in info.value.diagnostics] == ["unknown node type 'nope'", "duplicate step id 'a'"]
+        compile_text(
+            HEAD + "  - id: a\n    type: nope\n  - id: a\n    type: debug.echo\n",
+            file="t.yaml",
+            catalogue=FAKE,
+        )
+    assert [d.message for d in info.value.diagnostics] == [
+        "unknown node type 'nope'",
+        "duplicate step id 'a'",
+    ]
     assert str(info.value).startswith("t.yaml:5:11: unknown node type 'nope'")

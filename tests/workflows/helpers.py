@@ -1,0 +1,71 @@
+"""Fake nodes registered under real node names, and a catalogue that knows them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.catalogue import default_catalogue
+from interpreter.nodes import Catalogue, NodeSpec, RetryDefaults
+from interpreter.plan import NodeCall
+
+CALLS: Counter[str] = Counter()
+
+
+class PostInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channel: str
+    message: str
+
+
+class PostOutput(BaseModel):
+    channel: str
+    ts: str
+
+
+class FlakyInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str
+    failures: int = 0
+    fatal: bool = False
+
+
+@activity.defn(name="slack.post")
+async def fake_post(call: NodeCall) -> dict[str, Any]:
+    CALLS[f"post:{call.context.step_id}"] += 1
+    return {"channel": call.inputs["channel"], "ts": f"1700000000.{CALLS.total():06d}"}
+
+
+@activity.defn(name="test.flaky")
+async def flaky(call: NodeCall) -> dict[str, Any]:
+    params = FlakyInput.model_validate(call.inputs)
+    CALLS[params.key] += 1
+    if params.fatal:
+        raise ApplicationError("Permission denied: the token was revoked", non_retryable=True)
+    if CALLS[params.key] <= params.failures:
+        raise ApplicationError(f"transient failure {CALLS[params.key]}")
+    return {"attempts": CALLS[params.key]}
+
+
+FAKE_ACTIVITIES = [fake_post, flaky]
+
+CATALOGUE: Catalogue = default_catalogue().merged(
+    Catalogue(
+        nodes={
+            "slack.post": NodeSpec("slack.post", PostInput, PostOutput),
+            "test.flaky": NodeSpec(
+                "test.flaky",
+                FlakyInput,
+                retry=RetryDefaults(
+                    maximum_attempts=2,
+                    initial_interval=__import__("datetime").timedelta(milliseconds=10),
+                ),
+            ),
+        },
+        triggers={},
+    )
+)
