@@ -192,3 +192,10 @@ async def test_v1_push_notification_reaches_webhook(agent: Agent) -> None:
     updates = [body["statusUpdate"] for body, _ in received if "statusUpdate" in body]
     assert updates[-1]["taskId"] == task["id"]
     assert "TASK_STATE_WORKING" in [u["status"]["state"] for u in updates]
+
+
+@pytest.mark.asyncio
+async def test_v1_method_needs_version_header(agent: Agent) -> None:
+    # A missing A2A-Version means 0.3 (spec §3.6), so v1.0 method names are refused.
+    answer = await agent.rpc("GetTask", {"id": "no-such-task"}, v1=False)
+    assert answer["error"]["code"] == -32009
