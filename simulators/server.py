@@ -32,7 +32,7 @@ async def serve(
     chosen = port or free_port()
     config = uvicorn.Config(app, host=host, port=chosen, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

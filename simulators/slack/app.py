@@ -1,0 +1,319 @@
+"""FastAPI app simulating the Slack Web API methods rensei calls, plus ``/_sim`` control routes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import fields
+from typing import Any
+from urllib.parse import parse_qsl
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from simulators.slack.state import (
+    APP_ID,
+    BOT_ID,
+    BOT_USER_ID,
+    TEAM_DOMAIN,
+    TEAM_ID,
+    Faults,
+    Message,
+    SlackState,
+)
+
+MAX_TEXT = 40_000
+MAX_BLOCKS = 50
+
+Args = dict[str, Any]
+Handler = Callable[[SlackState, Args], dict[str, Any]]
+
+
+class SlackApiError(Exception):
+    """An ``ok:false`` answer; HTTP 200 unless it is a rate limit or an injected status."""
+
+    def __init__(self, code: str, *, status: int = 200, retry_after: int | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.status = status
+        self.retry_after = retry_after
+
+    def response(self) -> JSONResponse:
+        headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+        body = {"ok": False, "error": self.code}
+        return JSONResponse(body, status_code=self.status, headers=headers)
+
+
+async def _read_args(request: Request) -> tuple[Args, str | None, list[str]]:
+    """Parses a JSON or form body the way Slack does; returns args, token and warnings."""
+    content_type = request.headers.get("content-type", "")
+    header = request.headers.get("authorization", "")
+    token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
+    raw = await request.body()
+    warnings: list[str] = []
+    if content_type.startswith("application/json"):
+        if "charset" not in content_type.lower():
+            warnings.append("missing_charset")
+        try:
+            parsed = json.loads(raw or b"{}")
+        except ValueError as exc:
+            raise SlackApiError("invalid_json") from exc
+        if not isinstance(parsed, dict):
+            raise SlackApiError("json_not_object")
+        return parsed, token, warnings  # a JSON body never carries the token (NOTES §1.1)
+    if content_type.startswith("application/x-www-form-urlencoded") or not raw:
+        args: Args = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+        form_token = args.pop("token", None)
+        return args, token or form_token, warnings
+    raise SlackApiError("invalid_post_type")
+
+
+def _blocks(args: Args) -> list[Any] | None:
+    """Blocks arrive as a JSON array (JSON bodies) or a JSON string (forms)."""
+    value = args.get("blocks")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value else []
+        except ValueError as exc:
+            raise SlackApiError("invalid_blocks_format") from exc
+    if not isinstance(value, list):
+        raise SlackApiError("invalid_blocks_format")
+    if len(value) > MAX_BLOCKS:
+        raise SlackApiError("invalid_blocks")
+    return value
+
+
+def _flag(args: Args, name: str) -> bool:
+    value = args.get(name, False)
+    return value is True or (isinstance(value, str) and value.lower() in {"true", "1"})
+
+
+def _post_message(state: SlackState, args: Args) -> dict[str, Any]:
+    channel = state.find_channel(str(args.get("channel", "")))
+    if channel is None:
+        raise SlackApiError("channel_not_found")
+    text = str(args.get("text", "") or "")
+    blocks = _blocks(args)
+    if not text and not blocks and not args.get("attachments"):
+        raise SlackApiError("no_text")
+    if len(text) > MAX_TEXT:
+        raise SlackApiError("msg_too_long")
+    if channel.is_archived:
+        raise SlackApiError("is_archived")
+    if not channel.is_member:
+        raise SlackApiError("not_in_channel")
+    thread_ts = args.get("thread_ts") or None
+    if thread_ts is not None:
+        parent = state.find_message(channel.id, str(thread_ts))
+        # Slack threads under the parent even when given a reply's ts.
+        thread_ts = (parent.thread_ts or parent.ts) if parent else str(thread_ts)
+    wait = state.take_post_token(channel.id)
+    if wait:
+        raise SlackApiError("ratelimited", status=429, retry_after=wait)
+    message = Message(
+        channel=channel.id,
+        ts=state.next_ts(channel.id),
+        text=text,
+        blocks=blocks,
+        thread_ts=thread_ts,
+        reply_broadcast=_flag(args, "reply_broadcast"),
+        metadata=args.get("metadata") if isinstance(args.get("metadata"), dict) else None,
+    )
+    state.messages.append(message)
+    return {"channel": channel.id, "ts": message.ts, "message": message.to_json()}
+
+
+def _existing_message(state: SlackState, args: Args, ts_arg: str) -> Message:
+    channel = state.find_channel(str(args.get("channel", "")), by_name=False)
+    if channel is None:
+        raise SlackApiError("channel_not_found")
+    message = state.find_message(channel.id, str(args.get(ts_arg, "")))
+    if message is None:
+        raise SlackApiError("message_not_found")
+    return message
+
+
+def _update(state: SlackState, args: Args) -> dict[str, Any]:
+    message = _existing_message(state, args, "ts")
+    if message.bot_id != BOT_ID:
+        raise SlackApiError("cant_update_message")
+    blocks = _blocks(args)
+    text = args.get("text")
+    if not text and not blocks and not message.blocks:
+        raise SlackApiError("no_text")
+    if text is not None and len(str(text)) > MAX_TEXT:
+        raise SlackApiError("msg_too_long")
+    edited_ts = f"{state.clock():.6f}"
+    message.updates.append({"text": message.text, "blocks": message.blocks, "edited_ts": edited_ts})
+    if text is not None:
+        message.text = str(text)
+    if blocks is not None:
+        message.blocks = blocks or None
+    return {
+        "channel": message.channel,
+        "ts": message.ts,
+        "text": message.text,
+        "message": message.to_json(),
+    }
+
+
+def _react(state: SlackState, args: Args) -> dict[str, Any]:
+    if not args.get("channel") or not args.get("timestamp"):
+        raise SlackApiError("no_item_specified")
+    name = str(args.get("name", "")).strip(":")
+    if not name:
+        raise SlackApiError("invalid_name")
+    message = _existing_message(state, args, "timestamp")
+    if state.channels[message.channel].is_archived:
+        raise SlackApiError("is_archived")
+    users = message.reactions.setdefault(name, [])
+    if BOT_USER_ID in users:
+        raise SlackApiError("already_reacted")
+    users.append(BOT_USER_ID)
+    return {}
+
+
+def _conversations(state: SlackState, args: Args) -> dict[str, Any]:
+    types = str(args.get("types") or "public_channel").split(",")
+    want_private = "private_channel" in types
+    want_public = "public_channel" in types
+    listed = [
+        c.to_json()
+        for c in state.channels.values()
+        if (want_private if c.is_private else want_public)
+        and not (c.is_archived and _flag(args, "exclude_archived"))
+    ]
+    limit = int(args.get("limit") or 100)
+    start = int(str(args.get("cursor") or "offset:0").removeprefix("offset:") or 0)
+    page = listed[start : start + limit]
+    cursor = f"offset:{start + limit}" if start + limit < len(listed) else ""
+    return {"channels": page, "response_metadata": {"next_cursor": cursor}}
+
+
+def _auth_test(state: SlackState, args: Args) -> dict[str, Any]:
+    return {
+        "url": f"https://{TEAM_DOMAIN}.slack.com/",
+        "team": "Rensei Sandbox",
+        "user": "rensei",
+        "team_id": TEAM_ID,
+        "user_id": BOT_USER_ID,
+        "bot_id": BOT_ID,
+        "app_id": APP_ID,
+        "is_enterprise_install": False,
+    }
+
+
+def _permalink(state: SlackState, args: Args) -> dict[str, Any]:
+    message = _existing_message(state, args, "message_ts")
+    link = (
+        f"https://{TEAM_DOMAIN}.slack.com/archives/{message.channel}/p{message.ts.replace('.', '')}"
+    )
+    if message.thread_ts is not None:
+        link += f"?thread_ts={message.thread_ts}&cid={message.channel}"
+    return {"channel": message.channel, "permalink": link}
+
+
+HANDLERS: dict[str, Handler] = {
+    "chat.postMessage": _post_message,
+    "chat.update": _update,
+    "reactions.add": _react,
+    "conversations.list": _conversations,
+    "auth.test": _auth_test,
+    "chat.getPermalink": _permalink,
+}
+
+
+async def _apply_faults(state: SlackState, method: str) -> None:
+    faults = state.faults
+    if not faults.applies_to(method):
+        return
+    if faults.latency > 0:
+        await asyncio.sleep(faults.latency)
+    if faults.ratelimited > 0:
+        faults.ratelimited -= 1
+        raise SlackApiError("ratelimited", status=429, retry_after=faults.retry_after)
+    if faults.error is not None and faults.error_count > 0:
+        faults.error_count -= 1
+        raise SlackApiError(faults.error, status=faults.error_status)
+
+
+async def _call(state: SlackState, method: str, request: Request) -> JSONResponse:
+    handler = HANDLERS.get(method)
+    if handler is None:
+        return SlackApiError("unknown_method", status=404).response()
+    try:
+        await _apply_faults(state, method)
+        args, token, warnings = await _read_args(request)
+        if not token:
+            raise SlackApiError("not_authed")
+        if token != state.bot_token:
+            raise SlackApiError("invalid_auth")
+        body: dict[str, Any] = {"ok": True} | handler(state, args)
+    except SlackApiError as exc:
+        return exc.response()
+    if warnings:
+        body["warning"] = ",".join(warnings)
+        body["response_metadata"] = body.get("response_metadata", {}) | {"warnings": warnings}
+    return JSONResponse(body)
+
+
+def _faults_from_json(body: dict[str, Any]) -> Faults:
+    known = {f.name for f in fields(Faults)}
+    unknown = set(body) - known
+    if unknown:
+        raise ValueError(f"unknown fault fields {sorted(unknown)}; known: {sorted(known)}")
+    faults = Faults(**body)
+    if faults.error is not None and faults.error_count == 0:
+        faults.error_count = 1
+    return faults
+
+
+def create_app(state: SlackState | None = None) -> FastAPI:
+    """Builds the simulator app; pass a ``SlackState`` to inspect or steer it from Python."""
+    sim = state or SlackState()
+    app = FastAPI(title="Slack Web API simulator", docs_url=None, redoc_url=None)
+    app.state.sim = sim
+
+    @app.post("/api/{method}")
+    async def web_api(method: str, request: Request) -> JSONResponse:
+        return await _call(sim, method, request)
+
+    @app.get("/_sim/messages")
+    async def list_messages(channel: str | None = None) -> list[dict[str, Any]]:
+        chosen = sim.channel_messages(channel) if channel else sim.messages
+        return [m.to_record() for m in chosen]
+
+    @app.post("/_sim/faults")
+    async def set_faults(request: Request) -> JSONResponse:
+        try:
+            sim.set_faults(_faults_from_json(await request.json()))
+        except (ValueError, TypeError) as exc:
+            return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
+        return JSONResponse({"ok": True})
+
+    @app.delete("/_sim/faults")
+    async def clear_faults() -> dict[str, bool]:
+        sim.clear_faults()
+        return {"ok": True}
+
+    @app.post("/_sim/reset")
+    async def reset() -> dict[str, bool]:
+        sim.reset()
+        return {"ok": True}
+
+    @app.post("/_sim/responses/{token}")
+    async def response_url(token: str, request: Request) -> dict[str, bool]:
+        # Stands in for hooks.slack.com/actions/...: records what the app sends back.
+        sim.responses.append({"token": token, "body": await request.json()})
+        return {"ok": True}
+
+    return app
+
+
+def run_slack(port: int, host: str = "127.0.0.1", *, state: SlackState | None = None) -> None:
+    """Serves the simulator with uvicorn until interrupted (the CLI's entry point)."""
+    uvicorn.run(create_app(state), host=host, port=port, log_level="info")
