@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     incident_io_token: SecretStr | None = None
     incident_io_base_url: str = "https://api.incident.io"
     incident_io_webhook_secret: SecretStr | None = None
+    # --- providers (defaults for the default workspace until the settings page stores them)
+    slack_base_url: str = "https://slack.com"
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    linear_base_url: str = "https://api.linear.app"
+    linear_api_key: SecretStr | None = None
 
     @property
     def address(self) -> str:
