@@ -287,13 +287,18 @@ def _escape(key: str) -> str:
 
 
 def _location_for(step: StepPlan, pointer: str, offset: int) -> str:
-    starts = [
+    """``file:line:col`` of character ``offset`` of the template at ``pointer``."""
+    starts = sorted(
         (int(key.rsplit("@", 1)[1]), location)
         for key, location in step.locations.items()
         if key.rsplit("@", 1)[0] == pointer
-    ]
-    best = [loc for start, loc in sorted(starts) if start <= offset]
-    return best[-1] if best else step.location
+    )
+    best = [(start, loc) for start, loc in starts if start <= offset]
+    if not best:
+        return step.location
+    start, location = best[-1]
+    file, line, col = location.rsplit(":", 2)
+    return f"{file}:{line}:{int(col) + offset - start}"
 
 
 def _cause(exc: BaseException) -> str:

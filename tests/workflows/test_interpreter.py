@@ -208,7 +208,7 @@ async def test_runtime_expression_errors_name_the_file_position(
     assert result.status == "failed"
     assert (
         result.error
-        == "t.yaml:8:17: step 'a': no field 'reference' in $trigger.incident_io (present: incident_id)"
+        == "t.yaml:8:18: step 'a': no field 'reference' in $trigger.incident_io (present: incident_id)"
     )
 
 

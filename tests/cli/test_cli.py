@@ -1,0 +1,156 @@
+"""The rensei command as a user runs it: a real process, real exit codes, real output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent.parent
+EXAMPLE = ROOT / "examples" / "route-by-severity.yaml"
+INVALID = ROOT / "tests" / "fixtures" / "dsl" / "invalid"
+
+
+def rensei(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_validate_valid_files_exits_zero() -> None:
+    done = rensei("validate", str(EXAMPLE))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout == ""
+    assert "1 file(s) valid" in done.stderr
+
+
+def test_validate_prints_one_line_per_problem_on_stdout() -> None:
+    done = rensei("validate", "structure.yaml", "expressions.yaml", cwd=INVALID)
+    assert done.returncode == 1
+    expected = (INVALID / "structure.expected").read_text() + (
+        INVALID / "expressions.expected"
+    ).read_text()
+    assert done.stdout == expected
+
+
+def test_validate_a_missing_file_is_a_problem() -> None:
+    done = rensei("validate", "nope.yaml")
+    assert done.returncode == 1
+    assert done.stdout.startswith("nope.yaml:1:1: cannot read the file")
+
+
+def test_run_sandbox_takes_the_sev1_branch() -> None:
+    done = rensei(
+        "run", str(EXAMPLE), "--event", str(ROOT / "examples" / "events" / "sev1.json"), "--sandbox"
+    )
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout)
+    assert outcome["status"] == "completed"
+    assert outcome["error"] is None
+    assert {s["id"]: s["status"] for s in outcome["steps"]} == {
+        "triage": "completed",
+        "wake_exec": "completed",
+        "call_agent": "completed",
+        "open_ticket": "skipped",
+        "note": "completed",
+    }
+    assert [set(s) >= {"id", "type", "status", "output"} for s in outcome["steps"]] == [True] * 5
+
+
+def test_run_accepts_a_raw_webhook_body(tmp_path: Path) -> None:
+    body = {
+        "event_type": "public_incident.incident_created_v2",
+        "public_incident.incident_created_v2": {
+            "id": "01FDAG4SAP5TYPT98WGR2N7W91",
+            "reference": "INC-7",
+            "name": "Queue backlog",
+            "severity": {"id": "01S", "name": "Minor", "rank": 1},
+            "incident_status": {"id": "01T", "name": "Triage", "category": "triage"},
+            "custom_field_entries": [],
+            "incident_role_assignments": [],
+            "visibility": "public",
+            "permalink": "https://app.incident.io/incidents/7",
+        },
+    }
+    event = tmp_path / "webhook.json"
+    event.write_text(json.dumps(body))
+    done = rensei("run", str(EXAMPLE), "--event", str(event), "--sandbox")
+    assert done.returncode == 0, done.stderr
+    steps = {s["id"]: s for s in json.loads(done.stdout)["steps"]}
+    assert steps["triage"]["output"] == {"value": "SEV-3", "branch": "default"}
+    assert steps["open_ticket"]["output"]["title"] == "Queue backlog"
+
+
+def test_run_that_fails_prints_json_and_exits_one(tmp_path: Path) -> None:
+    definition = tmp_path / "bad-ref.yaml"
+    definition.write_text(
+        "trigger:\n  type: trigger.incident_io.incident.created\nsteps:\n"
+        "  - id: a\n    type: debug.echo\n    inputs:\n      x: '{{ $trigger.incident_io.reference }}'\n"
+    )
+    event = tmp_path / "e.json"
+    event.write_text('{"incident_io": {"incident_id": "1"}}')
+    done = rensei("run", str(definition), "--event", str(event), "--sandbox")
+    assert done.returncode == 1
+    outcome = json.loads(done.stdout)
+    assert outcome["status"] == "failed"
+    assert (
+        outcome["error"]
+        == f"{definition}:7:14: step 'a': no field 'reference' in $trigger.incident_io (present: incident_id)"
+    )
+    assert outcome["steps"][0]["status"] == "failed"
+
+
+def test_run_rejects_bad_input_before_starting_anything(tmp_path: Path) -> None:
+    event = tmp_path / "e.json"
+    event.write_text("{not json")
+    done = rensei("run", str(EXAMPLE), "--event", str(event))
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        == f"{event}:1:2: invalid JSON: Expecting property name enclosed in double quotes"
+    )
+    event.write_text(
+        '{"event_type": "public_incident.incident_updated_v2", "public_incident.incident_updated_v2": {"id": "x"}}'
+    )
+    done = rensei("run", str(EXAMPLE), "--event", str(event))
+    assert done.returncode == 2
+    assert "private-incident event" in done.stderr
+    event.write_text('{"incident_io": {"incident_id": "1"}}')
+    done = rensei("run", str(INVALID / "structure.yaml"), "--event", str(event))
+    assert done.returncode == 2
+    assert (
+        done.stderr.splitlines()[0]
+        == f"{INVALID / 'structure.yaml'}:3:9: unknown trigger type 'trigger.incident_io.incident.creatd' (did you mean 'trigger.incident_io.incident.created'?)"
+    )
+
+
+def test_run_without_a_stack_says_how_to_start_one(tmp_path: Path) -> None:
+    import os
+
+    env = dict(os.environ, RENSEI_TEMPORAL_ADDRESS="127.0.0.1:1")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "run",
+            str(EXAMPLE),
+            "--event",
+            str(ROOT / "examples/events/sev1.json"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "cannot reach Temporal at 127.0.0.1:1" in done.stderr
+    assert "make run" in done.stderr
