@@ -19,7 +19,9 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serve(app: Any, *, port: int | None = None, host: str = "127.0.0.1") -> AsyncIterator[str]:
+async def serve(
+    app: Any, *, port: int | None = None, host: str = "127.0.0.1"
+) -> AsyncIterator[str]:
     """Runs ``app`` with uvicorn until the block exits; yields its base URL.
 
     Args:
@@ -30,7 +32,7 @@ async def serve(app: Any, *, port: int | None = None, host: str = "127.0.0.1") -
     chosen = port or free_port()
     config = uvicorn.Config(app, host=host, port=chosen, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign,attr-defined,unused-ignore]
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
