@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -53,8 +54,10 @@ class Receiver:
     url: str = ""
     calls: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)
 
     async def hook(self, request: Request) -> Response:
+        self.arrivals.append(time.monotonic())
         self.calls.append((dict(request.headers), await request.body()))
         return Response(status_code=self.statuses.pop(0) if self.statuses else 204)
 
