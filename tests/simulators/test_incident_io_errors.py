@@ -8,6 +8,7 @@ import pytest
 
 from simulators.incident_io import SANDBOX_TOKEN, VIEWER_TOKEN, SimulatorConfig
 from simulators.incident_io import seed as s
+from simulators.incident_io.ratelimit import RateLimiter
 from tests.simulators.conftest import Sim, bearer, running_sim
 
 pytestmark = pytest.mark.asyncio
@@ -70,6 +71,7 @@ async def test_not_found_and_validation_bodies(sim: Sim) -> None:
 
 async def test_rate_limit_bucket_and_headers() -> None:
     async with running_sim(SimulatorConfig(rate_limit_per_minute=3)) as sim:
+        sim.state.limiter = RateLimiter(clock=lambda: 0.0)  # no refill during the test
         remaining = []
         for _ in range(3):
             ok = await sim.client.get("/v1/severities")
@@ -92,6 +94,7 @@ async def test_rate_limit_bucket_and_headers() -> None:
 
 
 async def test_escalations_have_their_own_60_per_minute_limit(sim: Sim) -> None:
+    sim.state.limiter = RateLimiter(clock=lambda: 0.0)  # no refill during the test
     statuses = []
     for n in range(61):
         response = await sim.client.post(
