@@ -32,7 +32,8 @@ async def serve(
     chosen = port or free_port()
     config = uvicorn.Config(app, host=host, port=chosen, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
+    # Embedded servers leave Ctrl-C to their host process (uvicorn would take SIGINT over).
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from typing import Any
@@ -42,10 +43,8 @@ async def record() -> None:
                     id=f"replay-{name}",
                     task_queue=queue,
                 )
-                try:
+                with contextlib.suppress(WorkflowFailureError):
                     await handle.result()
-                except WorkflowFailureError:
-                    pass
                 history = await handle.fetch_history()
                 path = HISTORIES / f"{name}.json"
                 path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")

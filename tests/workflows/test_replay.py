@@ -6,7 +6,6 @@ Record them again after a deliberate, patched change with
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.interpreter import InterpreterWorkflow
-
 
 HISTORIES = Path(__file__).parent.parent / "fixtures" / "histories"
 EXAMPLE = Path(__file__).parent.parent.parent / "examples" / "route-by-severity.yaml"
