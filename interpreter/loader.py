@@ -80,6 +80,16 @@ SafeCoreLoader.add_implicit_resolver(
 )
 
 
+_CBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class FastComposer(_CBase):  # type: ignore[misc,valid-type]
+    """libyaml's parser when PyYAML has it (ten times faster), with the same resolvers."""
+
+
+FastComposer.yaml_implicit_resolvers = SafeCoreLoader.yaml_implicit_resolvers
+
+
 def raw_offset(text: str, raw: str, offset: int) -> int:
     """Maps an offset in a scalar's value onto its source text (quotes, block indicators).
 
@@ -163,7 +173,7 @@ def load_yaml(text: str, *, file: str) -> tuple[LoadedDocument, list[Diagnostic]
     doc = LoadedDocument(file=file, text=text, data=None)
     diagnostics: list[Diagnostic] = []
     try:
-        node = yaml.compose(text, Loader=SafeCoreLoader)
+        node = yaml.compose(text, Loader=FastComposer)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         position = _pos(mark) if mark is not None else Position(1, 1)

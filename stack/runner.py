@@ -8,13 +8,19 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from temporalio.client import Client, WorkflowFailureError
+from temporalio.common import TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 
 from interpreter.plan import Plan
 from settings import Settings
 from stack import devserver
-from workflows.interpreter import InterpreterWorkflow, InterpretInput, RunResult
+from workflows.interpreter import (
+    InterpreterWorkflow,
+    InterpretInput,
+    RunResult,
+    search_attribute_pairs,
+)
 
 
 class RunnerError(RuntimeError):

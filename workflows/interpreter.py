@@ -259,19 +259,24 @@ class InterpreterWorkflow:
 
     def _upsert_search_attributes(self, params: InterpretInput) -> None:
         present = workflow.info().typed_search_attributes
-        wanted: list[SearchAttributePair[str]] = [
-            SearchAttributePair(search.DEFINITION_NAME, params.plan.name),
-            SearchAttributePair(search.TRIGGER_TYPE, params.plan.trigger_type),
-            SearchAttributePair(search.WORKSPACE, params.workspace),
-        ]
-        if params.incident_id:
-            wanted.append(SearchAttributePair(search.INCIDENT_ID, params.incident_id))
-        severity = params.trigger.get("incident_io", {}).get("severity")
-        if isinstance(severity, str):
-            wanted.append(SearchAttributePair(search.INCIDENT_SEVERITY, severity))
-        missing = [p.key.value_set(p.value) for p in wanted if present.get(p.key) is None]
+        missing = [p.key.value_set(p.value) for p in search_attribute_pairs(params) if present.get(p.key) is None]
         if missing:
             workflow.upsert_search_attributes(missing)
+
+
+def search_attribute_pairs(params: InterpretInput) -> list[SearchAttributePair[str]]:
+    """What a run is found by in the Temporal UI; starters set them so no upsert is needed."""
+    pairs: list[SearchAttributePair[str]] = [
+        SearchAttributePair(search.DEFINITION_NAME, params.plan.name),
+        SearchAttributePair(search.TRIGGER_TYPE, params.plan.trigger_type),
+        SearchAttributePair(search.WORKSPACE, params.workspace),
+    ]
+    if params.incident_id:
+        pairs.append(SearchAttributePair(search.INCIDENT_ID, params.incident_id))
+    severity = params.trigger.get("incident_io", {}).get("severity")
+    if isinstance(severity, str):
+        pairs.append(SearchAttributePair(search.INCIDENT_SEVERITY, severity))
+    return pairs
 
 
 def _taken_branches(step: StepPlan, output: Any) -> list[tuple[str, ...]]:
@@ -309,4 +314,4 @@ def _cause(exc: BaseException) -> str:
     return str(current) or type(current).__name__
 
 
-__all__ = ["InterpretInput", "InterpreterWorkflow", "RunResult", "StepResult"]
+__all__ = ["InterpretInput", "InterpreterWorkflow", "RunResult", "StepResult", "search_attribute_pairs"]
