@@ -1,0 +1,169 @@
+"""Incident snapshots and their diff into normalized lifecycle events (pure, deterministic).
+
+Webhooks and sync polls are only hints: the per-incident workflow fetches the latest
+incident, and this module says what changed since the last snapshot. Duplicate and
+out-of-order hints therefore yield each event exactly once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from workflows.normalize import CREATED, RESOLVED, RESOLVED_CATEGORIES, UPDATED
+
+EventKind = Literal["created", "updated", "resolved"]
+TRIGGER_OF: dict[EventKind, str] = {"created": CREATED, "updated": UPDATED, "resolved": RESOLVED}
+MAX_SEEN_ENTRIES = 500
+
+
+class TimelineEntry(BaseModel):
+    """An incident update or a timeline item, as the ``new_value`` of a timeline event."""
+
+    id: str
+    kind: Literal["incident_update", "timeline_item"]
+    at: str | None = None
+    title: str | None = None
+    message: str | None = None
+    author: str | None = None
+
+
+class IncidentSnapshot(BaseModel):
+    """What the per-incident workflow keeps of an incident between hints.
+
+    ``fields`` are the normalized trigger fields; ``tracked`` the values whose changes are
+    events (severity, status, name, summary, incident_type, roles.<role>,
+    custom_fields.<name>); ``entries`` the newest updates and timeline items.
+    """
+
+    fields: dict[str, Any]
+    tracked: dict[str, Any]
+    entries: list[TimelineEntry] = Field(default_factory=list)
+
+
+class IncidentEvent(BaseModel):
+    """One normalized lifecycle event; ``payload`` is what ``$trigger.incident_io`` holds."""
+
+    seq: int
+    kind: EventKind
+    field: str | None = None
+    payload: dict[str, Any]
+
+    @property
+    def trigger_type(self) -> str:
+        return TRIGGER_OF[self.kind]
+
+    @property
+    def key(self) -> str:
+        """Stable within one incident: part of the child workflow ids it starts."""
+        return f"{self.seq}-{self.kind}" + (f"-{self.field}" if self.field else "")
+
+
+def tracked_values(fields: dict[str, Any], *, roles: dict[str, str | None]) -> dict[str, Any]:
+    """The values whose changes are ``updated`` events."""
+    values: dict[str, Any] = {
+        "severity": fields.get("severity"),
+        "severity_name": fields.get("severity_name"),
+        "status": fields.get("status"),
+        "name": fields.get("title"),
+        "summary": fields.get("summary"),
+        "incident_type": fields.get("incident_type"),
+    }
+    for role, assignee in sorted(roles.items()):
+        values[f"roles.{role}"] = assignee
+    for name, value in sorted((fields.get("custom_fields") or {}).items()):
+        values[f"custom_fields.{name}"] = value
+    return values
+
+
+def diff(
+    old: IncidentSnapshot | None,
+    new: IncidentSnapshot,
+    *,
+    next_seq: int,
+    seen_entries: set[str],
+    announce_creation: bool,
+) -> list[IncidentEvent]:
+    """The events that lead from ``old`` to ``new``, numbered from ``next_seq``.
+
+    Args:
+        old: the previous snapshot, or None for the first one.
+        new: the latest snapshot.
+        next_seq: the sequence number of the first event returned.
+        seen_entries: ids of updates and timeline items already announced (updated in place).
+        announce_creation: False when the first snapshot is only a baseline (the incident
+            existed before the workspace was connected): no ``created`` event then.
+    """
+    events: list[IncidentEvent] = []
+
+    def emit(kind: EventKind, payload: dict[str, Any], field: str | None = None) -> None:
+        events.append(IncidentEvent(seq=next_seq + len(events), kind=kind, field=field, payload=payload))
+
+    if old is None:
+        for entry in new.entries:
+            seen_entries.add(entry.id)
+        if announce_creation:
+            emit("created", dict(new.fields))
+            if _resolved(new.fields):
+                emit("resolved", resolved_payload(new.fields))
+        return events
+    for name in _changed(old.tracked, new.tracked):
+        if name == "severity_name" and "severity" in _changed(old.tracked, new.tracked):
+            continue
+        payload = dict(new.fields) | {
+            "field": name,
+            "old_value": old.tracked.get(name),
+            "new_value": new.tracked.get(name),
+        }
+        emit("updated", payload, name)
+    for entry in sorted(new.entries, key=lambda e: (e.at or "", e.id)):
+        if entry.id in seen_entries:
+            continue
+        seen_entries.add(entry.id)
+        emit("updated", dict(new.fields) | {"field": "timeline", "old_value": None,
+                                            "new_value": entry.model_dump()}, "timeline")
+    if _resolved(new.fields) and not _resolved(old.fields):
+        emit("resolved", resolved_payload(new.fields))
+    return events
+
+
+def _changed(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+
+
+def _resolved(fields: dict[str, Any]) -> bool:
+    return fields.get("status_category") in RESOLVED_CATEGORIES
+
+
+def resolved_payload(fields: dict[str, Any]) -> dict[str, Any]:
+    """The ``resolved`` payload: resolution time from the incident's own timestamps."""
+    custom = fields.get("custom_fields") or {}
+    services = custom.get("Impacted Services") or []
+    resolved_at = fields.get("resolved_at") or fields.get("updated_at")
+    return dict(fields) | {
+        "resolution_time": _seconds_between(fields.get("created_at"), resolved_at),
+        "resolved_at": resolved_at,
+        "root_cause": custom.get("Root Cause"),
+        "impacted_services": services if isinstance(services, list) else [services],
+    }
+
+
+def _seconds_between(start: Any, end: Any) -> int | None:
+    if not isinstance(start, str) or not isinstance(end, str):
+        return None
+    try:
+        delta = datetime.fromisoformat(end.replace("Z", "+00:00")) - datetime.fromisoformat(
+            start.replace("Z", "+00:00")
+        )
+    except ValueError:
+        return None
+    return max(0, int(delta.total_seconds()))
+
+
+def trim_seen(seen: set[str], keep: list[str]) -> set[str]:
+    """Bounds the remembered entry ids, keeping the ones still present in the snapshot."""
+    if len(seen) <= MAX_SEEN_ENTRIES:
+        return seen
+    return set(keep[-MAX_SEEN_ENTRIES:])
