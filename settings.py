@@ -19,19 +19,45 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path(".data"), description="state of the local stack")
     temporal_address: str | None = Field(
-        default=None, description="an existing Temporal frontend (host:port); unset starts a dev server"
+        default=None,
+        description="an existing Temporal frontend (host:port); unset starts a dev server",
     )
     temporal_namespace: str = "default"
     temporal_port: int = Field(default=7233, description="port of the embedded dev server")
     temporal_ui_port: int = Field(default=8233, description="port of the embedded Temporal UI")
-    task_queue: str = Field(default="rensei", description="task queue of workflows and default activities")
+    task_queue: str = Field(
+        default="rensei", description="task queue of workflows and default activities"
+    )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     log_level: str = "INFO"
-    definitions_dir: Path = Field(default=Path("workflows.d"), description="definition files loaded at start")
+    definitions_dir: Path = Field(
+        default=Path("workflows.d"), description="definition files loaded at start"
+    )
     incident_io_token: SecretStr | None = None
     incident_io_base_url: str = "https://api.incident.io"
     incident_io_webhook_secret: SecretStr | None = None
+    # --- store and integrations (issue 5)
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the store; unset uses SQLite in data_dir/rensei.db",
+    )
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="base64 of 32 bytes; unset uses the keyring file data_dir/master.key",
+    )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token of the admin API and page; unset generates data_dir/admin.token",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="where incident.io reaches the API"
+    )
+    slack_base_url: str = "https://slack.com"
+    linear_base_url: str = "https://api.linear.app"
+    encrypt_payloads: bool = Field(
+        default=False, description="AES-GCM codec on every Temporal payload"
+    )
 
     @property
     def address(self) -> str:
