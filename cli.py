@@ -141,6 +141,31 @@ def cmd_api(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    """Adds a new master key and re-encrypts every stored credential under it."""
+    from store.crypto import CredentialDecryptError, KeyringError
+    from store.keys import rotate_master_key
+
+    try:
+        rotation = asyncio.run(rotate_master_key(Settings()))
+    except (KeyringError, CredentialDecryptError) as exc:
+        _err(f"rensei keys rotate: {exc}")
+        return EXIT_FAILED
+    _out(
+        f"master key rotated: {rotation.old_key_id} -> {rotation.new_key_id}; "
+        f"{rotation.credentials} credential(s) re-encrypted"
+    )
+    return EXIT_OK
+
+
+def cmd_admin_token(args: argparse.Namespace) -> int:
+    """Prints the admin token of the settings page and API (generating it on first use)."""
+    from store.admin_token import ensure_admin_token
+
+    _out(ensure_admin_token(Settings()))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rensei", description="Durable incident automation on Temporal."
@@ -173,13 +198,27 @@ def build_parser() -> argparse.ArgumentParser:
     worker_cmd.set_defaults(func=cmd_worker)
     api = verbs.add_parser("api", help="run the HTTP API")
     api.set_defaults(func=cmd_api)
+
+    keys = verbs.add_parser("keys", help="manage the master keys of stored credentials")
+    key_verbs = keys.add_subparsers(dest="keys_verb", required=True, metavar="VERB")
+    rotate = key_verbs.add_parser("rotate", help="add a master key; re-encrypt every credential")
+    rotate.set_defaults(func=cmd_keys_rotate)
+    admin_token = verbs.add_parser("admin-token", help="print the admin token of the settings page")
+    admin_token.set_defaults(func=cmd_admin_token)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def run(argv: Sequence[str] | None = None) -> int:
+    """Runs one verb and returns its exit code (argparse exits 2 on bad usage)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
-    code = args.func(args)
+    code: int = args.func(args)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The console script: ``run`` then leave without interpreter finalisation."""
+    code = run(argv)
     # The Temporal SDK's Rust threads can abort CPython's finalisation of a short-lived
     # client process (temporalio/sdk-python#300); everything is flushed, so skip it.
     sys.stdout.flush()
@@ -191,4 +230,4 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "run"]

@@ -43,6 +43,25 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     linear_base_url: str = "https://api.linear.app"
     linear_api_key: SecretStr | None = None
+    # --- store and integrations (issue 5)
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the store; unset uses SQLite in data_dir/rensei.db",
+    )
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="base64 of 32 bytes; unset uses the keyring file data_dir/master.key",
+    )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token of the admin API and page; unset generates data_dir/admin.token",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="where incident.io reaches the API"
+    )
+    encrypt_payloads: bool = Field(
+        default=False, description="AES-GCM codec on every Temporal payload"
+    )
 
     @property
     def address(self) -> str:

@@ -7,10 +7,17 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from api.auth import AdminAuth
+from api.deps import ConnectHook, DisconnectHook, Services
+from api.routes import agents, codec, integrations, pages
 from settings import Settings
+from store import Store
+from store.admin_token import ensure_admin_token
+from store.codec import EncryptionCodec
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +37,49 @@ class TemporalHolder:
         return self._client
 
 
-def create_app(settings: Settings | None = None, *, client: Client | None = None) -> FastAPI:
-    """Builds the API for ``settings`` (read from the environment when omitted)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    client: Client | None = None,
+    store: Store | None = None,
+    http_client: httpx.AsyncClient | None = None,
+    on_connect: ConnectHook | None = None,
+    on_disconnect: DisconnectHook | None = None,
+) -> FastAPI:
+    """Builds the API for ``settings`` (read from the environment when omitted).
+
+    ``store`` and ``http_client`` are used as given (a given store must be migrated);
+    otherwise the app opens, migrates and closes its own. ``on_connect(workspace)`` runs
+    after an incident.io key is stored (to start the sync), ``on_disconnect(workspace)``
+    before it is deleted.
+    """
     settings = settings or Settings()
     holder = TemporalHolder(settings, client)
+    services = Services.build(
+        settings,
+        store=store,
+        http_client=http_client,
+        on_connect=on_connect,
+        on_disconnect=on_disconnect,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with services.running():
+            yield
 
     app = FastAPI(title="rensei", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.temporal = holder
+    app.state.services = services
+    app.state.admin_auth = AdminAuth(
+        ensure_admin_token(settings), secure_cookie=settings.public_url.startswith("https://")
+    )
+    app.state.codec = EncryptionCodec(services.store.keyring)
+    app.include_router(integrations.router)
+    app.include_router(agents.router)
+    app.include_router(pages.router)
+    app.include_router(codec.router)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:

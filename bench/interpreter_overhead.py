@@ -28,16 +28,21 @@ from interpreter.compiler import compile_text
 from stack import devserver
 from workflows.interpreter import InterpreterWorkflow, InterpretInput, search_attribute_pairs
 
-FIVE_ACTIONS = "name: five-actions\ntrigger:\n  type: trigger.incident_io.incident.created\nsteps:\n" + "".join(
-    f"  - id: action{i}\n    type: debug.echo\n    inputs:\n"
-    f"      message: 'action{i} for {{{{ $trigger.incident_io.title }}}}'\n"
-    f"      previous: \"{{{{ default($steps.action{i - 1}.message, '') }}}}\"\n"
-    if i > 1
-    else "  - id: action1\n    type: debug.echo\n    inputs:\n"
-    "      message: 'action1 for {{ $trigger.incident_io.title }}'\n      previous: ''\n"
-    for i in range(1, 6)
+FIVE_ACTIONS = (
+    "name: five-actions\ntrigger:\n  type: trigger.incident_io.incident.created\nsteps:\n"
+    + "".join(
+        f"  - id: action{i}\n    type: debug.echo\n    inputs:\n"
+        f"      message: 'action{i} for {{{{ $trigger.incident_io.title }}}}'\n"
+        f"      previous: \"{{{{ default($steps.action{i - 1}.message, '') }}}}\"\n"
+        if i > 1
+        else "  - id: action1\n    type: debug.echo\n    inputs:\n"
+        "      message: 'action1 for {{ $trigger.incident_io.title }}'\n      previous: ''\n"
+        for i in range(1, 6)
+    )
 )
-TRIGGER = {"incident_io": {"incident_id": "01BENCH", "title": "Bench incident", "severity": "SEV-2"}}
+TRIGGER = {
+    "incident_io": {"incident_id": "01BENCH", "title": "Bench incident", "severity": "SEV-2"}
+}
 
 
 def big_definition(steps: int) -> str:
@@ -68,13 +73,19 @@ async def _timed(client: Client, queue: str, kind: str, plan: Any) -> tuple[floa
     if kind == "yaml":
         params = InterpretInput(plan=plan, trigger=TRIGGER, incident_id="01BENCH")
         handle = await client.start_workflow(
-            InterpreterWorkflow.run, params, id=wid, task_queue=queue,
+            InterpreterWorkflow.run,
+            params,
+            id=wid,
+            task_queue=queue,
             search_attributes=TypedSearchAttributes(search_attribute_pairs(params)),
         )
     else:
         params = InterpretInput(plan=plan, trigger=TRIGGER, incident_id="01BENCH")
         handle = await client.start_workflow(
-            HandWrittenFiveActions.run, TRIGGER, id=wid, task_queue=queue,
+            HandWrittenFiveActions.run,
+            TRIGGER,
+            id=wid,
+            task_queue=queue,
             search_attributes=TypedSearchAttributes(search_attribute_pairs(params)),
         )
     await handle.result()
@@ -86,19 +97,25 @@ async def _timed(client: Client, queue: str, kind: str, plan: Any) -> tuple[floa
 async def workflows(runs: int) -> dict[str, Any]:
     plan = compile_text(FIVE_ACTIONS, file="five-actions.yaml", catalogue=default_catalogue())
     queue = f"bench-{uuid.uuid4().hex[:6]}"
-    async with await devserver.start_local(data_converter=pydantic_data_converter) as env:
-        async with Worker(env.client, task_queue=queue, workflows=[InterpreterWorkflow, HandWrittenFiveActions],
-                          activities=[echo]):
-            for kind in ("yaml", "hand"):  # warm-up
-                await _timed(env.client, queue, kind, plan)
-            times: dict[str, list[float]] = {"yaml": [], "hand": []}
-            events: dict[str, set[int]] = {"yaml": set(), "hand": set()}
-            for i in range(runs):
-                order = ("yaml", "hand") if i % 2 == 0 else ("hand", "yaml")
-                for kind in order:
-                    elapsed, count = await _timed(env.client, queue, kind, plan)
-                    times[kind].append(elapsed)
-                    events[kind].add(count)
+    async with (
+        await devserver.start_local(data_converter=pydantic_data_converter) as env,
+        Worker(
+            env.client,
+            task_queue=queue,
+            workflows=[InterpreterWorkflow, HandWrittenFiveActions],
+            activities=[echo],
+        ),
+    ):
+        for kind in ("yaml", "hand"):  # warm-up
+            await _timed(env.client, queue, kind, plan)
+        times: dict[str, list[float]] = {"yaml": [], "hand": []}
+        events: dict[str, set[int]] = {"yaml": set(), "hand": set()}
+        for i in range(runs):
+            order = ("yaml", "hand") if i % 2 == 0 else ("hand", "yaml")
+            for kind in order:
+                elapsed, count = await _timed(env.client, queue, kind, plan)
+                times[kind].append(elapsed)
+                events[kind].add(count)
     return {"times": times, "events": events}
 
 
@@ -130,7 +147,9 @@ def expression_cost(iterations: int) -> dict[str, float]:
     except ImportError:
         return result
     env = celpy.Environment()
-    program = env.program(env.compile("trigger.incident_io.severity == 'SEV-1' && 'db' in trigger.incident_io.tags"))
+    program = env.program(
+        env.compile("trigger.incident_io.severity == 'SEV-1' && 'db' in trigger.incident_io.tags")
+    )
     activation = {"trigger": celpy.json_to_cel(data)}
     count = max(1, iterations // 10)
     started = time.perf_counter()

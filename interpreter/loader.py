@@ -83,7 +83,7 @@ SafeCoreLoader.add_implicit_resolver(
 _CBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class FastComposer(_CBase):  # type: ignore[misc,valid-type]
+class FastComposer(_CBase):  # type: ignore[misc]
     """libyaml's parser when PyYAML has it (ten times faster), with the same resolvers."""
 
 

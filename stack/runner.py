@@ -19,6 +19,7 @@ from workflows.interpreter import (
     InterpreterWorkflow,
     InterpretInput,
     RunResult,
+    result_of_failure,
     search_attribute_pairs,
 )
 
@@ -68,18 +69,20 @@ async def run_once(
     opener = globals()["sandbox"] if sandbox else existing
     incident_id = trigger.get("incident_io", {}).get("incident_id")
     async with opener(settings) as (client, queue):
+        params = InterpretInput(
+            plan=plan, trigger=trigger, workspace=workspace, incident_id=incident_id
+        )
         handle = await client.start_workflow(
             InterpreterWorkflow.run,
-            InterpretInput(
-                plan=plan, trigger=trigger, workspace=workspace, incident_id=incident_id
-            ),
+            params,
             id=f"run-{plan.name}-{uuid.uuid4().hex[:12]}",
             task_queue=queue,
+            search_attributes=TypedSearchAttributes(search_attribute_pairs(params)),
         )
         try:
             result = await handle.result()
-        except WorkflowFailureError:
-            result = await handle.query(InterpreterWorkflow.state)
+        except WorkflowFailureError as failure:
+            result = result_of_failure(failure) or await handle.query(InterpreterWorkflow.state)
     return _report(result)
 
 

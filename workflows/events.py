@@ -99,7 +99,9 @@ def diff(
     events: list[IncidentEvent] = []
 
     def emit(kind: EventKind, payload: dict[str, Any], field: str | None = None) -> None:
-        events.append(IncidentEvent(seq=next_seq + len(events), kind=kind, field=field, payload=payload))
+        events.append(
+            IncidentEvent(seq=next_seq + len(events), kind=kind, field=field, payload=payload)
+        )
 
     if old is None:
         for entry in new.entries:
@@ -122,8 +124,12 @@ def diff(
         if entry.id in seen_entries:
             continue
         seen_entries.add(entry.id)
-        emit("updated", dict(new.fields) | {"field": "timeline", "old_value": None,
-                                            "new_value": entry.model_dump()}, "timeline")
+        emit(
+            "updated",
+            dict(new.fields)
+            | {"field": "timeline", "old_value": None, "new_value": entry.model_dump()},
+            "timeline",
+        )
     if _resolved(new.fields) and not _resolved(old.fields):
         emit("resolved", resolved_payload(new.fields))
     return events

@@ -85,7 +85,13 @@ class InterpreterWorkflow:
             await self._sequence(plan.root)
         except StepFailedError as exc:
             self._finish("failed", str(exc))
-            raise ApplicationError(str(exc), type="StepFailed", non_retryable=True) from None
+            # The step report rides in the failure, so callers need no query to show it.
+            raise ApplicationError(
+                str(exc),
+                self.state().model_dump(mode="json"),
+                type="StepFailed",
+                non_retryable=True,
+            ) from None
         self._finish("completed", None)
         return self.state()
 
@@ -259,7 +265,11 @@ class InterpreterWorkflow:
 
     def _upsert_search_attributes(self, params: InterpretInput) -> None:
         present = workflow.info().typed_search_attributes
-        missing = [p.key.value_set(p.value) for p in search_attribute_pairs(params) if present.get(p.key) is None]
+        missing = [
+            p.key.value_set(p.value)
+            for p in search_attribute_pairs(params)
+            if present.get(p.key) is None
+        ]
         if missing:
             workflow.upsert_search_attributes(missing)
 
@@ -314,4 +324,18 @@ def _cause(exc: BaseException) -> str:
     return str(current) or type(current).__name__
 
 
-__all__ = ["InterpretInput", "InterpreterWorkflow", "RunResult", "StepResult", "search_attribute_pairs"]
+def result_of_failure(error: BaseException) -> RunResult | None:
+    """The step report carried by a failed run's ``WorkflowFailureError``, if any."""
+    cause = getattr(error, "cause", None)
+    if isinstance(cause, ApplicationError) and cause.type == "StepFailed" and cause.details:
+        return RunResult.model_validate(cause.details[0])
+    return None
+
+
+__all__ = [
+    "InterpretInput",
+    "InterpreterWorkflow",
+    "RunResult",
+    "StepResult",
+    "search_attribute_pairs",
+]

@@ -29,8 +29,12 @@ def _params() -> InterpretInput:
     return InterpretInput(plan=plan, trigger=trigger, workspace="acme", incident_id="01DEV")
 
 
-async def test_run_sets_the_search_attributes_it_knows(dev_env: WorkflowEnvironment, task_queue: str) -> None:
-    async with Worker(dev_env.client, task_queue=task_queue, workflows=[InterpreterWorkflow], activities=[echo]):
+async def test_run_sets_the_search_attributes_it_knows(
+    dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    async with Worker(
+        dev_env.client, task_queue=task_queue, workflows=[InterpreterWorkflow], activities=[echo]
+    ):
         handle = await dev_env.client.start_workflow(
             InterpreterWorkflow.run, _params(), id=f"sa-{uuid.uuid4().hex}", task_queue=task_queue
         )
@@ -43,9 +47,13 @@ async def test_run_sets_the_search_attributes_it_knows(dev_env: WorkflowEnvironm
     assert attrs.get(search.INCIDENT_SEVERITY) == "SEV-1"
 
 
-async def test_history_holds_one_activity_per_executed_action(dev_env: WorkflowEnvironment, task_queue: str) -> None:
+async def test_history_holds_one_activity_per_executed_action(
+    dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
     params = _params()
-    async with Worker(dev_env.client, task_queue=task_queue, workflows=[InterpreterWorkflow], activities=[echo]):
+    async with Worker(
+        dev_env.client, task_queue=task_queue, workflows=[InterpreterWorkflow], activities=[echo]
+    ):
         handle = await dev_env.client.start_workflow(
             InterpreterWorkflow.run,
             params,

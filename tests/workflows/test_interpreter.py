@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 from activities.debug import echo
 from interpreter.compiler import compile_text
 from interpreter.plan import Plan
-from workflows.interpreter import InterpreterWorkflow, InterpretInput, RunResult
+from workflows.interpreter import InterpreterWorkflow, InterpretInput, RunResult, result_of_failure
 
 from .helpers import CALLS, CATALOGUE, FAKE_ACTIVITIES
 
@@ -52,8 +52,10 @@ async def execute(
         )
         try:
             result = await handle.result()
-        except WorkflowFailureError:
-            result = await handle.query(InterpreterWorkflow.state)
+        except WorkflowFailureError as failure:
+            carried = result_of_failure(failure)
+            assert carried is not None
+            result = carried
         history = await handle.fetch_history()
     return result, history
 

@@ -1,0 +1,193 @@
+"""Integrations API: connect against a fake provider over HTTP, masking, errors, hooks."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from settings import Settings
+from simulators.server import free_port
+from store import Store
+from tests.api.conftest import Hooks
+from tests.api.fakes import GOOD_INCIDENT_IO, GOOD_LINEAR, GOOD_SLACK
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_connect_incident_io(admin: httpx.AsyncClient, store: Store, hooks: Hooks) -> None:
+    response = await admin.post("/api/integrations/incident-io", json={"token": GOOD_INCIDENT_IO})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "connected"
+    assert body["connected_as"] == "rensei automation"
+    assert body["roles"] == ["viewer", "incident_editor"]
+    assert body["token"] == "inc_...abcd"
+    assert (
+        body["webhook_url"] == "https://rensei.example.com/api/webhooks/ingest/incident-io/default"
+    )
+    assert body["sync"]["status"] == "started"
+    assert GOOD_INCIDENT_IO not in response.text
+    assert hooks.connected == ["default"]
+    assert await store.get_credential("default", "incident_io", "token") == GOOD_INCIDENT_IO
+
+
+async def test_listing_is_masked(admin: httpx.AsyncClient) -> None:
+    await admin.post("/api/integrations/incident-io", json={"token": GOOD_INCIDENT_IO})
+    secret = "whsec_c2VjcmV0c2VjcmV0c2VjcmV0"
+    saved = await admin.put("/api/integrations/incident-io/webhook-secret", json={"secret": secret})
+    assert saved.status_code == 200 and saved.json()["webhook_secret"] == "whsec_...cmV0"
+    response = await admin.get("/api/integrations")
+    assert response.status_code == 200
+    incident_io = response.json()["integrations"]["incident_io"]
+    assert incident_io["status"] == "connected"
+    assert incident_io["token"] == "inc_...abcd"
+    assert incident_io["webhook_secret"] == "whsec_...cmV0"
+    assert incident_io["connected_as"] == "rensei automation"
+    assert response.json()["integrations"]["slack"] == {"status": "disconnected"}
+    assert GOOD_INCIDENT_IO not in response.text and secret not in response.text
+
+
+async def test_a_token_of_the_wrong_format_is_refused(
+    admin: httpx.AsyncClient, hooks: Hooks
+) -> None:
+    response = await admin.post(
+        "/api/integrations/incident-io", json={"token": "sk_live_123456789"}
+    )
+    assert response.status_code == 400
+    assert "keys start with 'inc_'" in response.json()["detail"]
+    assert hooks.connected == []
+
+
+async def test_a_rejected_token_shows_incident_io_s_message(
+    admin: httpx.AsyncClient, store: Store
+) -> None:
+    response = await admin.post(
+        "/api/integrations/incident-io", json={"token": "inc_revoked_0000000000"}
+    )
+    assert response.status_code == 400
+    assert (
+        response.json()["detail"]
+        == "incident.io rejected the API key: The API key you provided is invalid"
+    )
+    assert await store.get_credential("default", "incident_io", "token") is None
+    assert await store.get_integration("default", "incident_io") is None
+
+
+async def test_incident_io_down_is_a_502(admin: httpx.AsyncClient) -> None:
+    response = await admin.post(
+        "/api/integrations/incident-io", json={"token": "inc_down_000000000000"}
+    )
+    assert response.status_code == 502
+    assert response.json()["detail"].startswith(
+        "incident.io could not be reached: it answered HTTP 503"
+    )
+    assert response.json()["detail"].endswith("try again in a minute")
+
+
+async def test_incident_io_unreachable_is_a_502(
+    settings: Settings, store: Store, http: httpx.AsyncClient
+) -> None:
+    from api.app import create_app
+    from tests.api.conftest import ADMIN
+
+    nowhere = settings.model_copy(
+        update={"incident_io_base_url": f"http://127.0.0.1:{free_port()}"}
+    )
+    app = create_app(nowhere, store=store, http_client=http)
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {ADMIN}"}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://t", headers=headers
+    ) as client:
+        response = await client.post(
+            "/api/integrations/incident-io", json={"token": GOOD_INCIDENT_IO}
+        )
+    assert response.status_code == 502
+    detail = response.json()["detail"]
+    assert (
+        detail.startswith("incident.io could not be reached: ")
+        and "try again in a minute" in detail
+    )
+
+
+async def test_disconnect_calls_the_hook_and_forgets_credentials(
+    admin: httpx.AsyncClient, store: Store, hooks: Hooks
+) -> None:
+    await admin.post("/api/integrations/incident-io", json={"token": GOOD_INCIDENT_IO})
+    await admin.put(
+        "/api/integrations/incident-io/webhook-secret", json={"secret": "whsec_abcdefgh"}
+    )
+    response = await admin.delete("/api/integrations/incident-io")
+    assert response.status_code == 200 and response.json() == {"status": "disconnected"}
+    assert hooks.disconnected == ["default"]
+    assert await store.credential_fields("default", "incident_io") == []
+
+
+async def test_webhook_secret_format(admin: httpx.AsyncClient) -> None:
+    response = await admin.put(
+        "/api/integrations/incident-io/webhook-secret", json={"secret": "abc"}
+    )
+    assert response.status_code == 400 and "whsec_" in response.json()["detail"]
+
+
+async def test_slack(admin: httpx.AsyncClient, store: Store) -> None:
+    bad = await admin.post(
+        "/api/integrations/slack", json={"bot_token": "xoxp-1", "signing_secret": "x" * 32}
+    )
+    assert bad.status_code == 400 and "xoxb-" in bad.json()["detail"]
+    rejected = await admin.post(
+        "/api/integrations/slack", json={"bot_token": "xoxb-bad-token", "signing_secret": "a" * 32}
+    )
+    assert rejected.status_code == 400
+    assert rejected.json()["detail"] == "Slack rejected the bot token: invalid_auth"
+    ok = await admin.post(
+        "/api/integrations/slack", json={"bot_token": GOOD_SLACK, "signing_secret": "a" * 32}
+    )
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["connected_as"] == "rensei" and ok.json()["bot_token"] == "xoxb-...oken"
+    assert await store.get_credential("default", "slack", "signing_secret") == "a" * 32
+    listed = (await admin.get("/api/integrations")).json()["integrations"]["slack"]
+    assert listed["status"] == "connected" and GOOD_SLACK not in str(listed)
+    assert (await admin.delete("/api/integrations/slack")).status_code == 200
+
+
+async def test_linear(admin: httpx.AsyncClient, store: Store) -> None:
+    bad = await admin.post("/api/integrations/linear", json={"api_key": "lin_oauth_1"})
+    assert bad.status_code == 400
+    rejected = await admin.post("/api/integrations/linear", json={"api_key": "lin_api_wrong"})
+    assert rejected.status_code == 400
+    assert rejected.json()["detail"] == (
+        "Linear rejected the API key: You need to authenticate to access this operation."
+    )
+    ok = await admin.post("/api/integrations/linear", json={"api_key": GOOD_LINEAR})
+    assert ok.status_code == 200 and ok.json() == {
+        "status": "connected",
+        "connected_as": "Ada Lovelace",
+        "api_key": "lin_...6789",
+    }
+    assert await store.get_credential("default", "linear", "api_key") == GOOD_LINEAR
+
+
+async def test_agents(admin: httpx.AsyncClient) -> None:
+    put = await admin.put("/api/agents/incident-responder", json={"url": "http://127.0.0.1:9000"})
+    assert put.status_code == 200
+    assert (await admin.put("/api/agents/x", json={"url": "ftp://nope"})).status_code == 400
+    listed = (await admin.get("/api/agents")).json()["agents"]
+    assert [(a["name"], a["url"]) for a in listed] == [
+        ("incident-responder", "http://127.0.0.1:9000")
+    ]
+    assert (await admin.delete("/api/agents/incident-responder")).status_code == 200
+    assert (await admin.delete("/api/agents/incident-responder")).status_code == 404
+
+
+async def test_a_broken_master_key_is_reported_not_garbled(
+    admin: httpx.AsyncClient, store: Store
+) -> None:
+    await admin.post("/api/integrations/incident-io", json={"token": GOOD_INCIDENT_IO})
+    store.keyring.keys[store.keyring.current] = bytes(32)  # as if the key file were replaced
+    listed = (await admin.get("/api/integrations")).json()["integrations"]["incident_io"]
+    assert listed["status"] == "error"
+    assert listed["error"] == (
+        "credential incident_io.token of workspace default cannot be decrypted: "
+        "wrong master key or tampered data"
+    )
