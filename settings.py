@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     linear_base_url: str = "https://api.linear.app"
     linear_api_key: SecretStr | None = None
+    agents: dict[str, str] = Field(
+        default_factory=dict, description="agent card name -> base URL (JSON in RENSEI_AGENTS)"
+    )
 
     @property
     def address(self) -> str:
