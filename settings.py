@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     encrypt_payloads: bool = Field(
         default=False, description="AES-GCM codec on every Temporal payload"
     )
+    agents: dict[str, str] = Field(
+        default_factory=dict, description="agent card name -> base URL (JSON in RENSEI_AGENTS)"
+    )
 
     @property
     def address(self) -> str:

@@ -8,11 +8,16 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import httpx
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities import debug
+from activities.agents import AgentActivities, StaticAgentRegistry
+from activities.credentials import ChainedCredentials, from_settings
+from activities.linear import LinearActivities
+from activities.slack import SlackActivities
 from settings import Settings
 from workflows.interpreter import InterpreterWorkflow
 
@@ -30,10 +35,29 @@ async def connect(settings: Settings) -> Client:
     )
 
 
-def default_activities(settings: Settings) -> list[Callable[..., Any]]:
-    """Every activity rensei ships, bound to its clients."""
-    del settings  # provider activities read their configuration here as they are added
-    return [debug.echo]
+def http_client() -> httpx.AsyncClient:
+    """The HTTP client every provider shares (connection pool, timeouts); close it on exit."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(20.0, connect=5.0),
+        headers={"User-Agent": "rensei"},
+        follow_redirects=False,
+    )
+
+
+def default_activities(
+    settings: Settings, *, http: httpx.AsyncClient | None = None
+) -> list[Callable[..., Any]]:
+    """Every activity rensei ships, bound to clients built from ``settings``.
+
+    Pass ``http`` to own the client's lifetime (``run`` does); otherwise one is created
+    and lives as long as the worker process.
+    """
+    shared = http or http_client()
+    credentials = ChainedCredentials([from_settings(settings)])
+    slack = SlackActivities(credentials, shared, base_url=settings.slack_base_url)
+    linear = LinearActivities(credentials, shared, base_url=settings.linear_base_url)
+    agents = AgentActivities(shared, registry=StaticAgentRegistry.from_settings(settings))
+    return [debug.echo, *slack.all(), *linear.all(), *agents.all()]
 
 
 def build_workers(
@@ -58,9 +82,12 @@ def build_workers(
 async def run(settings: Settings) -> None:
     """Runs the workers until cancelled."""
     client = await connect(settings)
-    workers = build_workers(client, settings)
-    log.info("worker polling %s on %s", settings.task_queue, settings.address)
-    await asyncio.gather(*(w.run() for w in workers))
+    async with http_client() as http:
+        workers = build_workers(
+            client, settings, activities=default_activities(settings, http=http)
+        )
+        log.info("worker polling %s on %s", settings.task_queue, settings.address)
+        await asyncio.gather(*(w.run() for w in workers))
 
 
 def main() -> None:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from activities.agents import AgentDispatchInput, AgentDispatchOutput
 from activities.debug import EchoInput, EchoOutput
+from activities.linear import CreateIssueInput, CreateIssueResult
+from activities.models import ApprovalInput, ApprovalOutput
+from activities.slack import SlackPostInput, SlackPostOutput
 from activities.triggers import TRIGGER_MODELS
 from interpreter.nodes import Catalogue, NodeSpec, RetryDefaults, TriggerSpec
 
@@ -12,6 +16,15 @@ TRIGGERS = {
     name: TriggerSpec(name=name, payload_model=model, description=(model.__doc__ or "").strip())
     for name, model in TRIGGER_MODELS.items()
 }
+
+# Provider calls: 5 attempts, 1s doubling to 1m; errors that retrying cannot fix stop at once.
+PROVIDER_RETRY = RetryDefaults(
+    maximum_attempts=5,
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=("AuthenticationError", "InvalidRequestError", "NotFoundError"),
+)
 
 NODES: dict[str, NodeSpec] = {
     "debug.echo": NodeSpec(
@@ -21,6 +34,42 @@ NODES: dict[str, NodeSpec] = {
         description="Returns its inputs.",
         timeout=timedelta(seconds=10),
         retry=RetryDefaults(maximum_attempts=3, initial_interval=timedelta(milliseconds=200)),
+    ),
+    "slack.post": NodeSpec(
+        name="slack.post",
+        input_model=SlackPostInput,
+        output_model=SlackPostOutput,
+        description="Posts a message to a Slack channel (once per run, even across retries).",
+        timeout=timedelta(seconds=30),
+        retry=PROVIDER_RETRY,
+    ),
+    "linear.issue.create": NodeSpec(
+        name="linear.issue.create",
+        input_model=CreateIssueInput,
+        output_model=CreateIssueResult,
+        description="Opens a Linear issue (once per run, even across retries).",
+        timeout=timedelta(seconds=30),
+        retry=PROVIDER_RETRY,
+    ),
+    "agent.dispatch": NodeSpec(
+        name="agent.dispatch",
+        input_model=AgentDispatchInput,
+        output_model=AgentDispatchOutput,
+        description="Hands a payload to an A2A agent and waits for its result.",
+        kind="agent",
+        timeout=timedelta(seconds=30),  # each remote call; the wait itself is `timeout`
+        retry=PROVIDER_RETRY,
+        branches=("onTimeout",),
+    ),
+    "approval": NodeSpec(
+        name="approval",
+        input_model=ApprovalInput,
+        output_model=ApprovalOutput,
+        description="Asks approvers in Slack and waits for Approve, Reject or the timeout.",
+        kind="approval",
+        timeout=timedelta(seconds=30),  # each Slack call; the wait itself is `timeout`
+        retry=PROVIDER_RETRY,
+        branches=("onApproved", "onRejected", "onTimeout"),
     ),
 }
 

@@ -289,7 +289,15 @@ async def _handle(state: LinearState, request: Request) -> JSONResponse:
         payload = await request.json()
     except ValueError:
         payload = None
+    created = len(state.issues)
     status, body = execute(state, payload)
+    if len(state.issues) > created and faults.fail_after_create > 0:
+        faults.fail_after_create -= 1
+        error = LinearGraphQLError(
+            "Internal server error", code="INTERNAL_ERROR", type_="internal error", status=500
+        )
+        error.extensions["userError"] = False
+        return JSONResponse({"errors": [error.entry()], "data": None}, status_code=500)
     return JSONResponse(body, status_code=status, headers=headers)
 
 

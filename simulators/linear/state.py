@@ -76,6 +76,8 @@ class Faults:
 
     ``ratelimited`` forces that many RATELIMITED answers; ``error_code`` (with its ``error_type``
     and ``error_status``) forces ``error_count`` GraphQL errors; ``latency`` delays each request.
+    ``fail_after_create`` answers that many successful issueCreate requests with HTTP 500
+    *after* the issue was stored: the ambiguous failure an idempotent client must survive.
     """
 
     ratelimited: int = 0
@@ -85,6 +87,7 @@ class Faults:
     error_status: int = 500
     error_count: int = 0
     latency: float = 0.0
+    fail_after_create: int = 0
 
 
 PRIORITY_LABELS = {0: "No priority", 1: "Urgent", 2: "High", 3: "Medium", 4: "Low"}

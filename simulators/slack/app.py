@@ -194,6 +194,110 @@ def _conversations(state: SlackState, args: Args) -> dict[str, Any]:
     return {"channels": page, "response_metadata": {"next_cursor": cursor}}
 
 
+def _page(args: Args, items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+    limit = max(1, min(int(args.get("limit") or 100), 999))
+    start = int(str(args.get("cursor") or "offset:0").removeprefix("offset:") or 0)
+    cursor = f"offset:{start + limit}" if start + limit < len(items) else ""
+    return items[start : start + limit], cursor
+
+
+def _in_window(args: Args, ts: str) -> bool:
+    """Slack's ``oldest``/``latest``/``inclusive`` filter on message timestamps."""
+    inclusive = _flag(args, "inclusive")
+    value = float(ts)
+    if args.get("oldest"):
+        oldest = float(args["oldest"])
+        if value < oldest or (value == oldest and not inclusive):
+            return False
+    if args.get("latest"):
+        latest = float(args["latest"])
+        if value > latest or (value == latest and not inclusive):
+            return False
+    return True
+
+
+def _readable_channel(state: SlackState, args: Args) -> str:
+    channel = state.find_channel(str(args.get("channel", "")), by_name=False)
+    if channel is None:
+        raise SlackApiError("channel_not_found")
+    if not channel.is_member:
+        raise SlackApiError("not_in_channel")
+    return channel.id
+
+
+def _history(state: SlackState, args: Args) -> dict[str, Any]:
+    """Top-level messages (and broadcast replies), newest first, as conversations.history."""
+    channel = _readable_channel(state, args)
+    metadata = _flag(args, "include_all_metadata")
+    found = [
+        m.to_json(include_metadata=metadata)
+        for m in reversed(state.messages)
+        if m.channel == channel
+        and (m.thread_ts is None or m.thread_ts == m.ts or m.reply_broadcast)
+        and _in_window(args, m.ts)
+    ]
+    page, cursor = _page(args, found)
+    return {
+        "messages": page,
+        "has_more": bool(cursor),
+        "pin_count": 0,
+        "response_metadata": {"next_cursor": cursor},
+    }
+
+
+def _replies(state: SlackState, args: Args) -> dict[str, Any]:
+    """A thread: the parent first, then its replies oldest first, as conversations.replies."""
+    channel = _readable_channel(state, args)
+    ts = str(args.get("ts") or "")
+    parent = state.find_message(channel, ts)
+    if parent is None:
+        raise SlackApiError("thread_not_found")
+    root = parent.thread_ts or parent.ts
+    metadata = _flag(args, "include_all_metadata")
+    found = [
+        m.to_json(include_metadata=metadata)
+        for m in state.messages
+        if m.channel == channel and (m.ts == root or m.thread_ts == root) and _in_window(args, m.ts)
+    ]
+    page, cursor = _page(args, found)
+    return {
+        "messages": page,
+        "has_more": bool(cursor),
+        "response_metadata": {"next_cursor": cursor},
+    }
+
+
+def _usergroups(state: SlackState, args: Args) -> dict[str, Any]:
+    with_users = _flag(args, "include_users")
+    groups = []
+    for group in state.usergroups.values():
+        body: dict[str, Any] = {
+            "id": group.id,
+            "team_id": TEAM_ID,
+            "is_usergroup": True,
+            "name": group.name,
+            "description": "",
+            "handle": group.handle,
+            "is_external": False,
+            "date_create": 1700000000,
+            "date_update": 1700000000,
+            "date_delete": 0,
+            "auto_type": None,
+            "user_count": len(group.users),
+        }
+        if with_users:
+            body["users"] = list(group.users)
+        groups.append(body)
+    return {"usergroups": groups}
+
+
+def _usergroup_users(state: SlackState, args: Args) -> dict[str, Any]:
+    group = state.usergroups.get(str(args.get("usergroup") or ""))
+    if group is None:
+        raise SlackApiError("no_such_subteam")
+    return {"users": list(group.users)}
+
+
 def _auth_test(state: SlackState, args: Args) -> dict[str, Any]:
     return {
         "url": f"https://{TEAM_DOMAIN}.slack.com/",
@@ -224,6 +328,10 @@ HANDLERS: dict[str, Handler] = {
     "conversations.list": _conversations,
     "auth.test": _auth_test,
     "chat.getPermalink": _permalink,
+    "conversations.history": _history,
+    "conversations.replies": _replies,
+    "usergroups.list": _usergroups,
+    "usergroups.users.list": _usergroup_users,
 }
 
 
@@ -253,6 +361,9 @@ async def _call(state: SlackState, method: str, request: Request) -> JSONRespons
         if token != state.bot_token:
             raise SlackApiError("invalid_auth")
         body: dict[str, Any] = {"ok": True} | handler(state, args)
+        if method == "chat.postMessage" and state.faults.fail_after_post > 0:
+            state.faults.fail_after_post -= 1
+            raise SlackApiError("fatal_error", status=500)
     except SlackApiError as exc:
         return exc.response()
     if warnings:

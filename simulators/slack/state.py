@@ -84,8 +84,11 @@ class Message:
     updates: list[dict[str, Any]] = field(default_factory=list)
     reactions: dict[str, list[str]] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
-        """The message object as Slack returns it (the official chat.postMessage example)."""
+    def to_json(self, *, include_metadata: bool = False) -> dict[str, Any]:
+        """The message object as Slack returns it (the official chat.postMessage example).
+
+        ``metadata`` is only returned when asked for (``include_all_metadata=true``).
+        """
         body: dict[str, Any] = {"type": "message", "text": self.text, "user": self.user}
         if self.bot_id is not None:
             body |= {"subtype": "bot_message", "bot_id": self.bot_id, "app_id": APP_ID}
@@ -102,11 +105,14 @@ class Message:
                 {"name": name, "users": users, "count": len(users)}
                 for name, users in self.reactions.items()
             ]
+        if include_metadata and self.metadata is not None:
+            body["metadata"] = self.metadata
         return body
 
     def to_record(self) -> dict[str, Any]:
         """The message plus simulator bookkeeping, as served by ``GET /_sim/messages``."""
-        return self.to_json() | {"channel": self.channel, "updates": self.updates}
+        record = self.to_json(include_metadata=True)
+        return record | {"channel": self.channel, "updates": self.updates}
 
 
 @dataclass
@@ -120,7 +126,11 @@ class RateLimit:
 
 @dataclass
 class Faults:
-    """Injected failures, consumed call by call; ``method`` restricts them to one API method."""
+    """Injected failures, consumed call by call; ``method`` restricts them to one API method.
+
+    ``fail_after_post`` answers that many chat.postMessage calls with HTTP 500 *after*
+    the message was stored: the ambiguous failure an exactly-once client must survive.
+    """
 
     ratelimited: int = 0
     retry_after: int = 1
@@ -129,6 +139,7 @@ class Faults:
     error_status: int = 200
     latency: float = 0.0
     method: str | None = None
+    fail_after_post: int = 0
 
     def applies_to(self, method: str) -> bool:
         return self.method is None or self.method == method

@@ -1,0 +1,264 @@
+"""Linear: a GraphQL client on httpx and the ``linear.issue.create`` activity."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Annotated, Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+from temporalio import activity
+
+from activities.credentials import ChainedCredentials
+from activities.errors import (
+    AuthenticationError,
+    IntegrationError,
+    InvalidRequestError,
+    NotFoundError,
+    ProviderUnavailableError,
+    RateLimitedError,
+    from_http_status,
+    from_transport,
+    integration_errors,
+    parse_retry_after,
+)
+from interpreter.plan import NodeCall
+
+PROVIDER = "Linear"
+# Issue ids are uuid5(ISSUE_NAMESPACE, idempotency key): a retry sends the same id, so
+# Linear refuses a second issue instead of creating one. Never change this value.
+ISSUE_NAMESPACE = uuid.UUID("3c1b7f0e-52a4-4c6f-9d57-7e1a4f0b2c01")
+PRIORITIES = {"none": 0, "urgent": 1, "high": 2, "medium": 3, "low": 4}
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+_RESET_HEADERS = ("requests", "complexity", "endpoint-requests")
+_UNAVAILABLE_TYPES = {"internal error", "network error", "lock timeout", "bootstrap error"}
+
+TEAM_BY_KEY = """query RenseiTeamByKey($value: String!) {
+  teams(filter: {key: {eq: $value}}) { nodes { id key name } } }"""
+TEAM_BY_ID = """query RenseiTeamById($value: ID!) {
+  teams(filter: {id: {eq: $value}}) { nodes { id key name } } }"""
+ALL_TEAMS = "query RenseiTeams { teams(first: 100) { nodes { id key name } } }"
+TEAM_LABELS = """query RenseiLabels($teamId: ID!) {
+  issueLabels(filter: {team: {id: {eq: $teamId}}}, first: 250) { nodes { id name } } }"""
+ISSUE_CREATE = """mutation RenseiIssueCreate($input: IssueCreateInput!) {
+  issueCreate(input: $input) { success issue { id identifier url } } }"""
+ISSUE = "query RenseiIssue($id: String!) { issue(id: $id) { id identifier url } }"
+
+
+class CreateIssueInput(BaseModel):
+    """``linear.issue.create``: a new issue in a team, by team key (``ENG``) or id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    team: str = Field(min_length=1, description="team key such as ENG, or the team's id")
+    title: str = Field(min_length=1)
+    description: str | None = Field(default=None, description="Markdown")
+    priority: (
+        Annotated[int, Field(ge=0, le=4)]
+        | Literal["urgent", "high", "medium", "low", "none"]
+        | None
+    ) = Field(default=None, description="0-4 (1 = urgent) or urgent/high/medium/low/none")
+    labels: list[str] = Field(default_factory=list, description="label names of the team")
+
+
+class CreateIssueResult(BaseModel):
+    """The issue's id (UUID), identifier (ENG-42) and URL."""
+
+    id: str
+    identifier: str
+    url: str
+
+
+class LinearClient:
+    """One API key against ``{base_url}/graphql``; team and label ids are cached."""
+
+    def __init__(self, http: httpx.AsyncClient, *, base_url: str, api_key: str) -> None:
+        self._http = http
+        self._url = base_url.rstrip("/") + "/graphql"
+        # Personal keys go bare; OAuth access tokens take the Bearer scheme (NOTES §2.1).
+        self._auth = f"Bearer {api_key}" if api_key.startswith("lin_oauth_") else api_key
+        self._teams: dict[str, dict[str, str]] = {}
+        self._labels: dict[str, dict[str, str]] = {}
+
+    async def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Runs one operation; returns ``data``, raising on any ``errors[]`` entry."""
+        headers = {"Authorization": self._auth, "Content-Type": "application/json"}
+        body = {"query": query, "variables": variables or {}}
+        try:
+            response = await self._http.post(self._url, json=body, headers=headers)
+        except httpx.TransportError as exc:
+            raise from_transport(PROVIDER, exc) from exc
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise from_http_status(PROVIDER, response)
+        errors = answer.get("errors")
+        if isinstance(errors, list) and errors:
+            raise _error(response, errors[0] if isinstance(errors[0], dict) else {})
+        if not response.is_success or not isinstance(answer.get("data"), dict):
+            raise from_http_status(PROVIDER, response)
+        data: dict[str, Any] = answer["data"]
+        return data
+
+    async def team(self, ref: str) -> dict[str, str]:
+        """The team ``{id, key, name}`` for a key (``ENG``) or an id."""
+        if ref not in self._teams:
+            query = TEAM_BY_ID if _UUID.match(ref) else TEAM_BY_KEY
+            data = await self.execute(query, {"value": ref})
+            nodes = data["teams"]["nodes"]
+            if not nodes:
+                teams = (await self.execute(ALL_TEAMS))["teams"]["nodes"]
+                known = ", ".join(sorted(t["key"] for t in teams)) or "none"
+                raise InvalidRequestError(f"Linear team '{ref}' not found; valid teams: {known}")
+            self._teams[ref] = {k: str(v) for k, v in nodes[0].items()}
+        return self._teams[ref]
+
+    async def label_ids(self, team: dict[str, str], names: list[str]) -> list[str]:
+        """The ids of the team's labels called ``names`` (exact, then case-insensitive)."""
+        if not names:
+            return []
+        if team["id"] not in self._labels:
+            data = await self.execute(TEAM_LABELS, {"teamId": team["id"]})
+            nodes = data["issueLabels"]["nodes"]
+            self._labels[team["id"]] = {str(n["name"]): str(n["id"]) for n in nodes}
+        known = self._labels[team["id"]]
+        folded = {name.lower(): ident for name, ident in known.items()}
+        ids, missing = [], []
+        for name in names:
+            found = known.get(name) or folded.get(name.lower())
+            if found is None:
+                missing.append(name)
+            else:
+                ids.append(found)
+        if missing:
+            valid = ", ".join(sorted(known)) or "none"
+            raise InvalidRequestError(
+                f"Linear label(s) {', '.join(repr(m) for m in missing)} not found in team "
+                f"{team['key']}; valid labels: {valid}"
+            )
+        return ids
+
+    async def create_issue(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """issueCreate with ``fields`` as IssueCreateInput; returns ``{id, identifier, url}``."""
+        payload = (await self.execute(ISSUE_CREATE, {"input": fields}))["issueCreate"]
+        if not payload.get("success") or not payload.get("issue"):
+            raise ProviderUnavailableError("Linear did not confirm the new issue")
+        return dict(payload["issue"])
+
+    async def issue(self, issue_id: str) -> dict[str, Any] | None:
+        """The issue ``{id, identifier, url}``, or None when it does not exist."""
+        try:
+            return dict((await self.execute(ISSUE, {"id": issue_id}))["issue"])
+        except NotFoundError:
+            return None
+
+
+def _error(response: httpx.Response, entry: dict[str, Any]) -> IntegrationError:
+    """Maps one GraphQL error entry (Linear's ``extensions``) into the error tree."""
+    found = entry.get("extensions")
+    ext: dict[str, Any] = found if isinstance(found, dict) else {}
+    code = str(ext.get("code") or "")
+    kind = str(ext.get("type") or "")
+    raw = str(entry.get("message") or "")
+    message = str(ext.get("userPresentableMessage") or raw or "Linear request failed")
+    status = response.status_code
+    if code == "RATELIMITED" or kind == "ratelimited":
+        return RateLimitedError(
+            "Linear rate limit reached; retrying later",
+            retry_after=_ratelimit_delay(response.headers),
+            status=status,
+            code=code,
+        )
+    if code in ("AUTHENTICATION_ERROR", "FORBIDDEN") or status in (401, 403):
+        return AuthenticationError.for_provider(PROVIDER, detail=message, status=status)
+    if raw.startswith("Entity not found"):
+        return NotFoundError(f"Linear: {message}", status=status, code=code)
+    if status >= 500 or kind in _UNAVAILABLE_TYPES:
+        return ProviderUnavailableError(f"Linear failed: {message}", status=status, code=code)
+    if code == "USAGE_LIMIT_EXCEEDED":
+        return InvalidRequestError(f"Linear plan limit reached: {message}", code=code)
+    return InvalidRequestError(f"Linear refused the request: {message}", status=status, code=code)
+
+
+def _ratelimit_delay(headers: httpx.Headers) -> float | None:
+    """Seconds until the exhausted budgets reset (ms or s epochs), else ``Retry-After``."""
+    retry_after = parse_retry_after(headers.get("retry-after"))
+    if retry_after is not None:
+        return retry_after
+    resets: list[float] = []
+    exhausted: list[float] = []
+    for name in _RESET_HEADERS:
+        raw = headers.get(f"x-ratelimit-{name}-reset")
+        try:
+            value = float(raw) if raw is not None else None
+        except ValueError:
+            value = None
+        if value is None:
+            continue
+        at = value / 1000.0 if value > 1e11 else value
+        resets.append(at)
+        if headers.get(f"x-ratelimit-{name}-remaining") == "0":
+            exhausted.append(at)
+    chosen = exhausted or resets
+    return max(0.0, max(chosen) - time.time()) if chosen else None
+
+
+class LinearActivities:
+    """Linear activities bound to a credential source and a shared HTTP client."""
+
+    def __init__(
+        self, credentials: ChainedCredentials, http: httpx.AsyncClient, *, base_url: str
+    ) -> None:
+        self._credentials = credentials
+        self._http = http
+        self._base_url = base_url
+        self._clients: dict[str, tuple[str, LinearClient]] = {}
+
+    async def _client(self, workspace: str) -> LinearClient:
+        key = await self._credentials.require(workspace, "linear", "api_key")
+        cached = self._clients.get(workspace)
+        if cached is None or cached[0] != key:
+            cached = (key, LinearClient(self._http, base_url=self._base_url, api_key=key))
+            self._clients[workspace] = cached
+        return cached[1]
+
+    @activity.defn(name="linear.issue.create")
+    async def create_issue(self, call: NodeCall) -> dict[str, Any]:
+        """Opens one issue per run and step: the id comes from the idempotency key."""
+        with integration_errors():
+            params = CreateIssueInput.model_validate(call.inputs)
+            client = await self._client(call.context.workspace)
+            team = await client.team(params.team)
+            issue_id = issue_id_for(call.context.idempotency_key)
+            fields: dict[str, Any] = {"id": issue_id, "teamId": team["id"], "title": params.title}
+            if params.description is not None:
+                fields["description"] = params.description
+            if params.priority is not None:
+                priority = params.priority
+                fields["priority"] = PRIORITIES[priority] if isinstance(priority, str) else priority
+            if params.labels:
+                fields["labelIds"] = await client.label_ids(team, params.labels)
+            try:
+                issue = await client.create_issue(fields)
+            except InvalidRequestError:
+                # "already exists": an earlier attempt created it and its answer was lost.
+                found = await client.issue(issue_id)
+                if found is None:
+                    raise
+                activity.logger.info("linear: issue of this step already exists; reusing it")
+                issue = found
+            result = CreateIssueResult.model_validate(issue)
+        return result.model_dump()
+
+    def all(self) -> list[Any]:
+        """Every activity of this class, for the worker."""
+        return [self.create_issue]
+
+
+def issue_id_for(idempotency_key: str) -> str:
+    """The deterministic issue id of one run and step."""
+    return str(uuid.uuid5(ISSUE_NAMESPACE, idempotency_key))

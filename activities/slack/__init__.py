@@ -1,0 +1,25 @@
+"""Slack: a Web API client and the activities built on it."""
+
+from activities.slack.activities import SlackActivities, approval_blocks, decision_text
+from activities.slack.client import SlackClient
+from activities.slack.models import (
+    ApprovalPostInput,
+    ApprovalResolveInput,
+    SlackPostInput,
+    SlackPostOutput,
+    UsergroupMembersInput,
+    UsergroupMembersResult,
+)
+
+__all__ = [
+    "ApprovalPostInput",
+    "ApprovalResolveInput",
+    "SlackActivities",
+    "SlackClient",
+    "SlackPostInput",
+    "SlackPostOutput",
+    "UsergroupMembersInput",
+    "UsergroupMembersResult",
+    "approval_blocks",
+    "decision_text",
+]
