@@ -20,6 +20,8 @@ with workflow.unsafe.imports_passed_through():
     from interpreter.plan import NodeCall, NodeContext, Plan, StepPlan
     from workflows import search
 
+from workflows import agent_step, approval_step, wait_step
+
 StepStatus = Literal["pending", "running", "completed", "failed", "skipped"]
 
 
@@ -182,6 +184,12 @@ class InterpreterWorkflow:
         match step.node_kind:
             case "activity":
                 return await self._activity(step, call)
+            case "agent":
+                return await agent_step.run(self, step, call)
+            case "approval":
+                return await approval_step.run(self, step, call)
+            case "wait":
+                return await wait_step.run(self, step, call)
         raise ApplicationError(
             f"node kind '{step.node_kind}' is not supported by this worker", non_retryable=True
         )
