@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from interpreter import expressions as ex
 from interpreter.errors import Diagnostic, ExpressionError
@@ -316,6 +316,7 @@ def _check_inputs(step: StepModel, spec: NodeSpec, base: Path, out: _Collector) 
     inputs = step.inputs or {}
     model = spec.input_model
     fields = {(info.alias or name): info for name, info in model.model_fields.items()}
+    attrs = {(info.alias or name): name for name, info in model.model_fields.items()}
     open_model = model.model_config.get("extra") == "allow"
     for key, value in inputs.items():
         info = fields.get(key)
@@ -329,7 +330,7 @@ def _check_inputs(step: StepModel, spec: NodeSpec, base: Path, out: _Collector) 
                     key=True,
                 )
             continue
-        _check_input_type(key, value, info.annotation, (*base, "inputs", key), spec, out)
+        _check_input_type(key, value, attrs[key], (*base, "inputs", key), spec, out)
     for key, info in fields.items():
         if info.is_required() and key not in inputs:
             if step.inputs is not None:
@@ -341,15 +342,19 @@ def _check_inputs(step: StepModel, spec: NodeSpec, base: Path, out: _Collector) 
 
 
 def _check_input_type(
-    key: str, value: Any, annotation: Any, path: Path, spec: NodeSpec, out: _Collector
+    key: str, value: Any, attribute: str, path: Path, spec: NodeSpec, out: _Collector
 ) -> None:
+    """Validates one literal input with the model's own field rules (validators included)."""
     rendered = False
     if _holds_expression(value):
         if not isinstance(value, str) or _single(value):
             return  # the type is only known at run time
         rendered = True
     try:
-        TypeAdapter(annotation).validate_python("text" if rendered else value)
+        blank = spec.input_model.model_construct()
+        spec.input_model.__pydantic_validator__.validate_assignment(
+            blank, attribute, "text" if rendered else value
+        )
     except ValidationError as exc:
         detail = exc.errors()[0]["msg"].removeprefix("Value error, ")
         if rendered:

@@ -8,6 +8,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
 from workflows.search import ALL_KEYS
@@ -84,8 +86,17 @@ async def start_local(**kwargs: object) -> WorkflowEnvironment:
 
 
 async def start_time_skipping(**kwargs: object) -> WorkflowEnvironment:
-    """The time-skipping test server (timers, waits and approvals in tests)."""
-    return await WorkflowEnvironment.start_time_skipping(
+    """The time-skipping test server (timers, waits and approvals in tests), with rensei's
+    search attributes registered."""
+    env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(binary("temporal-test-server")),
         **kwargs,  # type: ignore[arg-type]
     )
+    keyword = IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={key.name: keyword for key in ALL_KEYS},
+        )
+    )
+    return env

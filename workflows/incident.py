@@ -195,10 +195,10 @@ class IncidentWorkflow:
         )
 
     def _should_continue_as_new(self) -> bool:
+        assert self._input is not None
         info = workflow.info()
-        return (
-            info.is_continue_as_new_suggested() or info.get_current_history_length() > HISTORY_LIMIT
-        )
+        limit = self._input.history_limit
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() > limit
 
     def _take_pending(self) -> list[Hint]:
         taken, self._pending = self._pending, []
@@ -368,7 +368,7 @@ class IncidentWorkflow:
             event_seq=event.seq,
         )
         try:
-            await workflow.start_child_workflow(
+            child = await workflow.start_child_workflow(
                 InterpreterWorkflow.run,
                 params,
                 id=child_id,
@@ -430,6 +430,12 @@ class IncidentWorkflow:
         current = workflow.info().typed_search_attributes
         if any(current.get(u.key) != u.value for u in updates):
             workflow.upsert_search_attributes(updates)
+
+
+def _outcome_is_the_childs_own(future: Any) -> None:
+    """A run's failure is its own (visible in the UI and in ``rensei run``), not the incident's."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _cause(exc: BaseException) -> str:

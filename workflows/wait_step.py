@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from interpreter.plan import NodeCall, StepPlan
     from workflows.contracts import WatchRequest
     from workflows.events import IncidentEvent
+    from workflows.ids import incident_workflow_id
 
 
 async def run(wf: Any, step: StepPlan, call: NodeCall) -> dict[str, Any]:
@@ -35,8 +36,6 @@ async def run(wf: Any, step: StepPlan, call: NodeCall) -> dict[str, Any]:
         raise ApplicationError(
             f"step '{step.id}' has no incident to wait on: set incidentId", non_retryable=True
         )
-    from workflows.ids import incident_workflow_id
-
     own = incident_id == call.context.incident_id
     after = wf._input.event_seq if own else 0
     target = incident_workflow_id(call.context.workspace, incident_id)

@@ -1,0 +1,377 @@
+"""The per-incident workflow with fake incident.io and definition activities (time-skipping)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from temporalio import activity
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.debug import echo
+from interpreter.compiler import compile_text
+from workflows.contracts import (
+    CandidatesInput,
+    DefinitionCandidate,
+    Hint,
+    SnapshotInput,
+    SnapshotResult,
+)
+from workflows.events import IncidentSnapshot, TimelineEntry, tracked_values
+from workflows.incident import IncidentWorkflow, IncidentWorkflowInput
+from workflows.interpreter import InterpreterWorkflow, RunResult
+
+from .helpers import CATALOGUE
+
+pytestmark = pytest.mark.asyncio
+
+INCIDENTS: dict[str, IncidentSnapshot] = {}
+DEFINITIONS: dict[str, tuple[str, bool]] = {}
+FETCHES: Counter[str] = Counter()
+
+ROUTE = """name: route
+trigger:
+  type: trigger.incident_io.incident.created
+  filter: "{{ $trigger.incident_io.team != 'Ignored' }}"
+steps:
+  - id: page
+    type: debug.echo
+    inputs:
+      text: "{{ $trigger.incident_io.severity }}: {{ $trigger.incident_io.title }}"
+"""
+ON_UPDATE = """name: on-update
+trigger:
+  type: trigger.incident_io.incident.updated
+steps:
+  - id: note
+    type: debug.echo
+    inputs:
+      change: "{{ $trigger.incident_io.field }}: {{ $trigger.incident_io.old_value }} -> {{ $trigger.incident_io.new_value }}"
+"""
+WATCH = """name: watch
+trigger:
+  type: trigger.incident_io.incident.created
+steps:
+  - id: until_resolved
+    type: incident_io.incident.wait_for
+    inputs:
+      event: resolved
+      timeout: 2h
+    onTimeout: [gave_up]
+  - id: gave_up
+    type: debug.echo
+    inputs: {text: "no resolution"}
+  - id: all_clear
+    type: debug.echo
+    inputs:
+      text: "All clear after {{ default($steps.until_resolved.payload.resolution_time, '?') }}s"
+"""
+
+
+def snapshot(incident_id: str, **changes: Any) -> IncidentSnapshot:
+    fields = {
+        "incident_id": incident_id,
+        "reference": "INC-9",
+        "title": "Checkout down",
+        "summary": None,
+        "severity": "SEV-2",
+        "severity_name": "Major",
+        "status": "Investigating",
+        "status_category": "live",
+        "team": "Payments",
+        "incident_type": None,
+        "created_at": "2026-11-26T10:00:00Z",
+        "updated_at": "2026-11-26T10:00:00Z",
+        "custom_fields": {},
+    } | changes.pop("fields", {})
+    entries = changes.pop("entries", [])
+    return IncidentSnapshot(
+        fields=fields, tracked=tracked_values(fields, roles={}), entries=entries
+    )
+
+
+@activity.defn(name="incident_io.sync.snapshot")
+async def fake_snapshot(params: SnapshotInput) -> SnapshotResult:
+    FETCHES[params.incident_id] += 1
+    if params.incident_id not in INCIDENTS:
+        return SnapshotResult(missing="Incident not found: confirm the incident ID")
+    return SnapshotResult(snapshot=INCIDENTS[params.incident_id])
+
+
+@activity.defn(name="definitions.candidates")
+async def fake_candidates(params: CandidatesInput) -> list[DefinitionCandidate]:
+    found = []
+    for name, (text, enabled) in DEFINITIONS.items():
+        plan = compile_text(text, file=f"{name}.yaml", catalogue=CATALOGUE, version=3)
+        found.append(
+            DefinitionCandidate(
+                name=name,
+                version=3,
+                enabled=enabled,
+                trigger_type=plan.trigger_type,
+                plan=plan if plan.trigger_type == params.trigger_type else None,
+            )
+        )
+    return found
+
+
+def worker(env: WorkflowEnvironment, queue: str) -> Worker:
+    return Worker(
+        env.client,
+        task_queue=queue,
+        workflows=[IncidentWorkflow, InterpreterWorkflow],
+        activities=[echo, fake_snapshot, fake_candidates],
+    )
+
+
+async def start(
+    env: WorkflowEnvironment, queue: str, incident_id: str, **kwargs: Any
+) -> WorkflowHandle[Any, Any]:
+    return await env.client.start_workflow(
+        IncidentWorkflow.run,
+        IncidentWorkflowInput(workspace="acme", incident_id=incident_id, **kwargs),
+        id=f"incident-acme-{incident_id}",
+        task_queue=queue,
+        start_signal="hint",
+        start_signal_args=[Hint(source="webhook", webhook_id="msg_1")],
+    )
+
+
+async def settle(handle: WorkflowHandle[Any, Any], count: int) -> Any:
+    """Waits until the workflow has handled ``count`` events (a query, not a sleep)."""
+
+    async def done() -> bool:
+        report = await handle.query(IncidentWorkflow.explain)
+        return len(report.events) >= count and all(e.decisions for e in report.events)
+
+    for _ in range(200):
+        if await done():
+            return await handle.query(IncidentWorkflow.explain)
+        await handle.query(IncidentWorkflow.explain)  # lets the worker make progress
+    raise AssertionError("the incident workflow did not handle the events")
+
+
+def incident_id() -> str:
+    return f"01INC{uuid.uuid4().hex[:8].upper()}"
+
+
+async def test_created_starts_matching_definitions_and_explains_the_rest(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    DEFINITIONS.clear()
+    DEFINITIONS.update(
+        {
+            "route": (ROUTE, True),
+            "on-update": (ON_UPDATE, True),
+            "off": (ROUTE.replace("name: route", "name: off"), False),
+        }
+    )
+    iid = incident_id()
+    INCIDENTS[iid] = snapshot(iid)
+    async with worker(time_env, task_queue):
+        handle = await start(time_env, task_queue, iid)
+        report = await settle(handle, 1)
+        event = report.events[0]
+        assert (event.kind, event.trigger_type) == (
+            "created",
+            "trigger.incident_io.incident.created",
+        )
+        decisions = {d.definition: d for d in event.decisions}
+        assert decisions["route"].outcome == "started"
+        assert decisions["route"].reason == "trigger matched and its filter held"
+        assert decisions["on-update"].outcome == "skipped"
+        assert decisions["on-update"].reason == (
+            "its trigger is trigger.incident_io.incident.updated, "
+            "the event is trigger.incident_io.incident.created"
+        )
+        assert decisions["off"].reason == "it is disabled"
+        child = time_env.client.get_workflow_handle_for(
+            InterpreterWorkflow.run, decisions["route"].workflow_id
+        )
+        result: RunResult = await child.result(rpc_timeout=None)
+        assert result.steps[0].output == {"text": "SEV-2: Checkout down"}
+        assert report.reference == "INC-9" and report.severity == "SEV-2"
+
+
+async def test_duplicates_and_no_op_hints_fire_nothing(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    DEFINITIONS.clear()
+    DEFINITIONS.update({"route": (ROUTE, True)})
+    iid = incident_id()
+    INCIDENTS[iid] = snapshot(iid)
+    async with worker(time_env, task_queue):
+        handle = await start(time_env, task_queue, iid)
+        await settle(handle, 1)
+        await handle.signal(
+            IncidentWorkflow.hint, Hint(source="webhook", webhook_id="msg_1")
+        )  # redelivery
+        await handle.signal(IncidentWorkflow.hint, Hint(source="sync"))  # nothing changed
+        await handle.signal(IncidentWorkflow.hint, Hint(source="webhook", webhook_id="msg_2"))
+        report = await handle.query(IncidentWorkflow.explain)
+        for _ in range(50):
+            report = await handle.query(IncidentWorkflow.explain)
+        assert len(report.events) == 1
+        assert FETCHES[iid] <= 3  # the redelivery never caused a fetch
+
+
+async def test_each_changed_field_is_one_event_and_resolution_fires_resolved(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    DEFINITIONS.clear()
+    DEFINITIONS.update({"on-update": (ON_UPDATE, True)})
+    iid = incident_id()
+    INCIDENTS[iid] = snapshot(iid)
+    async with worker(time_env, task_queue):
+        handle = await start(time_env, task_queue, iid)
+        await settle(handle, 1)
+        INCIDENTS[iid] = snapshot(
+            iid,
+            fields={
+                "severity": "SEV-1",
+                "severity_name": "Critical",
+                "summary": "DB failover",
+                "custom_fields": {"Root Cause": "bad deploy"},
+            },
+            entries=[
+                TimelineEntry(
+                    id="u1",
+                    kind="incident_update",
+                    at="2026-11-26T10:05:00Z",
+                    message="Investigating",
+                )
+            ],
+        )
+        await handle.signal(IncidentWorkflow.hint, Hint(source="sync"))
+        report = await settle(handle, 5)
+        changes = [(e.kind, e.field) for e in report.events]
+        assert changes == [
+            ("created", None),
+            ("updated", "custom_fields.Root Cause"),
+            ("updated", "severity"),
+            ("updated", "summary"),
+            ("updated", "timeline"),
+        ]
+        severity = report.events[2]
+        child = time_env.client.get_workflow_handle_for(
+            InterpreterWorkflow.run, severity.decisions[0].workflow_id
+        )
+        assert (await child.result()).steps[0].output == {"change": "severity: SEV-2 -> SEV-1"}
+        INCIDENTS[iid] = snapshot(
+            iid,
+            fields={
+                "severity": "SEV-1",
+                "severity_name": "Critical",
+                "summary": "DB failover",
+                "status": "Closed",
+                "status_category": "closed",
+                "updated_at": "2026-11-26T11:30:00Z",
+                "custom_fields": {"Root Cause": "bad deploy"},
+            },
+            entries=[
+                TimelineEntry(
+                    id="u1",
+                    kind="incident_update",
+                    at="2026-11-26T10:05:00Z",
+                    message="Investigating",
+                )
+            ],
+        )
+        await handle.signal(IncidentWorkflow.hint, Hint(source="webhook", webhook_id="msg_9"))
+        report = await settle(handle, 7)
+        assert [(e.kind, e.field) for e in report.events[5:]] == [
+            ("updated", "status"),
+            ("resolved", None),
+        ]
+        # an out-of-order, older webhook afterwards changes nothing: the incident is fetched afresh
+        await handle.signal(IncidentWorkflow.hint, Hint(source="webhook", webhook_id="msg_3"))
+        for _ in range(30):
+            report = await handle.query(IncidentWorkflow.explain)
+        assert len(report.events) == 7
+
+
+async def test_wait_for_wakes_on_resolution_and_posts_the_all_clear(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    DEFINITIONS.clear()
+    DEFINITIONS.update({"watch": (WATCH, True)})
+    iid = incident_id()
+    INCIDENTS[iid] = snapshot(iid)
+    async with worker(time_env, task_queue):
+        handle = await start(time_env, task_queue, iid)
+        report = await settle(handle, 1)
+        child = time_env.client.get_workflow_handle_for(
+            InterpreterWorkflow.run, report.events[0].decisions[0].workflow_id
+        )
+        for _ in range(100):
+            state = await child.query(InterpreterWorkflow.state)
+            if (await handle.query(IncidentWorkflow.explain)).watchers:
+                break
+        assert state.status == "running"
+        INCIDENTS[iid] = snapshot(
+            iid,
+            fields={
+                "status": "Documenting",
+                "status_category": "learning",
+                "updated_at": "2026-11-26T10:42:00Z",
+            },
+        )
+        await handle.signal(IncidentWorkflow.hint, Hint(source="sync"))
+        result: RunResult = await child.result()
+        steps = {s.id: s for s in result.steps}
+        assert steps["until_resolved"].output["event"] == "resolved"
+        assert steps["gave_up"].status == "skipped"
+        assert steps["all_clear"].output == {"text": "All clear after 2520s"}
+        assert (await handle.query(IncidentWorkflow.explain)).watchers == []
+
+
+async def test_wait_for_times_out_into_its_branch(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    DEFINITIONS.clear()
+    DEFINITIONS.update({"watch": (WATCH, True)})
+    iid = incident_id()
+    INCIDENTS[iid] = snapshot(iid)
+    async with worker(time_env, task_queue):
+        handle = await start(time_env, task_queue, iid)
+        report = await settle(handle, 1)
+        child = time_env.client.get_workflow_handle_for(
+            InterpreterWorkflow.run, report.events[0].decisions[0].workflow_id
+        )
+        await time_env.sleep(timedelta(hours=3))
+        result: RunResult = await child.result()
+        steps = {s.id: s for s in result.steps}
+        assert steps["until_resolved"].output["branch"] == "onTimeout"
+        assert steps["gave_up"].output == {"text": "no resolution"}
+        assert steps["all_clear"].output == {"text": "All clear after ?s"}
+
+
+async def test_baseline_incident_announces_no_creation_and_state_survives_continue_as_new(
+    dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    time_env = dev_env  # the dev server reports history length; continue-as-new needs it
+    DEFINITIONS.clear()
+    DEFINITIONS.update({"route": (ROUTE, True), "on-update": (ON_UPDATE, True)})
+    iid = incident_id()
+    INCIDENTS[iid] = snapshot(iid)
+    async with worker(time_env, task_queue):
+        handle = await start(time_env, task_queue, iid, announce_creation=False, history_limit=10)
+        for _ in range(100):
+            if (await handle.query(IncidentWorkflow.explain)).last_fetch_at:
+                break  # the baseline is taken
+        for n in range(1, 4):
+            INCIDENTS[iid] = snapshot(iid, fields={"summary": f"step {n}"})
+            await handle.signal(IncidentWorkflow.hint, Hint(source="sync"))
+            report = await settle(handle, n)
+        assert [(e.seq, e.kind, e.field) for e in report.events] == [
+            (1, "updated", "summary"),
+            (2, "updated", "summary"),
+            (3, "updated", "summary"),
+        ]
+        latest = await time_env.client.get_workflow_handle(handle.id).describe()
+        assert latest.run_id != handle.result_run_id  # it continued as new, carrying its state
