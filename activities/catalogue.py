@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from activities.debug import EchoInput, EchoOutput
+from activities.incident_io.specs import INCIDENT_IO_NODES
 from activities.triggers import TRIGGER_MODELS
 from interpreter.nodes import Catalogue, NodeSpec, RetryDefaults, TriggerSpec
 
@@ -22,6 +23,7 @@ NODES: dict[str, NodeSpec] = {
         timeout=timedelta(seconds=10),
         retry=RetryDefaults(maximum_attempts=3, initial_interval=timedelta(milliseconds=200)),
     ),
+    **INCIDENT_IO_NODES,
 }
 
 
