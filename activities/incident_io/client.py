@@ -158,10 +158,12 @@ class IncidentIoClient:
 
     async def _wait(self, seconds: float) -> None:
         """Sleeps through a short Retry-After, heartbeating so the attempt stays alive."""
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
+        left = seconds
+        while left > 0:
             _heartbeat(f"rate limited by incident.io; waiting {left:.1f}s")
-            await self._sleep(min(left, 5.0))
+            chunk = min(left, 5.0)
+            await self._sleep(chunk)
+            left -= chunk
 
     async def _get_model(self, path: str, key: str, model: type[M], **kw: Any) -> M:
         body = await self.request("GET", path, **kw)
