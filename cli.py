@@ -166,6 +166,19 @@ def cmd_admin_token(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Serves a provider simulator in the foreground until interrupted."""
+    from simulators.incident_io import run as run_incident_io
+
+    logging.getLogger().setLevel(logging.INFO)
+    try:
+        run_incident_io(args.port, webhook_url=args.webhook_url, webhook_secret=args.webhook_secret)
+    except ValueError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rensei", description="Durable incident automation on Temporal."
@@ -191,6 +204,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--workspace", default="default")
     run.set_defaults(func=cmd_run)
+
+    simulate = verbs.add_parser("simulate", help="serve a local provider simulator")
+    simulators = simulate.add_subparsers(dest="provider", required=True, metavar="PROVIDER")
+    incident_io = simulators.add_parser("incident-io", help="the incident.io API and webhooks")
+    incident_io.add_argument("--port", type=int, default=8081)
+    incident_io.add_argument("--webhook-url", metavar="URL", help="deliver webhooks here")
+    incident_io.add_argument(
+        "--webhook-secret", metavar="whsec_...", help="signing secret for the webhooks"
+    )
+    incident_io.set_defaults(func=cmd_simulate)
 
     up = verbs.add_parser("up", help="run Temporal, the worker and the API in the foreground")
     up.set_defaults(func=cmd_up)

@@ -37,6 +37,27 @@ class Settings(BaseSettings):
     incident_io_token: SecretStr | None = None
     incident_io_base_url: str = "https://api.incident.io"
     incident_io_webhook_secret: SecretStr | None = None
+    incident_io_task_queue: str = Field(
+        default="rensei-incident-io",
+        description="task queue of the incident.io activities (one server-side rate limit)",
+    )
+    incident_io_requests_per_minute: int = Field(
+        default=600, gt=0, description="budget of incident.io calls per workspace and minute"
+    )
+    incident_io_rate_headroom: float = Field(
+        default=0.03,
+        ge=0.0,
+        lt=1.0,
+        description="share of the budget kept back from the task-queue activity rate for the "
+        "extra calls of multi-call nodes and catalogue refreshes",
+    )
+    incident_io_max_inline_wait: float = Field(
+        default=30.0, ge=0.0, description="longest Retry-After waited out inside one attempt"
+    )
+    incident_io_timeout: float = Field(default=10.0, gt=0, description="HTTP timeout, seconds")
+    incident_io_catalogue_ttl: float = Field(
+        default=60.0, ge=0.0, description="how long severities and statuses are cached, seconds"
+    )
     # --- providers (defaults for the default workspace until the settings page stores them)
     slack_base_url: str = "https://slack.com"
     slack_bot_token: SecretStr | None = None
@@ -70,6 +91,11 @@ class Settings(BaseSettings):
     def address(self) -> str:
         """The Temporal frontend everything connects to."""
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def incident_io_activities_per_second(self) -> float:
+        """The incident.io task queue's server-side rate: the budget less the headroom."""
+        return self.incident_io_requests_per_minute * (1 - self.incident_io_rate_headroom) / 60
 
     @property
     def embedded_temporal(self) -> bool:

@@ -16,6 +16,8 @@ from temporalio.worker import Worker
 from activities import debug
 from activities.agents import AgentActivities, StaticAgentRegistry
 from activities.credentials import ChainedCredentials, from_settings
+from activities.incident_io.budget import CallBudget, CatalogueCache
+from activities.incident_io.nodes import IncidentIoActivities
 from activities.linear import LinearActivities
 from activities.slack import SlackActivities
 from settings import Settings
@@ -60,22 +62,52 @@ def default_activities(
     return [debug.echo, *slack.all(), *linear.all(), *agents.all()]
 
 
+def incident_io_activities(
+    settings: Settings,
+    *,
+    http: httpx.AsyncClient | None = None,
+    credentials: ChainedCredentials | None = None,
+) -> IncidentIoActivities:
+    """The incident.io nodes with this process's HTTP client, catalogue cache and call budget."""
+    return IncidentIoActivities(
+        credentials or ChainedCredentials([from_settings(settings)]),
+        http or httpx.AsyncClient(timeout=settings.incident_io_timeout),
+        lambda _workspace: settings.incident_io_base_url,
+        cache=CatalogueCache(ttl=settings.incident_io_catalogue_ttl),
+        budget=CallBudget(per_minute=settings.incident_io_requests_per_minute),
+        max_inline_wait=settings.incident_io_max_inline_wait,
+    )
+
+
 def build_workers(
     client: Client,
     settings: Settings,
     *,
     activities: Sequence[Callable[..., Any]] | None = None,
     task_queue: str | None = None,
+    incident_io: IncidentIoActivities | None = None,
 ) -> list[Worker]:
-    """The workers of one process: workflows and default activities on the main queue."""
+    """The workers of one process.
+
+    Workflows and default activities run on the main queue; the incident.io nodes run on
+    their own queue, whose server-side rate (``max_task_queue_activities_per_second``)
+    holds every worker process of the cluster to the workspace's call budget.
+    """
     queue = task_queue or settings.task_queue
+    nodes = incident_io or incident_io_activities(settings)
     return [
         Worker(
             client,
             task_queue=queue,
             workflows=WORKFLOWS,
             activities=list(activities if activities is not None else default_activities(settings)),
-        )
+        ),
+        Worker(
+            client,
+            task_queue=settings.incident_io_task_queue,
+            activities=nodes.all(),
+            max_task_queue_activities_per_second=settings.incident_io_activities_per_second,
+        ),
     ]
 
 

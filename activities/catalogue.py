@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from activities.agents import AgentDispatchInput, AgentDispatchOutput
 from activities.debug import EchoInput, EchoOutput
+from activities.incident_io.specs import INCIDENT_IO_NODES
 from activities.linear import CreateIssueInput, CreateIssueResult
 from activities.models import ApprovalInput, ApprovalOutput, WaitForInput, WaitForOutput
 from activities.slack import SlackPostInput, SlackPostOutput
@@ -80,6 +81,7 @@ NODES: dict[str, NodeSpec] = {
         timeout=timedelta(seconds=30),  # each signal; the wait itself is `timeout`
         branches=("onTimeout",),
     ),
+    **INCIDENT_IO_NODES,
 }
 
 

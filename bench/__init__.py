@@ -1,1 +1,1 @@
-"""Benchmarks: ``make bench`` runs them and writes docs/benchmarks.md."""
+"""Benchmarks: each module has a ``main(argv)``; ``python -m bench`` runs them all."""

@@ -1,17 +1,22 @@
-"""``make bench``: runs every benchmark and updates docs/benchmarks.md."""
+"""Runs every benchmark module's ``main()`` (pass ``--quick`` for the short versions)."""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import sys
 
-MODULES = ["bench.interpreter_overhead"]
+import bench
 
 
 def main() -> None:
-    for name in MODULES:
-        print(f"== {name}", flush=True)
-        importlib.import_module(name).main(sys.argv[1:] if len(MODULES) == 1 else [])
+    for module in pkgutil.iter_modules(bench.__path__):
+        if module.name.startswith("_"):
+            continue
+        entry = getattr(importlib.import_module(f"bench.{module.name}"), "main", None)
+        if entry is not None:
+            print(f"== bench.{module.name}", flush=True)
+            entry(sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -53,3 +53,16 @@ class SnapshotResult(BaseModel):
 
     snapshot: IncidentSnapshot | None = None
     missing: str | None = None
+
+
+class PollInput(BaseModel):
+    """One sync poll: incidents updated after ``cursor`` (None: start from now)."""
+
+    workspace: str
+    cursor: str | None = None
+    connected_at: str | None = None
+
+
+class PollResult(BaseModel):
+    cursor: str
+    hinted: int = 0

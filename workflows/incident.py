@@ -10,7 +10,7 @@ its history bounded by continuing as new with its state.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -40,6 +40,7 @@ MAX_EXPLAIN = 100
 MAX_RECENT = 50
 MAX_WEBHOOK_IDS = 300
 IDLE_AFTER_CLOSE = timedelta(days=30)
+CREATION_WINDOW = timedelta(days=1)
 HISTORY_LIMIT = 2_000
 
 
@@ -84,6 +85,8 @@ class IncidentWorkflowInput(BaseModel):
     workspace: str
     incident_id: str
     announce_creation: bool = True
+    connected_at: str | None = None
+    creation_window: float = CREATION_WINDOW.total_seconds()
     state: IncidentState | None = None
     pending: list[Hint] = Field(default_factory=list)
     history_limit: int = HISTORY_LIMIT
@@ -170,6 +173,8 @@ class IncidentWorkflow:
                         workspace=params.workspace,
                         incident_id=params.incident_id,
                         announce_creation=params.announce_creation,
+                        connected_at=params.connected_at,
+                        creation_window=params.creation_window,
                         state=self._state,
                         pending=self._take_pending(),
                         history_limit=params.history_limit,
@@ -226,7 +231,7 @@ class IncidentWorkflow:
             result,
             next_seq=self._state.next_seq,
             seen_entries=seen_entries,
-            announce_creation=self._input.announce_creation,
+            announce_creation=self._announce(result),
         )
         self._state.snapshot = result
         self._state.seen_entries = sorted(trim_seen(seen_entries, [e.id for e in result.entries]))
@@ -234,6 +239,22 @@ class IncidentWorkflow:
         self._upsert_search_attributes(result)
         for event in events:
             await self._fire(event)
+
+    def _announce(self, snapshot: IncidentSnapshot) -> bool:
+        """Whether the first snapshot is news (``created``) or only a baseline.
+
+        A baseline: the incident predates the workspace's connection, or it is first seen
+        long after its creation (a workflow that ended after 30 idle days and is woken by a
+        late change must not announce an old incident as new).
+        """
+        assert self._input is not None
+        created = _moment(snapshot.fields.get("created_at"))
+        if not self._input.announce_creation or created is None:
+            return self._input.announce_creation
+        connected = _moment(self._input.connected_at)
+        if connected is not None and created < connected:
+            return False
+        return workflow.now() - created <= timedelta(seconds=self._input.creation_window)
 
     async def _fetch(self) -> IncidentSnapshot | None:
         assert self._input is not None
@@ -378,6 +399,7 @@ class IncidentWorkflow:
                 search_attributes=TypedSearchAttributes(search_attribute_pairs(params)),
                 static_summary=f"{plan.name} v{plan.version} for event {event.seq} ({event.kind})",
             )
+            child.add_done_callback(_outcome_is_the_childs_own)
         except WorkflowAlreadyStartedError:
             return Decision(
                 definition=plan.name,
@@ -430,6 +452,16 @@ class IncidentWorkflow:
         current = workflow.info().typed_search_attributes
         if any(current.get(u.key) != u.value for u in updates):
             workflow.upsert_search_attributes(updates)
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _outcome_is_the_childs_own(future: Any) -> None:

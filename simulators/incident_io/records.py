@@ -9,6 +9,7 @@ from typing import Any
 from simulators.incident_io.seed import (
     ApiKey,
     CustomField,
+    EscalationPath,
     IncidentType,
     Role,
     Severity,
@@ -313,3 +314,45 @@ def escalation_json(esc: EscalationRecord, ws: Workspace, incident: IncidentReco
     if esc.escalation_path_id is not None:
         body["escalation_path_id"] = esc.escalation_path_id
     return body
+
+
+def escalation_path_json(path: EscalationPath, ws: Workspace) -> Json:
+    """Renders an escalation path as EscalationPathV2: one level paging its users at once."""
+    users = [u for u in (ws.user(i) for i in path.user_ids) if u is not None]
+    return {
+        "id": path.id,
+        "name": path.name,
+        "team_ids": [],
+        "current_responders": [user_json(u) for u in users],
+        "path": [
+            {
+                "id": f"{path.id}-L1",
+                "type": "level",
+                "level": {
+                    "targets": [{"type": "user", "id": u.id, "urgency": "high"} for u in users],
+                    "ack_mode": "all",
+                    "time_to_ack_seconds": 300,
+                },
+            }
+        ],
+    }
+
+
+_BASE_ROLES = {
+    "owner": ("01JB0SEED0RBR0000000000001", "Owner", "owner"),
+    "administrator": ("01JB0SEED0RBR0000000000002", "Administrator", "administrator"),
+    "responder": ("01JB0SEED0RBR0000000000003", "Responder", "responder"),
+    "viewer": ("01JB0SEED0RBR0000000000004", "Viewer", "viewer"),
+}
+
+
+def user_with_roles_json(user: User) -> Json:
+    """Renders a user as UserWithRolesV2 (base role from the deprecated `role`)."""
+    role_id, name, slug = _BASE_ROLES.get(user.role, _BASE_ROLES["viewer"])
+    seat = "viewer_only" if user.role == "viewer" else "full_access"
+    return user_json(user) | {
+        "is_active": True,
+        "base_role": {"id": role_id, "name": name, "slug": slug},
+        "custom_roles": [],
+        "seats": {"on_call": seat, "response": seat},
+    }

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from simulators.incident_io import escalations, incidents
 from simulators.incident_io.auth import Key, state_of
-from simulators.incident_io.errors import invalid, required
+from simulators.incident_io.errors import invalid, not_found, required
 from simulators.incident_io.payloads import (
     CreateEscalationPayload,
     CreateIncidentPayload,
@@ -21,13 +21,16 @@ from simulators.incident_io.records import (
     TimelineItemRecord,
     api_key_actor,
     custom_field_json,
+    escalation_path_json,
     incident_json,
     incident_type_json,
+    option_json,
     role_json,
     severity_json,
     status_json,
     timeline_item_json,
     update_json,
+    user_with_roles_json,
 )
 
 router = APIRouter()
@@ -84,6 +87,57 @@ async def list_custom_fields(request: Request, _: Key) -> Json:
 async def list_incident_roles(request: Request, _: Key) -> Json:
     ws = state_of(request).workspace
     return {"incident_roles": [role_json(r, ws) for r in ws.roles]}
+
+
+@router.get("/v1/custom_field_options")
+async def list_custom_field_options(request: Request, _: Key) -> Json:
+    ws = state_of(request).workspace
+    query = parse_query(request.url.query)
+    size = page_size(query, maximum=250)
+    field_id = query.first("custom_field_id")
+    if not field_id:
+        raise required("custom_field_id")
+    field = ws.custom_field(field_id)
+    if field is None:
+        raise not_found("custom field", field_id)
+    options = sorted(field.options, key=lambda o: (o.sort_key, o.id))
+    page, after = paginate(options, after=query.first("after"), size=size, ident=lambda o: o.id)
+    return {
+        "custom_field_options": [option_json(field.id, o) for o in page],
+        "pagination_meta": _meta(after, size),
+    }
+
+
+@router.get("/v2/escalation_paths")
+async def list_escalation_paths(request: Request, _: Key) -> Json:
+    ws = state_of(request).workspace
+    query = parse_query(request.url.query)
+    size = page_size(query, maximum=25)
+    paths = list(ws.escalation_paths)
+    page, after = paginate(paths, after=query.first("after"), size=size, ident=lambda p: p.id)
+    return {
+        "escalation_paths": [escalation_path_json(p, ws) for p in page],
+        "pagination_meta": _meta(after, size),
+    }
+
+
+@router.get("/v2/users")
+async def list_users(request: Request, _: Key) -> Json:
+    ws = state_of(request).workspace
+    query = parse_query(request.url.query)
+    size = page_size(query, maximum=10000)
+    email, slack = query.first("email"), query.first("slack_user_id")
+    users = [
+        u
+        for u in ws.users
+        if (not email or u.email.lower() == email.lower())
+        and (not slack or u.slack_user_id == slack)
+    ]
+    page, after = paginate(users, after=query.first("after"), size=size, ident=lambda u: u.id)
+    return {
+        "users": [user_with_roles_json(u) for u in page],
+        "pagination_meta": _meta(after, size),
+    }
 
 
 @router.get("/v2/incidents")

@@ -154,3 +154,36 @@ def test_run_without_a_stack_says_how_to_start_one(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "cannot reach Temporal at 127.0.0.1:1" in done.stderr
     assert "make run" in done.stderr
+
+
+def test_run_sandbox_drives_every_incident_io_node_against_the_simulator() -> None:
+    definition = ROOT / "examples" / "incident-io-nodes.yaml"
+    done = rensei(
+        "run",
+        str(definition),
+        "--event",
+        str(ROOT / "examples" / "events" / "sev3.json"),
+        "--sandbox",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    outcome = json.loads(done.stdout)
+    steps = {s["id"]: s for s in outcome["steps"]}
+    assert outcome["status"] == "completed"
+    assert all(s["status"] == "completed" for s in steps.values())
+    fetched = steps["fetch"]["output"]
+    assert (fetched["reference"], fetched["title"]) == ("INC-43", "Slow dashboard loads in EU")
+    assert (fetched["severity"], fetched["status"], fetched["team"]) == (
+        "SEV-3",
+        "Triage",
+        "Platform",
+    )
+    assert fetched["id"] in {i["id"] for i in steps["open_for_team"]["output"]["incidents"]}
+    assert steps["take"]["output"]["status"] == "acknowledged"
+    assert steps["raise_severity"]["output"]["severity"] == "SEV-1"
+    assert steps["page"]["output"]["status"] == "triggered"
+    assert steps["note"]["output"]["title"] == "[automation] Paged the on-call path"
+    assert steps["close"]["output"] == {
+        "incidentId": fetched["id"],
+        "status": "resolved",
+        "incidentStatus": "Documenting",
+    }

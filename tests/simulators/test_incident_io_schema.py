@@ -95,6 +95,21 @@ async def test_every_endpoint_conforms(receiver: Receiver) -> None:
             await check.call("GET", path, 200)
         await check.call("GET", "/v2/custom_fields", 200)
         await check.call("GET", "/v2/incident_roles", 200)
+        options = "/v1/custom_field_options"
+        await check.call("GET", options, 200, params={"custom_field_id": s.FIELD_TEAM})
+        await check.call(
+            "GET", options, 200, params={"custom_field_id": s.FIELD_TEAM, "page_size": 1}
+        )
+        await check.call("GET", options, 422)
+        await check.call(
+            "GET", options, 404, params={"custom_field_id": "01HNOFIELD0000000000000000"}
+        )
+        await check.call("GET", "/v2/escalation_paths", 200)
+        await check.call("GET", "/v2/escalation_paths", 422, params={"page_size": 26})
+        await check.call("GET", "/v2/escalation_paths", 403, token=VIEWER_TOKEN)
+        await check.call("GET", "/v2/users", 200)
+        await check.call("GET", "/v2/users", 200, params={"email": "bob@rensei.example"})
+        await check.call("GET", "/v2/users", 200, token=VIEWER_TOKEN)
 
         created = await check.call(
             "POST",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -30,6 +30,8 @@ from .helpers import CATALOGUE
 
 pytestmark = pytest.mark.asyncio
 
+NOW = datetime.now(UTC).isoformat()
+LATER = (datetime.now(UTC) + timedelta(minutes=42)).isoformat()
 INCIDENTS: dict[str, IncidentSnapshot] = {}
 DEFINITIONS: dict[str, tuple[str, bool]] = {}
 FETCHES: Counter[str] = Counter()
@@ -85,8 +87,8 @@ def snapshot(incident_id: str, **changes: Any) -> IncidentSnapshot:
         "status_category": "live",
         "team": "Payments",
         "incident_type": None,
-        "created_at": "2026-11-26T10:00:00Z",
-        "updated_at": "2026-11-26T10:00:00Z",
+        "created_at": NOW,
+        "updated_at": NOW,
         "custom_fields": {},
     } | changes.pop("fields", {})
     entries = changes.pop("entries", [])
@@ -318,7 +320,7 @@ async def test_wait_for_wakes_on_resolution_and_posts_the_all_clear(
             fields={
                 "status": "Documenting",
                 "status_category": "learning",
-                "updated_at": "2026-11-26T10:42:00Z",
+                "updated_at": LATER,
             },
         )
         await handle.signal(IncidentWorkflow.hint, Hint(source="sync"))

@@ -1,0 +1,1 @@
+"""incident.io: a typed client and the ``incident_io.*`` node activities."""

@@ -1,0 +1,348 @@
+"""The ``incident_io.*`` node activities: inputs in, one typed client, normalized outputs out."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+from temporalio import activity
+
+from activities.credentials import ChainedCredentials, MissingCredentialError
+from activities.errors import AuthenticationError, IntegrationError, InvalidRequestError
+from activities.errors import to_application_error as _to_application_error
+from activities.incident_io import lookup
+from activities.incident_io.budget import CallBudget, CatalogueCache
+from activities.incident_io.client import IncidentIoClient
+from activities.incident_io.models import Incident, Severity
+from activities.incident_io.schemas import (
+    AcknowledgeIncidentInput,
+    AcknowledgeIncidentOutput,
+    AddTimelineEventInput,
+    AddTimelineEventOutput,
+    EscalateIncidentInput,
+    EscalateIncidentOutput,
+    GetIncidentInput,
+    IncidentOutput,
+    ListIncidentsInput,
+    ListIncidentsOutput,
+    ResolveIncidentInput,
+    ResolveIncidentOutput,
+    UpdateIncidentInput,
+)
+from interpreter.plan import NodeCall
+from workflows.normalize import incident_fields
+
+In = TypeVar("In", bound=BaseModel)
+RESOLVED_CATEGORIES = frozenset({"learning", "closed", "declined", "canceled", "merged"})
+
+
+class IncidentIoActivities:
+    """Every ``incident_io.*`` node, bound to shared HTTP, cache and budget of one process.
+
+    Args:
+        credentials: where each workspace's token is found (``incident_io``/``token``).
+        http: the process's HTTP client; its timeout bounds every call.
+        base_url_for: the API base URL of a workspace (a simulator in the sandbox).
+        cache: severities/statuses/fields, shared by every activity of the process.
+        budget: the per-process call budget (token bucket per workspace).
+        severity_overrides: per-workspace ``{severity name or id: "SEV-n"}``.
+        max_inline_wait: longest Retry-After waited out inside one attempt.
+    """
+
+    def __init__(
+        self,
+        credentials: ChainedCredentials,
+        http: httpx.AsyncClient,
+        base_url_for: Callable[[str], str],
+        *,
+        cache: CatalogueCache | None = None,
+        budget: CallBudget | None = None,
+        severity_overrides: Callable[[str], Mapping[str, str]] | None = None,
+        max_inline_wait: float = 30.0,
+    ) -> None:
+        self._credentials = credentials
+        self._http = http
+        self._base_url_for = base_url_for
+        self.cache = cache or CatalogueCache()
+        self._budget = budget
+        self._overrides = severity_overrides or (lambda _: {})
+        self._max_inline_wait = max_inline_wait
+
+    def all(self) -> list[Callable[..., Any]]:
+        """The activities to register on the incident.io task queue."""
+        return [
+            self.get,
+            self.list,
+            self.acknowledge,
+            self.resolve,
+            self.update,
+            self.escalate,
+            self.add_timeline_event,
+        ]
+
+    async def client(self, workspace: str) -> IncidentIoClient:
+        """A client for ``workspace``'s token (looked up now; never stored in history)."""
+        token = await self._credentials.require(workspace, "incident_io", "token")
+        return IncidentIoClient(
+            self._http,
+            base_url=self._base_url_for(workspace),
+            token=token,
+            catalogue_cache=self.cache,
+            workspace=workspace,
+            budget=self._budget,
+            max_inline_wait=self._max_inline_wait,
+        )
+
+    async def _run(
+        self,
+        call: NodeCall,
+        model: type[In],
+        body: Callable[[IncidentIoClient, In], Awaitable[BaseModel]],
+    ) -> dict[str, Any]:
+        """Validates inputs, runs ``body`` and turns provider errors into Temporal failures."""
+        activity.logger.info("%s step=%s", activity.info().activity_type, call.context.step_id)
+        try:
+            try:
+                inputs = model.model_validate(call.inputs)
+            except ValidationError as exc:
+                raise InvalidRequestError(_input_problem(exc)) from None
+            try:
+                client = await self.client(call.context.workspace)
+            except MissingCredentialError as exc:
+                raise AuthenticationError(str(exc)) from None
+            result = await body(client, inputs)
+        except IntegrationError as exc:
+            raise _to_application_error(exc) from None
+        return result.model_dump(mode="json", by_alias=True)
+
+    async def _normalize(
+        self, client: IncidentIoClient, incidents: list[Incident]
+    ) -> list[IncidentOutput]:
+        severities = await client.severities()
+        overrides = self._overrides(client.workspace)
+        return [_normalized(i, severities, overrides) for i in incidents]
+
+    # -- nodes -------------------------------------------------------------------------------
+
+    @activity.defn(name="incident_io.incident.get")
+    async def get(self, call: NodeCall) -> dict[str, Any]:
+        """Fetches one incident, normalized (severity as SEV-n, custom fields by name)."""
+
+        async def body(client: IncidentIoClient, inputs: GetIncidentInput) -> BaseModel:
+            incident = await client.get_incident(inputs.incident_id)
+            return (await self._normalize(client, [incident]))[0]
+
+        return await self._run(call, GetIncidentInput, body)
+
+    @activity.defn(name="incident_io.incident.list")
+    async def list(self, call: NodeCall) -> dict[str, Any]:
+        """Lists incidents (open by default) filtered by status, team and severity."""
+
+        async def body(client: IncidentIoClient, inputs: ListIncidentsInput) -> BaseModel:
+            filters: dict[str, Any] = {}
+            word = inputs.status.strip().casefold()
+            if word in lookup.CATEGORY_WORDS:
+                filters["status_categories"] = lookup.CATEGORY_WORDS[word]
+            else:
+                status = lookup.status_named(inputs.status, await client.incident_statuses())
+                filters["status_ids"] = [status.id]
+            if inputs.severity is not None:
+                found = lookup.severities_matching(
+                    inputs.severity, await client.severities(), self._overrides(client.workspace)
+                )
+                filters["severity_ids"] = [s.id for s in found]
+            if inputs.team is not None:
+                filters["custom_field"] = await _team_filter(client, inputs.team)
+            incidents = await client.list_incidents(limit=inputs.limit, **filters)
+            normalized = await self._normalize(client, incidents)
+            return ListIncidentsOutput(incidents=normalized, count=len(normalized))
+
+        return await self._run(call, ListIncidentsInput, body)
+
+    @activity.defn(name="incident_io.incident.acknowledge")
+    async def acknowledge(self, call: NodeCall) -> dict[str, Any]:
+        """Accepts a triage incident into its first live status, posts ``message``, acks pages."""
+        key = call.context.idempotency_key
+
+        async def body(client: IncidentIoClient, inputs: AcknowledgeIncidentInput) -> BaseModel:
+            incident = await client.get_incident(inputs.incident_id)
+            status = incident.incident_status
+            live = lookup.first_in("live", await client.incident_statuses())
+            posted, message_key = False, key
+            if status.category == "triage" and live is not None:
+                try:
+                    await client.create_incident_update(
+                        incident.id,
+                        idempotency_key=key,
+                        message=inputs.message,
+                        to_status_id=live.id,
+                    )
+                    status, posted = live, True
+                except InvalidRequestError as exc:
+                    # The documented API only resolves triage incidents; accepting one may be
+                    # refused. The acknowledgement (message, escalation acks) still stands.
+                    activity.logger.warning(
+                        "incident.io kept %s in triage: %s", incident.reference, exc
+                    )
+                    message_key = f"{key}#message"
+            if inputs.message is not None and not posted:
+                await client.create_incident_update(
+                    incident.id, idempotency_key=message_key, message=inputs.message
+                )
+            pages = await client.list_escalations(
+                incident_ids=[incident.id], statuses=["triggered"]
+            )
+            for page in pages:
+                await client.respond_escalation(page.id, "ack")
+            return AcknowledgeIncidentOutput(
+                incident_id=incident.id,
+                incident_status=status.name,
+                escalations_acknowledged=len(pages),
+            )
+
+        return await self._run(call, AcknowledgeIncidentInput, body)
+
+    @activity.defn(name="incident_io.incident.resolve")
+    async def resolve(self, call: NodeCall) -> dict[str, Any]:
+        """Moves the incident to its first post-incident status (else closed); idempotent."""
+        key = call.context.idempotency_key
+
+        async def body(client: IncidentIoClient, inputs: ResolveIncidentInput) -> BaseModel:
+            incident = await client.get_incident(inputs.incident_id)
+            status = incident.incident_status
+            if status.category in RESOLVED_CATEGORIES:
+                if inputs.message is not None:  # same key: a retry returns the first update
+                    await client.create_incident_update(
+                        incident.id, idempotency_key=key, message=inputs.message
+                    )
+                return ResolveIncidentOutput(incident_id=incident.id, incident_status=status.name)
+            if status.category not in ("triage", "live"):
+                raise InvalidRequestError(
+                    f"cannot resolve {incident.reference} from {status.name} ({status.category}): "
+                    "incident.io resolves only triage or active incidents; make it active first"
+                )
+            statuses = await client.incident_statuses()
+            target = lookup.first_in("learning", statuses) or lookup.first_in("closed", statuses)
+            if target is None:
+                raise InvalidRequestError("the workspace has no post-incident or closed status")
+            await client.create_incident_update(
+                incident.id, idempotency_key=key, message=inputs.message, to_status_id=target.id
+            )
+            return ResolveIncidentOutput(incident_id=incident.id, incident_status=target.name)
+
+        return await self._run(call, ResolveIncidentInput, body)
+
+    @activity.defn(name="incident_io.incident.update")
+    async def update(self, call: NodeCall) -> dict[str, Any]:
+        """Changes severity, status, name or summary; returns the normalized incident."""
+
+        async def body(client: IncidentIoClient, inputs: UpdateIncidentInput) -> BaseModel:
+            changes: dict[str, Any] = {}
+            if inputs.severity is not None:
+                found = lookup.severities_matching(
+                    inputs.severity, await client.severities(), self._overrides(client.workspace)
+                )
+                changes["severity_id"] = found[0].id
+            if inputs.status is not None:
+                status = lookup.status_named(inputs.status, await client.incident_statuses())
+                changes["incident_status_id"] = status.id
+            for name in ("name", "summary"):
+                if getattr(inputs, name) is not None:
+                    changes[name] = getattr(inputs, name)
+            if not changes:
+                raise InvalidRequestError(
+                    "nothing to update: give severity, status, name or summary"
+                )
+            incident = await client.get_incident(inputs.incident_id)
+            edited = await client.edit_incident(incident.id, changes)
+            return (await self._normalize(client, [edited]))[0]
+
+        return await self._run(call, UpdateIncidentInput, body)
+
+    @activity.defn(name="incident_io.incident.escalate")
+    async def escalate(self, call: NodeCall) -> dict[str, Any]:
+        """Pages an escalation path or users for the incident (one escalation per run step)."""
+        key = call.context.idempotency_key
+
+        async def body(client: IncidentIoClient, inputs: EscalateIncidentInput) -> BaseModel:
+            incident = await client.get_incident(inputs.incident_id)
+            path_id = None
+            if inputs.escalation_path is not None:
+                path_id = lookup.path_named(
+                    inputs.escalation_path, await client.escalation_paths()
+                ).id
+            user_ids = [await _user_id(client, u) for u in inputs.users or []]
+            escalation = await client.create_escalation(
+                idempotency_key=key,
+                title=inputs.title or f"{incident.reference}: {incident.name}",
+                description=inputs.description,
+                escalation_path_id=path_id,
+                user_ids=user_ids,
+                incident_id=incident.id,
+            )
+            return EscalateIncidentOutput(escalation_id=escalation.id, status=escalation.status)
+
+        return await self._run(call, EscalateIncidentInput, body)
+
+    @activity.defn(name="incident_io.timeline.add_event")
+    async def add_timeline_event(self, call: NodeCall) -> dict[str, Any]:
+        """Adds a custom timeline item; retries of the same run step never duplicate it."""
+        key = call.context.idempotency_key
+
+        async def body(client: IncidentIoClient, inputs: AddTimelineEventInput) -> BaseModel:
+            incident = await client.get_incident(inputs.incident_id)
+            kind = inputs.event_type.strip()
+            title = inputs.title if kind in ("", "custom") else f"[{kind}] {inputs.title}"
+            item = await client.create_timeline_item(
+                incident.id,
+                idempotency_key=key,
+                title=title,
+                timestamp=datetime.now(UTC),
+                description=inputs.description,
+            )
+            return AddTimelineEventOutput(
+                id=item.id, incident_id=item.incident_id, title=item.title, timestamp=item.timestamp
+            )
+
+        return await self._run(call, AddTimelineEventInput, body)
+
+
+def _normalized(
+    incident: Incident, severities: list[Severity], overrides: Mapping[str, str]
+) -> IncidentOutput:
+    fields = incident_fields(
+        incident.model_dump(mode="json"),
+        severities=[s.model_dump() for s in severities],
+        overrides=overrides,
+    )
+    fields["id"] = fields.pop("incident_id")
+    return IncidentOutput.model_validate(fields)
+
+
+async def _team_filter(client: IncidentIoClient, team: str) -> dict[str, list[str]]:
+    fields = await client.custom_fields()
+    field = next((f for f in fields if f.name.casefold() == "team"), None)
+    if field is None:
+        raise InvalidRequestError("this workspace has no 'Team' custom field to filter by")
+    option = lookup.option_named(team, await client.custom_field_options(field.id), field="team")
+    return {field.id: [option.id]}
+
+
+async def _user_id(client: IncidentIoClient, user: str) -> str:
+    if "@" not in user:
+        return user
+    found = await client.users(email=user)
+    if not found:
+        raise InvalidRequestError(f"no incident.io user has the email '{user}'")
+    return found[0].id
+
+
+def _input_problem(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "inputs"
+        problems.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
+    return "invalid inputs: " + "; ".join(problems)

@@ -1,0 +1,91 @@
+"""Catalogue entries of the ``incident_io.*`` nodes: models, timeouts, retries, task queue."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel
+
+from activities.incident_io import schemas as s
+from interpreter.nodes import NodeSpec, RetryDefaults
+
+TASK_QUEUE = "rensei-incident-io"
+"""incident.io activities run on their own queue so one server-side rate limit covers them."""
+
+NON_RETRYABLE = ("AuthenticationError", "NotFoundError", "InvalidRequestError")
+
+
+def _spec(
+    name: str,
+    input_model: type[BaseModel],
+    output_model: type[BaseModel],
+    description: str,
+    *,
+    timeout: float = 60.0,
+) -> NodeSpec:
+    # The timeout covers in-attempt waits for a short Retry-After (<= 30 s) plus the calls.
+    return NodeSpec(
+        name=name,
+        input_model=input_model,
+        output_model=output_model,
+        description=description,
+        timeout=timedelta(seconds=timeout),
+        retry=RetryDefaults(
+            maximum_attempts=8,
+            initial_interval=timedelta(seconds=1),
+            maximum_interval=timedelta(minutes=2),
+            non_retryable_error_types=NON_RETRYABLE,
+        ),
+        task_queue=TASK_QUEUE,
+    )
+
+
+INCIDENT_IO_NODES: dict[str, NodeSpec] = {
+    spec.name: spec
+    for spec in (
+        _spec(
+            "incident_io.incident.get",
+            s.GetIncidentInput,
+            s.IncidentOutput,
+            "Fetches an incident by id or reference.",
+        ),
+        _spec(
+            "incident_io.incident.list",
+            s.ListIncidentsInput,
+            s.ListIncidentsOutput,
+            "Lists open incidents; filters: status, team, severity, limit.",
+            timeout=120.0,
+        ),
+        _spec(
+            "incident_io.incident.acknowledge",
+            s.AcknowledgeIncidentInput,
+            s.AcknowledgeIncidentOutput,
+            "Acknowledges an incident: accepts triage, posts the message, acks its pages.",
+            timeout=90.0,
+        ),
+        _spec(
+            "incident_io.incident.resolve",
+            s.ResolveIncidentInput,
+            s.ResolveIncidentOutput,
+            "Resolves an incident into post-incident (or closed).",
+        ),
+        _spec(
+            "incident_io.incident.update",
+            s.UpdateIncidentInput,
+            s.IncidentOutput,
+            "Changes severity, status, name or summary.",
+        ),
+        _spec(
+            "incident_io.incident.escalate",
+            s.EscalateIncidentInput,
+            s.EscalateIncidentOutput,
+            "Pages an escalation path or users for the incident.",
+        ),
+        _spec(
+            "incident_io.timeline.add_event",
+            s.AddTimelineEventInput,
+            s.AddTimelineEventOutput,
+            "Adds an entry to the incident's timeline.",
+        ),
+    )
+}

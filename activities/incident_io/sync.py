@@ -1,0 +1,198 @@
+"""The incident workflows' view of incident.io: snapshots, and the polling sync's hints."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from temporalio import activity
+from temporalio.client import Client
+
+from activities.credentials import MissingCredentialError
+from activities.errors import (
+    AuthenticationError,
+    IntegrationError,
+    NotFoundError,
+    to_application_error,
+)
+from activities.incident_io.client import IncidentIoClient
+from activities.incident_io.models import Incident
+from workflows.contracts import Hint, PollInput, PollResult, SnapshotInput, SnapshotResult
+from workflows.events import IncidentSnapshot, TimelineEntry, tracked_values
+from workflows.ids import incident_workflow_id
+from workflows.normalize import incident_fields
+
+MAX_ENTRIES = 50
+OVERLAP = timedelta(seconds=2)  # re-read the edge of the window; duplicates are harmless
+
+
+class SyncActivities:
+    """Snapshots for the per-incident workflows, and the sync poll that hints them.
+
+    Args:
+        client_for: an incident.io client for a workspace (credentials looked up inside).
+        temporal: the Temporal client the poll signals-with-start incident workflows with.
+        task_queue: where the incident workflows run.
+        severity_overrides: per-workspace ``{severity name or id: "SEV-n"}``.
+        on_cursor: called with (workspace, cursor) after each poll (the store records it).
+    """
+
+    def __init__(
+        self,
+        client_for: Callable[[str], Awaitable[IncidentIoClient]],
+        temporal: Client,
+        *,
+        task_queue: str,
+        severity_overrides: Callable[[str], Mapping[str, str]] | None = None,
+        on_cursor: Callable[[str, str], Awaitable[None]] | None = None,
+    ) -> None:
+        self._client_for = client_for
+        self._temporal = temporal
+        self._task_queue = task_queue
+        self._overrides = severity_overrides or (lambda _: {})
+        self._on_cursor = on_cursor
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [self.snapshot, self.poll]
+
+    async def _client(self, workspace: str) -> IncidentIoClient:
+        try:
+            return await self._client_for(workspace)
+        except MissingCredentialError as exc:
+            raise to_application_error(AuthenticationError(str(exc))) from None
+
+    @activity.defn(name="incident_io.sync.snapshot")
+    async def snapshot(self, params: SnapshotInput) -> SnapshotResult:
+        """The incident as it is now, normalized, with its newest updates and timeline items."""
+        client = await self._client(params.workspace)
+        try:
+            incident = await client.get_incident(params.incident_id)
+            severities = await client.severities()
+            updates = await client.list_incident_updates(incident.id)
+            items = await client.list_timeline_items(incident.id)
+        except NotFoundError as exc:
+            return SnapshotResult(missing=str(exc))
+        except IntegrationError as exc:
+            raise to_application_error(exc) from None
+        fields = incident_fields(
+            incident.model_dump(mode="json"),
+            severities=[s.model_dump() for s in severities],
+            overrides=self._overrides(params.workspace),
+        )
+        entries = [
+            TimelineEntry(
+                id=u.id,
+                kind="incident_update",
+                at=u.created_at,
+                message=u.message,
+                title=u.new_incident_status.name if u.new_incident_status else None,
+            )
+            for u in updates
+        ] + [
+            TimelineEntry(
+                id=t.id, kind="timeline_item", at=t.timestamp, title=t.title, message=t.description
+            )
+            for t in items
+        ]
+        entries = sorted(entries, key=lambda e: (e.at or "", e.id))[-MAX_ENTRIES:]
+        tracked = tracked_values(fields, roles=_roles(incident))
+        return SnapshotResult(
+            snapshot=IncidentSnapshot(fields=fields, tracked=tracked, entries=entries)
+        )
+
+    @activity.defn(name="incident_io.sync.poll")
+    async def poll(self, params: PollInput) -> PollResult:
+        """Hints the workflow of every incident updated since the cursor; returns the new cursor."""
+        now = datetime.now(UTC)
+        if params.cursor is None:
+            cursor = (now - OVERLAP).isoformat()
+            await self._record(params.workspace, cursor)
+            return PollResult(cursor=cursor)
+        since = datetime.fromisoformat(params.cursor)
+        client = await self._client(params.workspace)
+        try:
+            incidents = await client.paginate(
+                "/v2/incidents",
+                "incidents",
+                Incident,
+                params=[("updated_at[gte]", since.date().isoformat())],
+                page_size=250,
+            )
+        except IntegrationError as exc:
+            raise to_application_error(exc) from None
+        changed = [i for i in incidents if _after(i.updated_at, since)]
+        newest = since
+        for incident in changed:
+            await self.hint(params.workspace, incident.id, Hint(source="sync"), params.connected_at)
+            activity.heartbeat(incident.id)
+            newest = max(newest, _parse(incident.updated_at) or newest)
+        cursor = (newest - OVERLAP).isoformat() if changed else params.cursor
+        await self._record(params.workspace, cursor)
+        return PollResult(cursor=cursor, hinted=len(changed))
+
+    async def hint(
+        self, workspace: str, incident_id: str, hint: Hint, connected_at: str | None
+    ) -> None:
+        """Signal-with-start of the incident's workflow (the webhook endpoint does the same)."""
+        await signal_incident(
+            self._temporal,
+            workspace,
+            incident_id,
+            hint,
+            task_queue=self._task_queue,
+            connected_at=connected_at,
+        )
+
+    async def _record(self, workspace: str, cursor: str) -> None:
+        if self._on_cursor is not None:
+            await self._on_cursor(workspace, cursor)
+
+
+async def signal_incident(
+    temporal: Client,
+    workspace: str,
+    incident_id: str,
+    hint: Hint,
+    *,
+    task_queue: str,
+    connected_at: str | None = None,
+    rpc_timeout: timedelta | None = None,
+) -> None:
+    """Delivers ``hint`` to the incident's workflow, starting it if needed (atomically)."""
+    from workflows.incident import IncidentWorkflow, IncidentWorkflowInput
+
+    await temporal.start_workflow(
+        IncidentWorkflow.run,
+        IncidentWorkflowInput(
+            workspace=workspace, incident_id=incident_id, connected_at=connected_at
+        ),
+        id=incident_workflow_id(workspace, incident_id),
+        task_queue=task_queue,
+        start_signal="hint",
+        start_signal_args=[hint],
+        rpc_timeout=rpc_timeout,
+    )
+
+
+def _roles(incident: Incident) -> dict[str, str | None]:
+    roles: dict[str, str | None] = {}
+    for assignment in incident.incident_role_assignments:
+        role = (assignment.get("role") or {}).get("name")
+        if role:
+            roles[str(role)] = (assignment.get("assignee") or {}).get("name")
+    return roles
+
+
+def _parse(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _after(value: str | None, since: datetime) -> bool:
+    moment = _parse(value)
+    return moment is None or moment >= since

@@ -1,0 +1,72 @@
+"""Seeds the sandbox's incident.io simulator with the incident an event describes."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from simulators.incident_io import SimulatorState
+from simulators.incident_io import seed as s
+
+# The seeded workspace's severities by level: four severities, ranked 4 (SEV-1) .. 1 (SEV-4).
+_LEVELS = {
+    "SEV-1": s.SEVERITY_EMERGENCY,
+    "SEV-2": s.SEVERITY_CRITICAL,
+    "SEV-3": s.SEVERITY_MAJOR,
+    "SEV-4": s.SEVERITY_MINOR,
+}
+_REFERENCE = re.compile(r"^(?:INC-)?(\d+)$", re.IGNORECASE)
+
+
+def seed_from_trigger(state: SimulatorState, trigger: dict[str, Any]) -> dict[str, Any]:
+    """Creates the trigger's incident in the simulator; returns the trigger pointing at it.
+
+    Title, severity (``SEV-n`` or a severity name), status (by name), team (a Team option)
+    and the reference number are taken from ``$trigger.incident_io`` when present.
+    """
+    payload = trigger.get("incident_io")
+    if not isinstance(payload, dict) or not payload.get("incident_id"):
+        return trigger
+    ws = state.workspace
+    severity = str(payload.get("severity") or "")
+    severity_id = _LEVELS.get(severity.upper()) or next(
+        (v.id for v in ws.severities if v.name.casefold() == severity.casefold()), None
+    )
+    status_name = str(payload.get("status") or "").casefold()
+    status_id = next(
+        (v.id for v in ws.statuses if v.name.casefold() == status_name), s.STATUS_INVESTIGATING
+    )
+    team = _team_option(str(payload.get("team") or ""))
+    number = _number(payload.get("reference"), state)
+    incident = state.create_incident(
+        str(payload.get("title") or "Sandbox incident"),
+        status_id=status_id,
+        severity_id=severity_id,
+        summary=payload.get("summary"),
+        custom_field_entries=(
+            [{"custom_field_id": s.FIELD_TEAM, "values": [{"value_option_id": team}]}]
+            if team
+            else []
+        ),
+        number=number,
+    )
+    rewritten = copy.deepcopy(trigger)
+    rewritten["incident_io"]["incident_id"] = incident.id
+    if "reference" in payload:
+        rewritten["incident_io"]["reference"] = incident.reference
+    return rewritten
+
+
+def _team_option(team: str) -> str | None:
+    field = next(f for f in s.build_workspace().custom_fields if f.id == s.FIELD_TEAM)
+    return next((o.id for o in field.options if o.value.casefold() == team.casefold()), None)
+
+
+def _number(reference: Any, state: SimulatorState) -> int | None:
+    match = _REFERENCE.match(str(reference or ""))
+    if match is None:
+        return None
+    number = int(match.group(1))
+    taken = any(i.number == number for i in state.incidents.values())
+    return None if taken else number
