@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     incident_io_token: SecretStr | None = None
     incident_io_base_url: str = "https://api.incident.io"
     incident_io_webhook_secret: SecretStr | None = None
+    sync_interval: float = Field(
+        default=30.0, gt=0, description="seconds between incident.io polls"
+    )
     incident_io_task_queue: str = Field(
         default="rensei-incident-io",
         description="task queue of the incident.io activities (one server-side rate limit)",

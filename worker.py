@@ -15,17 +15,23 @@ from temporalio.worker import Worker
 
 from activities import debug
 from activities.agents import AgentActivities, StaticAgentRegistry
+from activities.catalogue import default_catalogue
 from activities.credentials import ChainedCredentials, from_settings
+from activities.definitions import DefinitionActivities
 from activities.incident_io.budget import CallBudget, CatalogueCache
 from activities.incident_io.nodes import IncidentIoActivities
+from activities.incident_io.sync import SyncActivities
 from activities.linear import LinearActivities
 from activities.slack import SlackActivities
 from settings import Settings
+from store import Store
+from workflows.incident import IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow
+from workflows.sync import WorkspaceSyncWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS: list[type] = [InterpreterWorkflow]
+WORKFLOWS: list[type] = [InterpreterWorkflow, IncidentWorkflow, WorkspaceSyncWorkflow]
 
 
 async def connect(settings: Settings) -> Client:
@@ -86,6 +92,7 @@ def build_workers(
     activities: Sequence[Callable[..., Any]] | None = None,
     task_queue: str | None = None,
     incident_io: IncidentIoActivities | None = None,
+    store: Store | None = None,
 ) -> list[Worker]:
     """The workers of one process.
 
@@ -94,18 +101,27 @@ def build_workers(
     holds every worker process of the cluster to the workspace's call budget.
     """
     queue = task_queue or settings.task_queue
-    nodes = incident_io or incident_io_activities(settings)
+    credentials = ChainedCredentials(
+        [store, from_settings(settings)] if store else [from_settings(settings)]
+    )
+    nodes = incident_io or incident_io_activities(settings, credentials=credentials)
+    main = list(activities if activities is not None else default_activities(settings))
+    if store is not None:
+        main += [DefinitionActivities(store, default_catalogue()).candidates]
+    sync = SyncActivities(
+        nodes.client,
+        client,
+        task_queue=queue,
+        on_cursor=(lambda ws, cursor: store.set_sync_cursor(ws, "incident_io", cursor))
+        if store
+        else None,
+    )
     return [
-        Worker(
-            client,
-            task_queue=queue,
-            workflows=WORKFLOWS,
-            activities=list(activities if activities is not None else default_activities(settings)),
-        ),
+        Worker(client, task_queue=queue, workflows=WORKFLOWS, activities=main),
         Worker(
             client,
             task_queue=settings.incident_io_task_queue,
-            activities=nodes.all(),
+            activities=[*nodes.all(), *sync.all()],
             max_task_queue_activities_per_second=settings.incident_io_activities_per_second,
         ),
     ]
@@ -114,9 +130,11 @@ def build_workers(
 async def run(settings: Settings) -> None:
     """Runs the workers until cancelled."""
     client = await connect(settings)
+    store = Store.from_settings(settings)
+    await store.migrate()
     async with http_client() as http:
         workers = build_workers(
-            client, settings, activities=default_activities(settings, http=http)
+            client, settings, activities=default_activities(settings, http=http), store=store
         )
         log.info("worker polling %s on %s", settings.task_queue, settings.address)
         await asyncio.gather(*(w.run() for w in workers))

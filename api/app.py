@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -11,9 +12,11 @@ import httpx
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from activities.definitions import load_folder
 from api.auth import AdminAuth
 from api.deps import ConnectHook, DisconnectHook, Services
-from api.routes import agents, codec, integrations, pages
+from api.routes import agents, codec, integrations, pages, webhooks, workflows
+from api.sync_control import ensure_syncs, start_sync, stop_sync
 from settings import Settings
 from store import Store
 from store.admin_token import ensure_admin_token
@@ -55,18 +58,36 @@ def create_app(
     """
     settings = settings or Settings()
     holder = TemporalHolder(settings, client)
+
+    async def start_workspace_sync(workspace: str) -> dict[str, Any]:
+        integration = await services.store.get_integration(workspace, "incident_io")
+        connected = integration.connected_at if integration else None
+        temporal = await holder.get()
+        return await start_sync(
+            temporal, settings, workspace, connected_at=connected.isoformat() if connected else None
+        )
+
+    async def stop_workspace_sync(workspace: str) -> None:
+        await stop_sync(await holder.get(), workspace)
+
     services = Services.build(
         settings,
         store=store,
         http_client=http_client,
-        on_connect=on_connect,
-        on_disconnect=on_disconnect,
+        on_connect=on_connect or start_workspace_sync,
+        on_disconnect=on_disconnect or stop_workspace_sync,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with services.running():
-            yield
+            for report in await load_folder(services.store, settings.definitions_dir):
+                log.info("definitions folder: %s %s (%s)", report.name, report.status, report.file)
+            syncs = asyncio.create_task(ensure_syncs(holder.get, services.store, settings))
+            try:
+                yield
+            finally:
+                syncs.cancel()
 
     app = FastAPI(title="rensei", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
@@ -80,6 +101,8 @@ def create_app(
     app.include_router(agents.router)
     app.include_router(pages.router)
     app.include_router(codec.router)
+    app.include_router(webhooks.router)
+    app.include_router(workflows.router)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:

@@ -356,7 +356,10 @@ def _check_input_type(
             blank, attribute, "text" if rendered else value
         )
     except ValidationError as exc:
-        detail = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        own = [e for e in exc.errors() if e["loc"][:1] == (attribute,)]
+        if not own:
+            return  # a rule across several inputs: the node checks it when it runs
+        detail = own[0]["msg"].removeprefix("Value error, ")
         if rendered:
             out.add(
                 path,

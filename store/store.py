@@ -187,6 +187,15 @@ class Store:
             row = await session.get(WorkspaceRow, workspace)
             return None if row is None else _workspace(row)
 
+    async def list_workspaces(self) -> list[str]:
+        """Every workspace id, sorted."""
+        async with self._sessions() as session:
+            return sorted(await session.scalars(select(WorkspaceRow.id)))
+
+    async def get(self, workspace: str, integration: str, name: str) -> str | None:
+        """A ``CredentialProvider``: the decrypted credential, or None."""
+        return await self.get_credential(workspace, integration, name)
+
     async def set_severity_overrides(
         self, workspace: str, overrides: Mapping[str, str]
     ) -> Workspace:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+INCIDENT_IO_TASK_QUEUE = "rensei-incident-io"
+"""Every incident.io call runs here, so one server-side rate limit covers all workers."""
+
 
 def incident_workflow_id(workspace: str, incident_id: str) -> str:
     """The id of an incident's workflow: one per workspace and incident."""

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         WatchRequest,
     )
     from workflows.events import IncidentEvent, IncidentSnapshot, diff, trim_seen
+    from workflows.ids import INCIDENT_IO_TASK_QUEUE
 
 from workflows.interpreter import InterpreterWorkflow, InterpretInput, search_attribute_pairs
 
@@ -268,6 +269,7 @@ class IncidentWorkflow:
                     non_retryable_error_types=["AuthenticationError", "InvalidRequestError"],
                 ),
                 result_type=SnapshotResult,
+                task_queue=INCIDENT_IO_TASK_QUEUE,
                 summary="fetch incident",
             )
         except ActivityError as exc:

@@ -8,8 +8,9 @@ from pydantic import BaseModel
 
 from activities.incident_io import schemas as s
 from interpreter.nodes import NodeSpec, RetryDefaults
+from workflows.ids import INCIDENT_IO_TASK_QUEUE
 
-TASK_QUEUE = "rensei-incident-io"
+TASK_QUEUE = INCIDENT_IO_TASK_QUEUE
 """incident.io activities run on their own queue so one server-side rate limit covers them."""
 
 NON_RETRYABLE = ("AuthenticationError", "NotFoundError", "InvalidRequestError")

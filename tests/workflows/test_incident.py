@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +25,7 @@ from workflows.contracts import (
     SnapshotResult,
 )
 from workflows.events import IncidentSnapshot, TimelineEntry, tracked_values
+from workflows.ids import INCIDENT_IO_TASK_QUEUE
 from workflows.incident import IncidentWorkflow, IncidentWorkflowInput
 from workflows.interpreter import InterpreterWorkflow, RunResult
 
@@ -122,13 +125,19 @@ async def fake_candidates(params: CandidatesInput) -> list[DefinitionCandidate]:
     return found
 
 
-def worker(env: WorkflowEnvironment, queue: str) -> Worker:
-    return Worker(
-        env.client,
-        task_queue=queue,
-        workflows=[IncidentWorkflow, InterpreterWorkflow],
-        activities=[echo, fake_snapshot, fake_candidates],
-    )
+@contextlib.asynccontextmanager
+async def worker(env: WorkflowEnvironment, queue: str) -> AsyncIterator[None]:
+    """Workflows on the test's queue; incident.io activities on their own rate-limited queue."""
+    async with (
+        Worker(
+            env.client,
+            task_queue=queue,
+            workflows=[IncidentWorkflow, InterpreterWorkflow],
+            activities=[echo, fake_candidates],
+        ),
+        Worker(env.client, task_queue=INCIDENT_IO_TASK_QUEUE, activities=[fake_snapshot]),
+    ):
+        yield
 
 
 async def start(

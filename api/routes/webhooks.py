@@ -1,0 +1,156 @@
+"""incident.io webhook ingest: verify, then hand the hint to Temporal before answering 2xx.
+
+Authenticated by signature only (Standard Webhooks, the workspace's ``whsec_`` secret, five
+minutes of tolerance, several signatures allowed). The answer is 2xx only once Temporal has
+durably accepted the hint (signal-with-start of the incident's workflow); when Temporal
+cannot be reached the answer is 503, so incident.io delivers again. Nothing is started for a
+bad signature, a malformed body or an event type rensei does not handle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import binascii
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from standardwebhooks import Webhook, WebhookVerificationError
+from temporalio.service import RPCError
+
+from activities.incident_io.sync import signal_incident
+from api.deps import Services, services
+from store import DEFAULT_WORKSPACE
+from workflows.contracts import Hint
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/webhooks/ingest", tags=["webhooks"])
+Svc = Annotated[Services, Depends(services)]
+
+TEMPORAL_DEADLINE = 4.0  # seconds; Svix gives a delivery about 15
+INCIDENT_EVENTS = frozenset(
+    {
+        "public_incident.incident_created_v2",
+        "public_incident.incident_updated_v2",
+        "public_incident.incident_status_updated_v2",
+        "private_incident.incident_created_v2",
+        "private_incident.incident_updated_v2",
+    }
+)
+
+
+def _answer(code: int, **body: Any) -> JSONResponse:
+    return JSONResponse(status_code=code, content=body)
+
+
+async def _secret(svc: Services, workspace: str) -> str | None:
+    stored = await svc.store.get_credential(workspace, "incident_io", "webhook_secret")
+    if stored:
+        return stored
+    configured = svc.settings.incident_io_webhook_secret
+    if workspace == DEFAULT_WORKSPACE and configured is not None:
+        return configured.get_secret_value()
+    return None
+
+
+def _verify(secret: str, raw: bytes, headers: dict[str, str]) -> str | None:
+    """None when the signature holds; otherwise a short reason (never the secret)."""
+    missing = [
+        h for h in ("webhook-id", "webhook-timestamp", "webhook-signature") if h not in headers
+    ]
+    if missing:
+        return f"missing header(s): {', '.join(missing)}"
+    try:
+        Webhook(secret).verify(raw, headers)
+    except WebhookVerificationError as exc:
+        return str(exc) or "invalid signature"
+    except (ValueError, binascii.Error):
+        return "malformed signature header"
+    return None
+
+
+def incident_id_of(body: dict[str, Any]) -> tuple[str, str | None] | None:
+    """(event_type, incident id) of an envelope; None when it is not an envelope."""
+    event_type = body.get("event_type")
+    if not isinstance(event_type, str):
+        return None
+    inner = body.get(event_type)
+    if not isinstance(inner, dict):
+        return None
+    if event_type not in INCIDENT_EVENTS:
+        return event_type, None
+    incident = inner.get("incident") if isinstance(inner.get("incident"), dict) else inner
+    ident = incident.get("id") if isinstance(incident, dict) else None
+    return event_type, ident if isinstance(ident, str) and ident else ""
+
+
+@router.post("/incident-io")
+async def ingest_default(request: Request, svc: Svc) -> JSONResponse:
+    """Deliveries for the default workspace."""
+    return await ingest(request, svc, DEFAULT_WORKSPACE)
+
+
+@router.post("/incident-io/{workspace}")
+async def ingest(request: Request, svc: Svc, workspace: str) -> JSONResponse:
+    """Deliveries for ``workspace``, signed with that workspace's secret only."""
+    raw = await request.body()
+    secret = await _secret(svc, workspace)
+    if secret is None:
+        return _answer(
+            401, error=f"no webhook signing secret is configured for workspace '{workspace}'"
+        )
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    problem = _verify(secret, raw, headers)
+    if problem is not None:
+        log.warning("incident.io webhook for %s refused: %s", workspace, problem)
+        return _answer(401, error=f"signature verification failed: {problem}")
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return _answer(400, error=f"the body is not JSON: {exc}")
+    parsed = incident_id_of(body) if isinstance(body, dict) else None
+    if parsed is None:
+        return _answer(
+            400, error="expected an incident.io envelope {event_type, <event_type>: {...}}"
+        )
+    event_type, incident_id = parsed
+    if incident_id is None:
+        log.info(
+            "incident.io event %s for %s ignored (not an incident event)", event_type, workspace
+        )
+        return _answer(200, status="ignored", event_type=event_type)
+    if not incident_id:
+        return _answer(400, error=f"the {event_type} payload has no incident id")
+    hint = Hint(
+        source="webhook",
+        webhook_id=headers["webhook-id"],
+        event_type=event_type,
+        received_at=datetime.now(UTC).isoformat(),
+    )
+    try:
+        temporal = await asyncio.wait_for(request.app.state.temporal.get(), TEMPORAL_DEADLINE)
+        await asyncio.wait_for(
+            signal_incident(
+                temporal,
+                workspace,
+                incident_id,
+                hint,
+                task_queue=svc.settings.task_queue,
+                rpc_timeout=timedelta(seconds=TEMPORAL_DEADLINE),
+            ),
+            TEMPORAL_DEADLINE,
+        )
+    except (TimeoutError, RPCError, RuntimeError, OSError) as exc:
+        log.error(
+            "incident.io webhook for %s not accepted: Temporal unavailable (%s)", workspace, exc
+        )
+        return JSONResponse(
+            status_code=503,
+            content={"error": "Temporal is unavailable; the event was not accepted, please retry"},
+            headers={"Retry-After": "5"},
+        )
+    await svc.store.record_integration_event(workspace, "incident_io")
+    return _answer(200, status="accepted", incident_id=incident_id, event_type=event_type)
