@@ -93,6 +93,7 @@ def build_workers(
     task_queue: str | None = None,
     incident_io: IncidentIoActivities | None = None,
     store: Store | None = None,
+    http: httpx.AsyncClient | None = None,
 ) -> list[Worker]:
     """The workers of one process.
 
@@ -104,8 +105,8 @@ def build_workers(
     credentials = ChainedCredentials(
         [store, from_settings(settings)] if store else [from_settings(settings)]
     )
-    nodes = incident_io or incident_io_activities(settings, credentials=credentials)
-    main = list(activities if activities is not None else default_activities(settings))
+    nodes = incident_io or incident_io_activities(settings, credentials=credentials, http=http)
+    main = list(activities if activities is not None else default_activities(settings, http=http))
     if store is not None:
         main += [DefinitionActivities(store, default_catalogue()).candidates]
     sync = SyncActivities(
@@ -133,9 +134,7 @@ async def run(settings: Settings) -> None:
     store = Store.from_settings(settings)
     await store.migrate()
     async with http_client() as http:
-        workers = build_workers(
-            client, settings, activities=default_activities(settings, http=http), store=store
-        )
+        workers = build_workers(client, settings, store=store, http=http)
         log.info("worker polling %s on %s", settings.task_queue, settings.address)
         await asyncio.gather(*(w.run() for w in workers))
 

@@ -64,7 +64,7 @@ def _verify(secret: str, raw: bytes, headers: dict[str, str]) -> str | None:
     if missing:
         return f"missing header(s): {', '.join(missing)}"
     try:
-        Webhook(secret).verify(raw, headers)
+        Webhook(secret).verify(raw, headers, json_parse=False)
     except WebhookVerificationError as exc:
         return str(exc) or "invalid signature"
     except (ValueError, binascii.Error):
@@ -97,6 +97,10 @@ async def ingest_default(request: Request, svc: Svc) -> JSONResponse:
 async def ingest(request: Request, svc: Svc, workspace: str) -> JSONResponse:
     """Deliveries for ``workspace``, signed with that workspace's secret only."""
     raw = await request.body()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _answer(400, error="the body is not UTF-8 text")
     secret = await _secret(svc, workspace)
     if secret is None:
         return _answer(
@@ -109,7 +113,7 @@ async def ingest(request: Request, svc: Svc, workspace: str) -> JSONResponse:
         return _answer(401, error=f"signature verification failed: {problem}")
     try:
         body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except json.JSONDecodeError as exc:
         return _answer(400, error=f"the body is not JSON: {exc}")
     parsed = incident_id_of(body) if isinstance(body, dict) else None
     if parsed is None:
