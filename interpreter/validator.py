@@ -349,7 +349,7 @@ def _check_input_type(
             return  # the type is only known at run time
         rendered = True
     try:
-        TypeAdapter(annotation).validate_python("text" if rendered else value)
+        _validate_field(spec.input_model, key, annotation, "text" if rendered else value)
     except ValidationError as exc:
         detail = exc.errors()[0]["msg"].removeprefix("Value error, ")
         if rendered:
@@ -360,6 +360,17 @@ def _check_input_type(
             )
         else:
             out.add(path, f"input '{key}' of '{spec.name}' is invalid: {detail}")
+
+
+def _validate_field(model: type[BaseModel], key: str, annotation: Any, value: Any) -> None:
+    """Validates one input as the model would, field validators included (``timeout: 1h``)."""
+    try:
+        model.__pydantic_validator__.validate_assignment(model.model_construct(), key, value)
+    except ValidationError as exc:
+        if any(e["loc"][:1] == (key,) for e in exc.errors()):
+            raise
+    except (AttributeError, TypeError):
+        TypeAdapter(annotation).validate_python(value)
 
 
 def _holds_expression(value: Any) -> bool:

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from interpreter.errors import EvaluationError
     from interpreter.plan import NodeCall, NodeContext, Plan, StepPlan
     from workflows import search
+    from workflows.messages import AgentUpdate, DecideInput, DecideResult, PendingApproval
 
 from workflows import agent_step, approval_step, wait_step
 
@@ -68,11 +69,32 @@ class InterpreterWorkflow:
         self._status: Literal["running", "completed", "failed"] = "running"
         self._error: str | None = None
         self._input: InterpretInput | None = None
+        self.approval_book = approval_step.ApprovalBook()
+        self.agent_pushes: dict[str, AgentUpdate] = {}
 
     @workflow.query
     def state(self) -> RunResult:
         """Every step's status and output so far."""
         return RunResult(status=self._status, error=self._error, steps=list(self._results.values()))
+
+    @workflow.query
+    def approvals(self) -> list[PendingApproval]:
+        """Every approval step reached so far: waiting, decided or timed out."""
+        return list(self.approval_book.items.values())
+
+    @workflow.update
+    def decide(self, params: DecideInput) -> DecideResult:
+        """Approves or rejects a waiting approval step (deduplicated by update id)."""
+        return self.approval_book.decide(params, workflow.now())
+
+    @decide.validator
+    def _check_decision(self, params: DecideInput) -> None:
+        self.approval_book.check(params, workflow.now())
+
+    @workflow.signal
+    def agent_update(self, update: AgentUpdate) -> None:
+        """An A2A push: the agent task of ``update.step_id`` changed state; poll it now."""
+        self.agent_pushes[update.step_id] = update
 
     @workflow.run
     async def run(self, params: InterpretInput) -> RunResult:
