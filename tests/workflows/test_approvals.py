@@ -168,14 +168,18 @@ async def test_reject_from_the_api_takes_on_rejected(rig: Rig) -> None:
     assert steps_of(result)["stand_down"] == "completed"
     assert steps_of(result)["restart"] == "skipped"
     assert result.steps[0].output["branch"] == "onRejected"
-    assert rig.slack.messages[0].text.endswith("Rejected by ops-oncall at " + result.steps[0].output["at"] + ": too risky")
+    assert rig.slack.messages[0].text.endswith(
+        "Rejected by ops-oncall at " + result.steps[0].output["at"] + ": too risky"
+    )
 
 
 async def test_a_slack_user_who_is_not_an_approver_is_refused(rig: Rig) -> None:
     handle = await rig.start()
     await waiting(handle, "gate")
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(InterpreterWorkflow.decide, decide(by="U01DAVE", source="slack"))
+        await handle.execute_update(
+            InterpreterWorkflow.decide, decide(by="U01DAVE", source="slack")
+        )
     assert refused.value.cause.message == "<@U01DAVE> is not an approver of step 'gate'"
     # An operator through the API is trusted whoever they name.
     await handle.execute_update(InterpreterWorkflow.decide, decide(by="dave", source="api"))
@@ -242,7 +246,9 @@ async def test_the_same_update_id_twice_is_one_decision(rig: Rig) -> None:
         await handle.execute_update(
             InterpreterWorkflow.decide, decide(by="U01BOB", source="slack"), id="slack-other"
         )
-    assert refused.value.cause.message.startswith("step 'gate' was already approved by U01ALICE at ")
+    assert refused.value.cause.message.startswith(
+        "step 'gate' was already approved by U01ALICE at "
+    )
     await handle.result()
     assert len(rig.timeline.calls) == 1
 
