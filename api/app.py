@@ -13,7 +13,7 @@ from temporalio.client import Client
 
 from api.auth import AdminAuth
 from api.deps import ConnectHook, DisconnectHook, Services
-from api.routes import agents, codec, integrations, pages
+from api.routes import agents, approvals, codec, integrations, pages
 from settings import Settings
 from store import Store
 from store.admin_token import ensure_admin_token
@@ -80,6 +80,7 @@ def create_app(
     app.include_router(agents.router)
     app.include_router(pages.router)
     app.include_router(codec.router)
+    app.include_router(approvals.router)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
