@@ -7,7 +7,7 @@ from datetime import timedelta
 from activities.agents import AgentDispatchInput, AgentDispatchOutput
 from activities.debug import EchoInput, EchoOutput
 from activities.linear import CreateIssueInput, CreateIssueResult
-from activities.models import ApprovalInput, ApprovalOutput
+from activities.models import ApprovalInput, ApprovalOutput, WaitForInput, WaitForOutput
 from activities.slack import SlackPostInput, SlackPostOutput
 from activities.triggers import TRIGGER_MODELS
 from interpreter.nodes import Catalogue, NodeSpec, RetryDefaults, TriggerSpec
@@ -70,6 +70,15 @@ NODES: dict[str, NodeSpec] = {
         timeout=timedelta(seconds=30),  # each Slack call; the wait itself is `timeout`
         retry=PROVIDER_RETRY,
         branches=("onApproved", "onRejected", "onTimeout"),
+    ),
+    "incident_io.incident.wait_for": NodeSpec(
+        name="incident_io.incident.wait_for",
+        input_model=WaitForInput,
+        output_model=WaitForOutput,
+        description="Waits durably for an event of the incident (resolved by default).",
+        kind="wait",
+        timeout=timedelta(seconds=30),  # each signal; the wait itself is `timeout`
+        branches=("onTimeout",),
     ),
 }
 

@@ -33,3 +33,37 @@ class ApprovalOutput(BaseModel):
     at: str | None = None
     reason: str | None = None
     branch: str | None = None
+
+
+class WaitForInput(BaseModel):
+    """``incident_io.incident.wait_for``: wait until the incident's workflow forwards an event.
+
+    ``event`` is ``resolved`` (the default), ``updated`` or ``created``; for ``updated``,
+    ``field`` narrows to one field (``severity``, ``status``, ``timeline``,
+    ``custom_fields.<name>``, ...) and ``value`` to one new value.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: Literal["resolved", "updated", "created"] = "resolved"
+    field: str | None = None
+    value: Any = None
+    incidentId: str | None = Field(default=None, description="defaults to the run's incident")
+    timeout: float = Field(default=86400.0, description="how long to wait (24h); then onTimeout")
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float:
+        return parse_duration(value)
+
+
+class WaitForOutput(BaseModel):
+    """The matching event, or ``matched: false`` and ``branch: onTimeout``."""
+
+    matched: bool
+    event: str | None = None
+    field: str | None = None
+    old_value: Any = None
+    new_value: Any = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+    branch: str | None = None

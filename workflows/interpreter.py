@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from interpreter.errors import EvaluationError
     from interpreter.plan import NodeCall, NodeContext, Plan, StepPlan
     from workflows import search
+    from workflows.events import IncidentEvent
     from workflows.messages import AgentUpdate, DecideInput, DecideResult, PendingApproval
 
 from workflows import agent_step, approval_step, wait_step
@@ -34,6 +35,8 @@ class InterpretInput(BaseModel):
     workspace: str = "default"
     incident_id: str | None = None
     set_search_attributes: bool = True
+    incident_workflow_id: str | None = None
+    event_seq: int = 0
 
 
 class StepResult(BaseModel):
@@ -69,8 +72,14 @@ class InterpreterWorkflow:
         self._status: Literal["running", "completed", "failed"] = "running"
         self._error: str | None = None
         self._input: InterpretInput | None = None
+        self._events: list[IncidentEvent] = []
         self.approval_book = approval_step.ApprovalBook()
         self.agent_pushes: dict[str, AgentUpdate] = {}
+
+    @workflow.signal
+    def incident_event(self, event: IncidentEvent) -> None:
+        """An event of the incident this run waits on (sent by its IncidentWorkflow)."""
+        self._events.append(event)
 
     @workflow.query
     def state(self) -> RunResult:

@@ -1,17 +1,101 @@
-"""``incident_io.incident.wait_for``: wait durably for an incident event forwarded to this run."""
+"""``incident_io.incident.wait_for``: wait durably for an incident event forwarded to this run.
+
+The run asks the incident's workflow to forward every event after the one that started it
+(so an event that happened while the run was busy is not missed), then waits on a workflow
+condition with a durable timer: worker and server restarts change nothing.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from pydantic import ValidationError
+from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-with __import__("temporalio").workflow.unsafe.imports_passed_through():
+with workflow.unsafe.imports_passed_through():
+    from activities.models import WaitForInput, WaitForOutput
+    from interpreter import expressions as ex
     from interpreter.plan import NodeCall, StepPlan
+    from workflows.contracts import WatchRequest
+    from workflows.events import IncidentEvent
 
 
 async def run(wf: Any, step: StepPlan, call: NodeCall) -> dict[str, Any]:
-    """Runs the step inside the interpreter workflow ``wf`` and returns its output."""
-    raise ApplicationError(
-        f"'{step.type}' steps are not available in this build", non_retryable=True
+    """Waits for the event ``step`` describes; returns ``WaitForOutput`` as a dict."""
+    try:
+        params = WaitForInput.model_validate(call.inputs)
+    except ValidationError as exc:
+        raise ApplicationError(
+            f"invalid inputs: {exc.errors()[0]['msg']}", non_retryable=True
+        ) from None
+    incident_id = params.incidentId or call.context.incident_id
+    if not incident_id:
+        raise ApplicationError(
+            f"step '{step.id}' has no incident to wait on: set incidentId", non_retryable=True
+        )
+    from workflows.ids import incident_workflow_id
+
+    own = incident_id == call.context.incident_id
+    after = wf._input.event_seq if own else 0
+    target = incident_workflow_id(call.context.workspace, incident_id)
+    request = WatchRequest(
+        workflow_id=workflow.info().workflow_id, step_id=step.id, after_seq=after
     )
+    handle = workflow.get_external_workflow_handle(target)
+    try:
+        await handle.signal("watch", request)
+    except Exception as exc:  # the incident's workflow does not exist: say so clearly
+        raise ApplicationError(
+            f"incident {incident_id} is not followed by rensei ({exc}); is incident.io connected?",
+            non_retryable=True,
+        ) from None
+    found: list[IncidentEvent] = []
+
+    def matched() -> bool:
+        for event in wf._events:
+            if event.seq > after and _matches(event, params, incident_id):
+                found.append(event)
+                return True
+        return False
+
+    try:
+        await workflow.wait_condition(matched, timeout=timedelta(seconds=params.timeout))
+    except TimeoutError:
+        found.clear()
+    try:
+        await handle.signal("unwatch", request)
+    except Exception as exc:  # the incident's workflow ended meanwhile: nothing to undo
+        workflow.logger.info("unwatch of %s failed: %s", target, exc)
+    if found:
+        event = found[0]
+        return WaitForOutput(
+            matched=True,
+            event=event.kind,
+            field=event.field,
+            old_value=event.payload.get("old_value"),
+            new_value=event.payload.get("new_value"),
+            payload=event.payload,
+        ).model_dump(mode="json")
+    if "onTimeout" in step.branches:
+        return WaitForOutput(matched=False, branch="onTimeout").model_dump(mode="json")
+    raise ApplicationError(
+        f"no '{params.event}' event for incident {incident_id} within {_human(params.timeout)}",
+        non_retryable=True,
+    )
+
+
+def _matches(event: IncidentEvent, params: WaitForInput, incident_id: str) -> bool:
+    if event.payload.get("incident_id") != incident_id or event.kind != params.event:
+        return False
+    if params.field is not None and event.field != params.field:
+        return False
+    return params.value is None or ex.values_equal(event.payload.get("new_value"), params.value)
+
+
+def _human(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"

@@ -1,0 +1,13 @@
+"""Deterministic workflow ids: how the API, the sync and runs find each other."""
+
+from __future__ import annotations
+
+
+def incident_workflow_id(workspace: str, incident_id: str) -> str:
+    """The id of an incident's workflow: one per workspace and incident."""
+    return f"incident-{workspace}-{incident_id}"
+
+
+def sync_workflow_id(workspace: str) -> str:
+    """The id of a workspace's incident.io sync."""
+    return f"sync-incident-io-{workspace}"
