@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from activities.catalogue import default_catalogue
 from interpreter.compiler import check_text, compile_text
@@ -113,6 +113,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK if outcome["status"] == "completed" else EXIT_FAILED
 
 
+def cmd_approve(args: argparse.Namespace) -> int:
+    """Decides a waiting approval step of a run, as an operator, through Temporal directly."""
+    import getpass
+
+    from stack.approvals import ApprovalError, decide
+
+    by = args.by or getpass.getuser() or "cli"
+    decision: Literal["approved", "rejected"] = "rejected" if args.reject else "approved"
+    try:
+        result = asyncio.run(
+            decide(Settings(), args.run, args.step, decision=decision, by=by, reason=args.reason)
+        )
+    except ApprovalError as exc:
+        _err(f"rensei approve: {exc}")
+        return EXIT_FAILED
+    _out(json.dumps(result.model_dump(mode="json"), indent=2))
+    return EXIT_OK
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     """Brings up the local stack in the foreground (``make run``)."""
     from stack.supervisor import run_stack
@@ -191,6 +210,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--workspace", default="default")
     run.set_defaults(func=cmd_run)
+
+    approve = verbs.add_parser(
+        "approve",
+        help="approve (or --reject) a waiting approval step of a run",
+        description="Decides an approval step as an operator, through Temporal at "
+        "RENSEI_TEMPORAL_ADDRESS (the local stack by default).",
+    )
+    approve.add_argument("run", metavar="RUN", help="the run's workflow id")
+    approve.add_argument("step", metavar="STEP", help="the approval step's id")
+    approve.add_argument("--reject", action="store_true", help="reject instead of approve")
+    approve.add_argument("--reason", default=None, help="shown in Slack and on the timeline")
+    approve.add_argument("--by", default=None, metavar="NAME", help="operator name ($USER)")
+    approve.set_defaults(func=cmd_approve)
 
     up = verbs.add_parser("up", help="run Temporal, the worker and the API in the foreground")
     up.set_defaults(func=cmd_up)
