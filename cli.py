@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -86,6 +87,20 @@ class _UsageError(Exception):
     pass
 
 
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """The sandbox's Temporal server prints a banner on fd 1; stdout is kept for the JSON."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Runs a definition once for one event and prints the outcome as JSON."""
     try:
@@ -101,11 +116,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = Settings()
     try:
-        outcome = asyncio.run(
-            run_once(
-                plan, trigger, settings=settings, sandbox=args.sandbox, workspace=args.workspace
+        with _stdout_to_stderr() if args.sandbox else contextlib.nullcontext():
+            outcome = asyncio.run(
+                run_once(
+                    plan,
+                    trigger,
+                    settings=settings,
+                    sandbox=args.sandbox,
+                    workspace=args.workspace,
+                    approve_as=args.approve_as,
+                )
             )
-        )
     except RunnerError as exc:
         _err(str(exc))
         return EXIT_FAILED
@@ -195,7 +216,15 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+", metavar="FILE")
     validate.set_defaults(func=cmd_validate)
 
-    run = verbs.add_parser("run", help="run a definition once for an event")
+    run = verbs.add_parser(
+        "run",
+        help="run a definition once for an event",
+        description="Runs a definition once for one event and prints the outcome as JSON. "
+        "With --sandbox, Slack, Linear and the 'incident-responder' A2A agent are local "
+        "simulators (Slack users U01ALICE, U01BOB, U01CAROL, U01DAVE; group @sre-leads = "
+        "Alice and Bob). Approval steps wait for a decision: pass --approve-as to approve "
+        "them automatically (on the stack, decide with 'rensei approve RUN STEP').",
+    )
     run.add_argument("file", metavar="FILE")
     run.add_argument(
         "--event",
@@ -209,6 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="start a throw-away Temporal server and worker with providers on local simulators",
     )
     run.add_argument("--workspace", default="default")
+    run.add_argument(
+        "--approve-as",
+        default=None,
+        metavar="USER",
+        help="approve every approval step once it waits: a Slack user id (U01ALICE) decides "
+        "as a click (it must be an approver), any other name as an operator",
+    )
     run.set_defaults(func=cmd_run)
 
     approve = verbs.add_parser(

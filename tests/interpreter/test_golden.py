@@ -20,7 +20,21 @@ def test_fixture_folders_are_populated() -> None:
     assert len(INVALID) >= 6
 
 
-@pytest.mark.parametrize("path", VALID, ids=lambda p: f"{p.parent.name}/{p.name}")
+# Examples that use nodes built on other branches; strict, so the merge that adds the
+# node turns these into failures until the entry is removed.
+PENDING_NODES = {"agent-timeline.yaml": "incident_io.timeline.add_event (branch incident-nodes)"}
+
+
+def _valid_param(path: Path) -> object:
+    pending = PENDING_NODES.get(path.name) if path.parent == EXAMPLES else None
+    if pending is None:
+        return path
+    return pytest.param(path, marks=pytest.mark.xfail(reason=f"needs {pending}", strict=True))
+
+
+@pytest.mark.parametrize(
+    "path", [_valid_param(p) for p in VALID], ids=lambda p: f"{p.parent.name}/{p.name}"
+)
 def test_valid_definitions_compile(path: Path, catalogue: Catalogue) -> None:
     plan = compile_text(path.read_text(), file=path.name, catalogue=catalogue)
     assert plan.steps
