@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from activities.catalogue import default_catalogue
 from interpreter.compiler import check_text, compile_text
@@ -86,6 +87,20 @@ class _UsageError(Exception):
     pass
 
 
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """The sandbox's Temporal server prints a banner on fd 1; stdout is kept for the JSON."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Runs a definition once for one event and prints the outcome as JSON."""
     try:
@@ -101,16 +116,41 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = Settings()
     try:
-        outcome = asyncio.run(
-            run_once(
-                plan, trigger, settings=settings, sandbox=args.sandbox, workspace=args.workspace
+        with _stdout_to_stderr() if args.sandbox else contextlib.nullcontext():
+            outcome = asyncio.run(
+                run_once(
+                    plan,
+                    trigger,
+                    settings=settings,
+                    sandbox=args.sandbox,
+                    workspace=args.workspace,
+                    approve_as=args.approve_as,
+                )
             )
-        )
     except RunnerError as exc:
         _err(str(exc))
         return EXIT_FAILED
     _out(json.dumps(outcome, indent=2, default=str))
     return EXIT_OK if outcome["status"] == "completed" else EXIT_FAILED
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    """Decides a waiting approval step of a run, as an operator, through Temporal directly."""
+    import getpass
+
+    from stack.approvals import ApprovalError, decide
+
+    by = args.by or getpass.getuser() or "cli"
+    decision: Literal["approved", "rejected"] = "rejected" if args.reject else "approved"
+    try:
+        result = asyncio.run(
+            decide(Settings(), args.run, args.step, decision=decision, by=by, reason=args.reason)
+        )
+    except ApprovalError as exc:
+        _err(f"rensei approve: {exc}")
+        return EXIT_FAILED
+    _out(json.dumps(result.model_dump(mode="json"), indent=2))
+    return EXIT_OK
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -189,7 +229,15 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+", metavar="FILE")
     validate.set_defaults(func=cmd_validate)
 
-    run = verbs.add_parser("run", help="run a definition once for an event")
+    run = verbs.add_parser(
+        "run",
+        help="run a definition once for an event",
+        description="Runs a definition once for one event and prints the outcome as JSON. "
+        "With --sandbox, Slack, Linear and the 'incident-responder' A2A agent are local "
+        "simulators (Slack users U01ALICE, U01BOB, U01CAROL, U01DAVE; group @sre-leads = "
+        "Alice and Bob). Approval steps wait for a decision: pass --approve-as to approve "
+        "them automatically (on the stack, decide with 'rensei approve RUN STEP').",
+    )
     run.add_argument("file", metavar="FILE")
     run.add_argument(
         "--event",
@@ -203,6 +251,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="start a throw-away Temporal server and worker with providers on local simulators",
     )
     run.add_argument("--workspace", default="default")
+    run.add_argument(
+        "--approve-as",
+        default=None,
+        metavar="USER",
+        help="approve every approval step once it waits: a Slack user id (U01ALICE) decides "
+        "as a click (it must be an approver), any other name as an operator",
+    )
     run.set_defaults(func=cmd_run)
 
     simulate = verbs.add_parser("simulate", help="serve a local provider simulator")
@@ -214,6 +269,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--webhook-secret", metavar="whsec_...", help="signing secret for the webhooks"
     )
     incident_io.set_defaults(func=cmd_simulate)
+
+    approve = verbs.add_parser(
+        "approve",
+        help="approve (or --reject) a waiting approval step of a run",
+        description="Decides an approval step as an operator, through Temporal at "
+        "RENSEI_TEMPORAL_ADDRESS (the local stack by default).",
+    )
+    approve.add_argument("run", metavar="RUN", help="the run's workflow id")
+    approve.add_argument("step", metavar="STEP", help="the approval step's id")
+    approve.add_argument("--reject", action="store_true", help="reject instead of approve")
+    approve.add_argument("--reason", default=None, help="shown in Slack and on the timeline")
+    approve.add_argument("--by", default=None, metavar="NAME", help="operator name ($USER)")
+    approve.set_defaults(func=cmd_approve)
 
     up = verbs.add_parser("up", help="run Temporal, the worker and the API in the foreground")
     up.set_defaults(func=cmd_up)

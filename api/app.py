@@ -15,7 +15,7 @@ from temporalio.client import Client
 from activities.definitions import load_folder
 from api.auth import AdminAuth
 from api.deps import ConnectHook, DisconnectHook, Services
-from api.routes import agents, codec, integrations, pages, webhooks, workflows
+from api.routes import agents, approvals, codec, integrations, pages, webhooks, workflows
 from api.sync_control import ensure_syncs, start_sync, stop_sync
 from settings import Settings
 from store import Store
@@ -103,6 +103,7 @@ def create_app(
     app.include_router(codec.router)
     app.include_router(webhooks.router)
     app.include_router(workflows.router)
+    app.include_router(approvals.router)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:

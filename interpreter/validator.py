@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from interpreter.schema import (
 )
 from interpreter.shapes import ANY, ObjectShape, ScalarShape, Shape
 
+SLACK_TS = re.compile(r"^\d+\.\d+$")
 CONDITION_OUTPUT = ObjectShape({"value": ANY, "branch": ScalarShape("string")})
 WORKFLOW_SHAPE = ObjectShape(
     {
@@ -148,6 +150,7 @@ def validate(doc: LoadedDocument, catalogue: Catalogue) -> tuple[Checked | None,
     checked = _structure(doc, definition, agent, steps, catalogue, out)
     if checked is not None:
         _check_expressions(checked, catalogue, trigger_shape, out)
+        _check_thread_of(checked, out)
     out.items.sort(key=lambda d: d.position)
     return (checked if not out.items else None), out.items
 
@@ -351,9 +354,9 @@ def _check_input_type(
             return  # the type is only known at run time
         rendered = True
     try:
-        blank = spec.input_model.model_construct()
-        spec.input_model.__pydantic_validator__.validate_assignment(
-            blank, attribute, "text" if rendered else value
+        model = spec.input_model
+        model.__pydantic_validator__.validate_assignment(
+            model.model_construct(), attribute, "text" if rendered else value
         )
     except ValidationError as exc:
         own = [e for e in exc.errors() if e["loc"][:1] == (attribute,)]
@@ -528,6 +531,27 @@ def _check_expressions(
             _check_condition(step, base, scope, out)
         for path, text in iter_strings(step.inputs or {}, (*base, "inputs")):
             _check_text(text, path, scope, out)
+
+
+def _check_thread_of(checked: Checked, out: _Collector) -> None:
+    """``threadOf: <step id>`` on slack.post names a slack.post that can have run before."""
+    for sid, step in checked.steps.items():
+        target = (step.inputs or {}).get("threadOf") if step.type == "slack.post" else None
+        if not isinstance(target, str) or ex.has_expression(target) or SLACK_TS.match(target):
+            continue
+        path = ("steps", checked.step_index[sid], "inputs", "threadOf")
+        parent = checked.steps.get(target)
+        if parent is None:
+            hint = _did_you_mean(target, [s for s in checked.steps if s != sid])
+            out.add(path, f"threadOf '{target}' is not a step", hint=hint)
+        elif parent.type != "slack.post":
+            out.add(path, f"threadOf must name a slack.post step ('{target}' is {parent.type})")
+        elif target not in checked.visible.get(sid, frozenset()):
+            out.add(
+                path,
+                f"threadOf '{target}' names a step that cannot have run before '{sid}'",
+                hint="the thread's first message must be posted earlier on the same path",
+            )
 
 
 def _check_condition(step: StepModel, base: Path, scope: ex.Scope, out: _Collector) -> None:

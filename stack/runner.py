@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import os
-import sys
+import logging
+import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from pydantic import SecretStr
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.common import TypedSearchAttributes
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 
 from interpreter.plan import Plan
 from settings import Settings
-from stack import devserver
+from stack import approvals
 from workflows.interpreter import (
     InterpreterWorkflow,
     InterpretInput,
@@ -25,69 +24,62 @@ from workflows.interpreter import (
     result_of_failure,
     search_attribute_pairs,
 )
+from workflows.messages import DecideInput, DecisionSource
+
+log = logging.getLogger(__name__)
+
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+DRIVER_POLL_SECONDS = 0.2
+WAIT_NODE = "incident_io.incident.wait_for"
 
 
 class RunnerError(RuntimeError):
     """The run could not be started (Temporal unreachable, no worker, ...)."""
 
 
-Opened = tuple[Client, str, dict[str, Any]]
+async def _approve_waiting(
+    client: Client, handle: WorkflowHandle[Any, Any], user: str, decided: set[str]
+) -> None:
+    """Approves every approval step that waits, as ``user`` (sandbox only).
 
-
-@contextlib.contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
-    """Child processes started inside the block inherit stderr as their stdout."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-@contextlib.asynccontextmanager
-async def sandbox(
-    settings: Settings, trigger: dict[str, Any] | None = None
-) -> AsyncIterator[Opened]:
-    """A throw-away dev server, incident.io simulator and in-process worker.
-
-    The trigger's incident is created in the simulator first; yields the client, the task
-    queue and the trigger rewritten to the simulator's incident id.
+    A Slack user id (``U01ALICE``) decides as a Slack click would, so the approver check
+    applies; any other name decides as an operator.
     """
-    import httpx
+    source: DecisionSource = "slack" if USER_ID.match(user) else "cli"
+    for item in await handle.query(InterpreterWorkflow.approvals):
+        if item.status != "waiting" or item.slack_ts is None or item.step_id in decided:
+            continue
+        decided.add(item.step_id)
+        params = DecideInput(step_id=item.step_id, decision="approved", by=user, source=source)
+        try:
+            await approvals.send(client, handle.id, params)
+        except approvals.ApprovalError as exc:
+            log.warning("sandbox: could not approve %s as %s: %s", item.step_id, user, exc)
 
-    import worker
-    from simulators.incident_io import SANDBOX_TOKEN, SimulatorState, create_app
-    from simulators.server import serve
-    from stack.sandbox_seed import seed_from_trigger
 
-    queue = f"sandbox-{uuid.uuid4().hex[:8]}"
-    state = SimulatorState()
-    seeded = seed_from_trigger(state, trigger or {})
-    with _stdout_to_stderr():  # the dev server prints a banner; stdout is the run's JSON
-        server = await devserver.start_local(data_converter=pydantic_data_converter)
-    async with (
-        server as env,
-        serve(create_app(state)) as sim_url,
-        httpx.AsyncClient(timeout=settings.incident_io_timeout) as http,
-    ):
-        local = settings.model_copy(
-            update={"incident_io_base_url": sim_url, "incident_io_token": SecretStr(SANDBOX_TOKEN)}
-        )
-        nodes = worker.incident_io_activities(local, http=http)
-        workers = worker.build_workers(env.client, local, task_queue=queue, incident_io=nodes)
-        async with contextlib.AsyncExitStack() as stack:
-            for w in workers:
-                await stack.enter_async_context(w)
-            yield env.client, queue, seeded
+async def drive(
+    client: Client,
+    handle: WorkflowHandle[Any, Any],
+    *,
+    approve_as: str | None,
+    resolve: Callable[[], Awaitable[None]] | None,
+) -> None:
+    """Plays the humans of a sandboxed run: approves, and resolves the incident it waits on."""
+    decided: set[str] = set()
+    resolved = False
+    while True:
+        if approve_as:
+            await _approve_waiting(client, handle, approve_as, decided)
+        if resolve is not None and not resolved:
+            state = await handle.query(InterpreterWorkflow.state)
+            if any(s.type == WAIT_NODE and s.status == "running" for s in state.steps):
+                await resolve()
+                resolved = True
+        await asyncio.sleep(DRIVER_POLL_SECONDS)
 
 
 @contextlib.asynccontextmanager
-async def existing(
-    settings: Settings, trigger: dict[str, Any] | None = None
-) -> AsyncIterator[Opened]:
+async def existing(settings: Settings) -> AsyncIterator[Client]:
     """The configured Temporal, whose workers are run by ``make run``."""
     import worker
 
@@ -98,7 +90,7 @@ async def existing(
             f"cannot reach Temporal at {settings.address} ({exc}); start the stack with "
             "'make run', or pass --sandbox"
         ) from None
-    yield client, settings.task_queue, trigger or {}
+    yield client
 
 
 async def run_once(
@@ -108,25 +100,65 @@ async def run_once(
     settings: Settings,
     sandbox: bool,
     workspace: str = "default",
+    approve_as: str | None = None,
 ) -> dict[str, Any]:
     """Runs ``plan`` for ``trigger`` and returns ``{status, error, steps}``."""
-    opener = globals()["sandbox"] if sandbox else existing
-    async with opener(settings, trigger) as (client, queue, trigger):
-        incident_id = trigger.get("incident_io", {}).get("incident_id")
-        params = InterpretInput(
-            plan=plan, trigger=trigger, workspace=workspace, incident_id=incident_id
+    if not sandbox:
+        async with existing(settings) as client:
+            return await _run(client, settings.task_queue, plan, trigger, workspace=workspace)
+    from stack.sandbox import sandbox as open_sandbox
+
+    async with open_sandbox(settings, trigger) as box:
+        return await _run(
+            box.client,
+            box.task_queue,
+            plan,
+            box.trigger,
+            workspace="default",
+            incident_workflow_id=box.incident_workflow_id,
+            approve_as=approve_as,
+            resolve=box.resolve_incident,
         )
-        handle = await client.start_workflow(
-            InterpreterWorkflow.run,
-            params,
-            id=f"run-{plan.name}-{uuid.uuid4().hex[:12]}",
-            task_queue=queue,
-            search_attributes=TypedSearchAttributes(search_attribute_pairs(params)),
-        )
-        try:
-            result = await handle.result()
-        except WorkflowFailureError as failure:
-            result = result_of_failure(failure) or await handle.query(InterpreterWorkflow.state)
+
+
+async def _run(
+    client: Client,
+    queue: str,
+    plan: Plan,
+    trigger: dict[str, Any],
+    *,
+    workspace: str,
+    incident_workflow_id: str | None = None,
+    approve_as: str | None = None,
+    resolve: Callable[[], Awaitable[None]] | None = None,
+) -> dict[str, Any]:
+    params = InterpretInput(
+        plan=plan,
+        trigger=trigger,
+        workspace=workspace,
+        incident_id=trigger.get("incident_io", {}).get("incident_id"),
+        incident_workflow_id=incident_workflow_id,
+    )
+    handle = await client.start_workflow(
+        InterpreterWorkflow.run,
+        params,
+        id=f"run-{plan.name}-{uuid.uuid4().hex[:12]}",
+        task_queue=queue,
+        search_attributes=TypedSearchAttributes(search_attribute_pairs(params)),
+    )
+    driver = None
+    if approve_as or resolve is not None:
+        driver = asyncio.create_task(drive(client, handle, approve_as=approve_as, resolve=resolve))
+    try:
+        result: RunResult = await handle.result()
+    except WorkflowFailureError as failure:
+        carried = result_of_failure(failure)
+        result = carried if carried is not None else await handle.query(InterpreterWorkflow.state)
+    finally:
+        if driver is not None:
+            driver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await driver
     return _report(result)
 
 

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from interpreter.plan import NodeCall, NodeContext, Plan, StepPlan
     from workflows import search
     from workflows.events import IncidentEvent
+    from workflows.messages import AgentUpdate, DecideInput, DecideResult, PendingApproval
 
 from workflows import agent_step, approval_step, wait_step
 
@@ -72,6 +73,8 @@ class InterpreterWorkflow:
         self._error: str | None = None
         self._input: InterpretInput | None = None
         self._events: list[IncidentEvent] = []
+        self.approval_book = approval_step.ApprovalBook()
+        self.agent_pushes: dict[str, AgentUpdate] = {}
 
     @workflow.signal
     def incident_event(self, event: IncidentEvent) -> None:
@@ -82,6 +85,25 @@ class InterpreterWorkflow:
     def state(self) -> RunResult:
         """Every step's status and output so far."""
         return RunResult(status=self._status, error=self._error, steps=list(self._results.values()))
+
+    @workflow.query
+    def approvals(self) -> list[PendingApproval]:
+        """Every approval step reached so far: waiting, decided or timed out."""
+        return list(self.approval_book.items.values())
+
+    @workflow.update
+    def decide(self, params: DecideInput) -> DecideResult:
+        """Approves or rejects a waiting approval step (deduplicated by update id)."""
+        return self.approval_book.decide(params, workflow.now())
+
+    @decide.validator
+    def _check_decision(self, params: DecideInput) -> None:
+        self.approval_book.check(params, workflow.now())
+
+    @workflow.signal
+    def agent_update(self, update: AgentUpdate) -> None:
+        """An A2A push: the agent task of ``update.step_id`` changed state; poll it now."""
+        self.agent_pushes[update.step_id] = update
 
     @workflow.run
     async def run(self, params: InterpretInput) -> RunResult:
@@ -159,7 +181,8 @@ class InterpreterWorkflow:
             raise self._fail(step, f"{step.condition.location}: step '{step.id}': {exc}") from None
 
     async def _action(self, step: StepPlan) -> None:
-        inputs = self._render_inputs(step)
+        assert self._plan is not None
+        inputs = _thread_of(step, self._render_inputs(step), self._outputs, self._plan.steps)
         assert self._input is not None
         info = workflow.info()
         call = NodeCall(
@@ -312,6 +335,26 @@ def _taken_branches(step: StepPlan, output: Any) -> list[tuple[str, ...]]:
         return []
     branch = output.get("branch")
     return [step.branches[branch]] if isinstance(branch, str) and branch in step.branches else []
+
+
+def _thread_of(
+    step: StepPlan, inputs: dict[str, Any], outputs: dict[str, Any], steps: dict[str, StepPlan]
+) -> dict[str, Any]:
+    """``threadOf: <step id>`` on slack.post becomes ``threadTs`` = that step's ``ts``."""
+    target = inputs.get("threadOf")
+    if step.type != "slack.post" or not isinstance(target, str) or target not in steps:
+        return inputs
+    parent = outputs.get(target)
+    resolved = {k: v for k, v in inputs.items() if k != "threadOf"}
+    if isinstance(parent, dict) and isinstance(parent.get("ts"), str):
+        resolved.setdefault("threadTs", parent["ts"])
+    else:
+        workflow.logger.warning(
+            "step '%s': '%s' posted nothing to thread under; posting to the channel",
+            step.id,
+            target,
+        )
+    return resolved
 
 
 def _escape(key: str) -> str:

@@ -156,6 +156,64 @@ def test_run_without_a_stack_says_how_to_start_one(tmp_path: Path) -> None:
     assert "make run" in done.stderr
 
 
+def test_sandbox_routes_a_sev1_through_simulated_slack_and_agent() -> None:
+    done = rensei(
+        "run",
+        str(ROOT / "examples" / "severity-routing.yaml"),
+        "--event",
+        str(ROOT / "examples" / "events" / "sev1.json"),
+        "--sandbox",
+    )
+    assert done.returncode == 0, done.stderr
+    steps = {s["id"]: s for s in json.loads(done.stdout)["steps"]}
+    assert steps["page_oncall"]["output"]["channel"] == "C01PAYONCALL"
+    summary = steps["call_agent"]["output"]["summary"]
+    assert (
+        summary.startswith("Mitigated ")
+        and "(Checkout API returning 500s, severity SEV-1)" in summary
+    )
+    assert steps["agent_report"]["status"] == "completed"
+    assert steps["open_ticket"]["status"] == "skipped"
+
+
+def test_sandbox_opens_a_linear_issue_for_sev3() -> None:
+    done = rensei(
+        "run",
+        str(ROOT / "examples" / "severity-routing.yaml"),
+        "--event",
+        str(ROOT / "examples" / "events" / "sev3.json"),
+        "--sandbox",
+    )
+    assert done.returncode == 0, done.stderr
+    steps = {s["id"]: s for s in json.loads(done.stdout)["steps"]}
+    assert steps["open_ticket"]["output"]["identifier"].startswith("ENG-")
+    assert steps["ticket_notice"]["status"] == "completed"
+
+
+def test_sandbox_approves_as_a_slack_user() -> None:
+    done = rensei(
+        "run",
+        str(ROOT / "examples" / "sev1-approval.yaml"),
+        "--event",
+        str(ROOT / "examples" / "events" / "sev1.json"),
+        "--sandbox",
+        "--approve-as",
+        "U01ALICE",
+    )
+    assert done.returncode == 0, done.stderr
+    steps = {s["id"]: s for s in json.loads(done.stdout)["steps"]}
+    assert steps["approve_failover"]["output"]["decision"] == "approved"
+    assert steps["approve_failover"]["output"]["by"] == "U01ALICE"
+    assert steps["failover"]["output"]["state"] == "completed"
+    assert steps["stand_down"]["status"] == "skipped"
+
+
+def test_run_help_documents_the_sandbox_approver() -> None:
+    done = rensei("run", "--help")
+    assert "--approve-as USER" in done.stdout
+    assert "U01ALICE" in done.stdout
+
+
 def test_run_sandbox_drives_every_incident_io_node_against_the_simulator() -> None:
     definition = ROOT / "examples" / "incident-io-nodes.yaml"
     done = rensei(
