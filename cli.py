@@ -153,6 +153,34 @@ def cmd_approve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Prints, per event of an incident, which definitions were considered and why."""
+    from temporalio.service import RPCError
+
+    import worker
+    from stack.explain import REFERENCE, ExplainError, explain, render, resolve_reference
+
+    settings = Settings()
+
+    async def report() -> Any:
+        incident = args.incident
+        if REFERENCE.match(incident):
+            incident = await resolve_reference(settings, incident, args.workspace)
+        try:
+            client = await worker.connect(settings)
+        except (RuntimeError, RPCError) as exc:
+            raise ExplainError(f"cannot reach Temporal at {settings.address} ({exc})") from None
+        return await explain(client, incident, args.workspace)
+
+    try:
+        found = asyncio.run(report())
+    except ExplainError as exc:
+        _err(f"rensei explain: {exc}")
+        return EXIT_FAILED
+    _out(json.dumps(found.model_dump(mode="json"), indent=2) if args.json else render(found))
+    return EXIT_OK
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     """Brings up the local stack in the foreground (``make run``)."""
     from stack.supervisor import run_stack
@@ -282,6 +310,14 @@ def build_parser() -> argparse.ArgumentParser:
     approve.add_argument("--reason", default=None, help="shown in Slack and on the timeline")
     approve.add_argument("--by", default=None, metavar="NAME", help="operator name ($USER)")
     approve.set_defaults(func=cmd_approve)
+
+    explain_cmd = verbs.add_parser(
+        "explain", help="why each definition did or did not run for an incident"
+    )
+    explain_cmd.add_argument("incident", metavar="INCIDENT", help="incident id, INC-42 or 42")
+    explain_cmd.add_argument("--workspace", default="default")
+    explain_cmd.add_argument("--json", action="store_true", help="print the report as JSON")
+    explain_cmd.set_defaults(func=cmd_explain)
 
     up = verbs.add_parser("up", help="run Temporal, the worker and the API in the foreground")
     up.set_defaults(func=cmd_up)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from temporalio import activity
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -137,12 +137,31 @@ async def worker(env: WorkflowEnvironment, queue: str) -> AsyncIterator[None]:
         ),
         Worker(env.client, task_queue=INCIDENT_IO_TASK_QUEUE, activities=[fake_snapshot]),
     ):
-        yield
+        try:
+            yield
+        finally:
+            await terminate_leftovers(env)
+
+
+STARTED: list[str] = []
+
+
+async def terminate_leftovers(env: WorkflowEnvironment) -> None:
+    """Ends the workflows a test left waiting, so no later test's timers are held up."""
+    while STARTED:
+        handle = env.client.get_workflow_handle_for(IncidentWorkflow.run, STARTED.pop())
+        report = await handle.query(IncidentWorkflow.explain)
+        ids = [d.workflow_id for e in report.events for d in e.decisions if d.workflow_id]
+        for workflow_id in [*ids, handle.id]:
+            run = env.client.get_workflow_handle(workflow_id)
+            if (await run.describe()).status == WorkflowExecutionStatus.RUNNING:
+                await run.terminate(reason="end of test")
 
 
 async def start(
     env: WorkflowEnvironment, queue: str, incident_id: str, **kwargs: Any
 ) -> WorkflowHandle[Any, Any]:
+    STARTED.append(f"incident-acme-{incident_id}")
     return await env.client.start_workflow(
         IncidentWorkflow.run,
         IncidentWorkflowInput(workspace="acme", incident_id=incident_id, **kwargs),
