@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
+from temporalio.client import (
+    Interceptor,
+    OutboundInterceptor,
+    StartWorkflowInput,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.catalogue import default_catalogue
@@ -20,11 +30,47 @@ def catalogue() -> Catalogue:
     return default_catalogue()
 
 
+class _RecordStarts(Interceptor):
+    """Remembers every workflow a test starts on the time-skipping server."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        outer = self
+
+        class Recorder(OutboundInterceptor):
+            async def start_workflow(self, input: StartWorkflowInput) -> WorkflowHandle[Any, Any]:
+                outer.started.append(input.id)
+                return await super().start_workflow(input)
+
+        return Recorder(next)
+
+
+STARTS = _RecordStarts()
+
+
 @pytest_asyncio.fixture(scope="session")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server (timers and waits finish at once)."""
-    async with await devserver.start_time_skipping(data_converter=pydantic_data_converter) as env:
+    async with await devserver.start_time_skipping(
+        data_converter=pydantic_data_converter, interceptors=[STARTS]
+    ) as env:
         yield env
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _end_leftover_runs(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Terminates runs a test left waiting: the time-skipping server stalls on orphaned work."""
+    yield
+    if "time_env" not in request.fixturenames or not STARTS.started:
+        return
+    env: WorkflowEnvironment = request.getfixturevalue("time_env")
+    while STARTS.started:
+        handle = env.client.get_workflow_handle(STARTS.started.pop())
+        with contextlib.suppress(RPCError):
+            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                await handle.terminate(reason="end of test")
 
 
 @pytest_asyncio.fixture(scope="session")

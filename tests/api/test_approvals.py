@@ -6,14 +6,14 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
 from pydantic import SecretStr
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -70,6 +70,14 @@ class Rig:
     slack: SlackState
     anonymous: httpx.AsyncClient
     admin: httpx.AsyncClient
+    started: list[str] = field(default_factory=list)
+
+    async def end_leftovers(self) -> None:
+        """Terminates runs a test left waiting: the time-skipping server would stall on them."""
+        for workflow_id in self.started:
+            handle = self.env.client.get_workflow_handle(workflow_id)
+            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                await handle.terminate(reason="end of test")
 
     async def start(self) -> WorkflowHandle[Any, RunResult]:
         plan = compile_text(DEFINITION, file="gate.yaml", catalogue=CATALOGUE)
@@ -79,6 +87,7 @@ class Rig:
             id=f"api-gate-{uuid.uuid4().hex}",
             task_queue=self.queue,
         )
+        self.started.append(handle.id)
         for _ in range(400):
             items = await handle.query(InterpreterWorkflow.approvals)
             if items and items[0].slack_ts:
@@ -126,7 +135,11 @@ async def rig(
                 headers={"Authorization": f"Bearer {ADMIN}"},
             ) as admin,
         ):
-            yield Rig(time_env, task_queue, state, anonymous, admin)
+            rig = Rig(time_env, task_queue, state, anonymous, admin)
+            try:
+                yield rig
+            finally:
+                await rig.end_leftovers()
 
 
 async def test_a_signed_click_by_an_approver_approves(rig: Rig) -> None:

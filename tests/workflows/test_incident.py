@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections import Counter
@@ -10,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from temporalio import activity
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -35,6 +37,16 @@ pytestmark = pytest.mark.asyncio
 
 NOW = datetime.now(UTC).isoformat()
 LATER = (datetime.now(UTC) + timedelta(minutes=42)).isoformat()
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def server_clock(time_env: WorkflowEnvironment) -> None:
+    """Incident timestamps follow the server's clock, which earlier tests skip far ahead."""
+    global NOW, LATER
+    now = await time_env.get_current_time()
+    NOW, LATER = now.isoformat(), (now + timedelta(minutes=42)).isoformat()
+
+
 INCIDENTS: dict[str, IncidentSnapshot] = {}
 DEFINITIONS: dict[str, tuple[str, bool]] = {}
 FETCHES: Counter[str] = Counter()
@@ -173,17 +185,14 @@ async def start(
 
 
 async def settle(handle: WorkflowHandle[Any, Any], count: int) -> Any:
-    """Waits until the workflow has handled ``count`` events (a query, not a sleep)."""
-
-    async def done() -> bool:
+    """Waits until the workflow has handled ``count`` events (its state is only queryable)."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while asyncio.get_running_loop().time() < deadline:
         report = await handle.query(IncidentWorkflow.explain)
-        return len(report.events) >= count and all(e.decisions for e in report.events)
-
-    for _ in range(200):
-        if await done():
-            return await handle.query(IncidentWorkflow.explain)
-        await handle.query(IncidentWorkflow.explain)  # lets the worker make progress
-    raise AssertionError("the incident workflow did not handle the events")
+        if len(report.events) >= count and all(e.decisions for e in report.events):
+            return report
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the incident workflow did not handle the events: {report}")
 
 
 def incident_id() -> str:
