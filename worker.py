@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities import debug
@@ -25,6 +24,7 @@ from activities.linear import LinearActivities
 from activities.slack import SlackActivities
 from settings import Settings
 from store import Store
+from store.codec import data_converter
 from workflows.incident import IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow
 from workflows.sync import WorkspaceSyncWorkflow
@@ -35,11 +35,15 @@ WORKFLOWS: list[type] = [InterpreterWorkflow, IncidentWorkflow, WorkspaceSyncWor
 
 
 async def connect(settings: Settings) -> Client:
-    """A client for the configured Temporal frontend, with rensei's data converter."""
+    """A client for the configured Temporal frontend, with rensei's data converter.
+
+    With ``RENSEI_ENCRYPT_PAYLOADS=1`` every payload is AES-GCM encrypted under the master
+    key; every process (worker, API, CLI) connects through here, so they all agree.
+    """
     return await Client.connect(
         settings.address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
     )
 
 

@@ -92,6 +92,13 @@ def _check_ports(settings: Settings) -> None:
             )
 
 
+def codec_endpoint(settings: Settings) -> str | None:
+    """The API's codec server for the Temporal UI, when payloads are encrypted."""
+    if not settings.encrypt_payloads:
+        return None
+    return f"http://127.0.0.1:{settings.api_port}/codec"
+
+
 def start_children(settings: Settings) -> list[Child]:
     """Starts Temporal (unless external), then the worker and the API; returns them in order."""
     _check_ports(settings)
@@ -104,6 +111,7 @@ def start_children(settings: Settings) -> list[Child]:
                 port=settings.temporal_port,
                 ui_port=settings.temporal_ui_port,
                 db_file=Path(settings.data_dir) / "temporal.db",
+                codec_endpoint=codec_endpoint(settings),
             )
             temporal = _spawn("temporal", command, env=env)
             children.append(temporal)
