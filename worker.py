@@ -13,7 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import debug
-from activities.agents import AgentActivities, StaticAgentRegistry
+from activities.agents import AgentActivities, ChainedAgentRegistry, StaticAgentRegistry
 from activities.catalogue import default_catalogue
 from activities.credentials import ChainedCredentials, from_settings
 from activities.definitions import DefinitionActivities
@@ -23,6 +23,7 @@ from activities.incident_io.sync import SyncActivities
 from activities.linear import LinearActivities
 from activities.slack import SlackActivities
 from settings import Settings
+from simulators.incident_io.seed import SANDBOX_TOKEN
 from store import Store
 from store.codec import data_converter
 from workflows.incident import IncidentWorkflow
@@ -47,6 +48,24 @@ async def connect(settings: Settings) -> Client:
     )
 
 
+class StoreAgentRegistry:
+    """The workspace's agent cards as stored from the settings page (or by sandbox mode)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def url(self, workspace: str, name: str) -> str | None:
+        card = await self.store.get_agent_card(workspace, name)
+        return None if card is None else card.url
+
+
+def credential_chain(settings: Settings, store: Store | None) -> ChainedCredentials:
+    """The store first (what the settings page saved), then the ``RENSEI_*`` variables."""
+    return ChainedCredentials(
+        [store, from_settings(settings)] if store else [from_settings(settings)]
+    )
+
+
 def http_client() -> httpx.AsyncClient:
     """The HTTP client every provider shares (connection pool, timeouts); close it on exit."""
     return httpx.AsyncClient(
@@ -57,18 +76,21 @@ def http_client() -> httpx.AsyncClient:
 
 
 def default_activities(
-    settings: Settings, *, http: httpx.AsyncClient | None = None
+    settings: Settings, *, http: httpx.AsyncClient | None = None, store: Store | None = None
 ) -> list[Callable[..., Any]]:
     """Every activity rensei ships, bound to clients built from ``settings``.
 
     Pass ``http`` to own the client's lifetime (``run`` does); otherwise one is created
-    and lives as long as the worker process.
+    and lives as long as the worker process. With ``store``, credentials and agent cards
+    are read from it first.
     """
     shared = http or http_client()
-    credentials = ChainedCredentials([from_settings(settings)])
+    credentials = credential_chain(settings, store)
     slack = SlackActivities(credentials, shared, base_url=settings.slack_base_url)
     linear = LinearActivities(credentials, shared, base_url=settings.linear_base_url)
-    agents = AgentActivities(shared, registry=StaticAgentRegistry.from_settings(settings))
+    static = StaticAgentRegistry.from_settings(settings)
+    registry = ChainedAgentRegistry([StoreAgentRegistry(store), static]) if store else static
+    agents = AgentActivities(shared, registry=registry)
     return [debug.echo, *slack.all(), *linear.all(), *agents.all()]
 
 
@@ -86,6 +108,9 @@ def incident_io_activities(
         cache=CatalogueCache(ttl=settings.incident_io_catalogue_ttl),
         budget=CallBudget(per_minute=settings.incident_io_requests_per_minute),
         max_inline_wait=settings.incident_io_max_inline_wait,
+        sandbox=(SANDBOX_TOKEN, settings.sandbox_incident_io_url)
+        if settings.sandbox_incident_io_url
+        else None,
     )
 
 
@@ -106,11 +131,13 @@ def build_workers(
     holds every worker process of the cluster to the workspace's call budget.
     """
     queue = task_queue or settings.task_queue
-    credentials = ChainedCredentials(
-        [store, from_settings(settings)] if store else [from_settings(settings)]
-    )
+    credentials = credential_chain(settings, store)
     nodes = incident_io or incident_io_activities(settings, credentials=credentials, http=http)
-    main = list(activities if activities is not None else default_activities(settings, http=http))
+    main = list(
+        activities
+        if activities is not None
+        else default_activities(settings, http=http, store=store)
+    )
     if store is not None:
         main += [DefinitionActivities(store, default_catalogue()).candidates]
     sync = SyncActivities(
