@@ -247,6 +247,44 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_simulate_sandbox(args: argparse.Namespace) -> int:
+    """Serves every simulator of ``make run``'s sandbox mode until interrupted."""
+    from stack.sandbox_mode import SandboxError, serve_sandbox
+
+    logging.getLogger().setLevel(logging.INFO)
+    settings = Settings()
+    if args.port is not None:
+        settings = settings.model_copy(update={"sandbox_port": args.port})
+    try:
+        asyncio.run(serve_sandbox(settings, webhook_url=args.webhook_url))
+    except SandboxError as exc:
+        _err(f"rensei simulate sandbox: {exc}")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_sandbox_incident(args: argparse.Namespace) -> int:
+    """Declares an incident in the running sandbox's incident.io simulator."""
+    from stack.sandbox_mode import SandboxError, declare_incident, resolve_incident
+
+    settings = Settings()
+    try:
+        if args.resolve:
+            found = asyncio.run(resolve_incident(settings, args.resolve))
+        else:
+            found = asyncio.run(
+                declare_incident(
+                    settings, title=args.title, severity=args.severity, summary=args.summary
+                )
+            )
+    except SandboxError as exc:
+        _err(f"rensei sandbox incident: {exc}")
+        return EXIT_FAILED
+    incident = found.get("incident", found)
+    _out(f"{incident.get('reference', '')} {incident.get('id', '')}".strip())
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rensei", description="Durable incident automation on Temporal."
@@ -297,6 +335,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--webhook-secret", metavar="whsec_...", help="signing secret for the webhooks"
     )
     incident_io.set_defaults(func=cmd_simulate)
+    every = simulators.add_parser(
+        "sandbox", help="incident.io, Slack, Linear and the A2A agent (make run's sandbox mode)"
+    )
+    every.add_argument(
+        "--port", type=int, default=None, help="incident.io's port; the others follow (+1..+3)"
+    )
+    every.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        help="deliver incident.io webhooks here (signed with "
+        "the default workspace's stored secret)",
+    )
+    every.set_defaults(func=cmd_simulate_sandbox)
+
+    sandbox = verbs.add_parser("sandbox", help="act on make run's sandbox simulators")
+    sandbox_verbs = sandbox.add_subparsers(dest="sandbox_verb", required=True, metavar="VERB")
+    incident = sandbox_verbs.add_parser(
+        "incident", help="declare (or --resolve) an incident in the incident.io simulator"
+    )
+    incident.add_argument("--severity", default="SEV-2", help="SEV-1 .. SEV-4 (SEV-2)")
+    incident.add_argument("--title", default="Sandbox incident")
+    incident.add_argument("--summary", default=None)
+    incident.add_argument("--resolve", metavar="INCIDENT_ID", help="resolve this incident instead")
+    incident.set_defaults(func=cmd_sandbox_incident)
 
     approve = verbs.add_parser(
         "approve",

@@ -90,6 +90,23 @@ class Settings(BaseSettings):
         default_factory=dict, description="agent card name -> base URL (JSON in RENSEI_AGENTS)"
     )
 
+    # --- sandbox mode of ``make run`` (issue 5.7)
+    sandbox: bool | None = Field(
+        default=None,
+        description="make run's sandbox mode: unset starts the simulators when incident.io "
+        "is not connected; true/false forces it",
+    )
+    sandbox_port: int = Field(
+        default=8090,
+        description="first of four ports of the sandbox simulators "
+        "(incident.io, Slack, Linear, the A2A agent)",
+    )
+    sandbox_incident_io_url: str | None = Field(
+        default=None,
+        description="set by make run in sandbox mode: where calls made with the simulator's "
+        "sandbox token go",
+    )
+
     @property
     def address(self) -> str:
         """The Temporal frontend everything connects to."""

@@ -10,11 +10,10 @@ from typing import Any
 
 import httpx
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities import debug
-from activities.agents import AgentActivities, StaticAgentRegistry
+from activities.agents import AgentActivities, ChainedAgentRegistry, StaticAgentRegistry
 from activities.catalogue import default_catalogue
 from activities.credentials import ChainedCredentials, from_settings
 from activities.definitions import DefinitionActivities
@@ -24,7 +23,9 @@ from activities.incident_io.sync import SyncActivities
 from activities.linear import LinearActivities
 from activities.slack import SlackActivities
 from settings import Settings
+from simulators.incident_io.seed import SANDBOX_TOKEN
 from store import Store
+from store.codec import data_converter
 from workflows.incident import IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow
 from workflows.sync import WorkspaceSyncWorkflow
@@ -35,11 +36,33 @@ WORKFLOWS: list[type] = [InterpreterWorkflow, IncidentWorkflow, WorkspaceSyncWor
 
 
 async def connect(settings: Settings) -> Client:
-    """A client for the configured Temporal frontend, with rensei's data converter."""
+    """A client for the configured Temporal frontend, with rensei's data converter.
+
+    With ``RENSEI_ENCRYPT_PAYLOADS=1`` every payload is AES-GCM encrypted under the master
+    key; every process (worker, API, CLI) connects through here, so they all agree.
+    """
     return await Client.connect(
         settings.address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
+    )
+
+
+class StoreAgentRegistry:
+    """The workspace's agent cards as stored from the settings page (or by sandbox mode)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def url(self, workspace: str, name: str) -> str | None:
+        card = await self.store.get_agent_card(workspace, name)
+        return None if card is None else card.url
+
+
+def credential_chain(settings: Settings, store: Store | None) -> ChainedCredentials:
+    """The store first (what the settings page saved), then the ``RENSEI_*`` variables."""
+    return ChainedCredentials(
+        [store, from_settings(settings)] if store else [from_settings(settings)]
     )
 
 
@@ -53,18 +76,21 @@ def http_client() -> httpx.AsyncClient:
 
 
 def default_activities(
-    settings: Settings, *, http: httpx.AsyncClient | None = None
+    settings: Settings, *, http: httpx.AsyncClient | None = None, store: Store | None = None
 ) -> list[Callable[..., Any]]:
     """Every activity rensei ships, bound to clients built from ``settings``.
 
     Pass ``http`` to own the client's lifetime (``run`` does); otherwise one is created
-    and lives as long as the worker process.
+    and lives as long as the worker process. With ``store``, credentials and agent cards
+    are read from it first.
     """
     shared = http or http_client()
-    credentials = ChainedCredentials([from_settings(settings)])
+    credentials = credential_chain(settings, store)
     slack = SlackActivities(credentials, shared, base_url=settings.slack_base_url)
     linear = LinearActivities(credentials, shared, base_url=settings.linear_base_url)
-    agents = AgentActivities(shared, registry=StaticAgentRegistry.from_settings(settings))
+    static = StaticAgentRegistry.from_settings(settings)
+    registry = ChainedAgentRegistry([StoreAgentRegistry(store), static]) if store else static
+    agents = AgentActivities(shared, registry=registry)
     return [debug.echo, *slack.all(), *linear.all(), *agents.all()]
 
 
@@ -82,6 +108,9 @@ def incident_io_activities(
         cache=CatalogueCache(ttl=settings.incident_io_catalogue_ttl),
         budget=CallBudget(per_minute=settings.incident_io_requests_per_minute),
         max_inline_wait=settings.incident_io_max_inline_wait,
+        sandbox=(SANDBOX_TOKEN, settings.sandbox_incident_io_url)
+        if settings.sandbox_incident_io_url
+        else None,
     )
 
 
@@ -102,11 +131,13 @@ def build_workers(
     holds every worker process of the cluster to the workspace's call budget.
     """
     queue = task_queue or settings.task_queue
-    credentials = ChainedCredentials(
-        [store, from_settings(settings)] if store else [from_settings(settings)]
-    )
+    credentials = credential_chain(settings, store)
     nodes = incident_io or incident_io_activities(settings, credentials=credentials, http=http)
-    main = list(activities if activities is not None else default_activities(settings, http=http))
+    main = list(
+        activities
+        if activities is not None
+        else default_activities(settings, http=http, store=store)
+    )
     if store is not None:
         main += [DefinitionActivities(store, default_catalogue()).candidates]
     sync = SyncActivities(

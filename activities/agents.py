@@ -7,7 +7,7 @@ timeout); these activities are the three remote calls it makes.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
@@ -139,6 +139,20 @@ class StaticAgentRegistry:
     @classmethod
     def from_settings(cls, settings: Settings) -> StaticAgentRegistry:
         return cls(dict(settings.agents))
+
+
+@dataclass
+class ChainedAgentRegistry:
+    """Asks each registry in turn (the workspace's stored cards, then ``RENSEI_AGENTS``)."""
+
+    registries: Sequence[AgentRegistry]
+
+    async def url(self, workspace: str, name: str) -> str | None:
+        for registry in self.registries:
+            found = await registry.url(workspace, name)
+            if found:
+                return found
+        return None
 
 
 # --- client --------------------------------------------------------------------------------

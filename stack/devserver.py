@@ -49,9 +49,18 @@ def search_attribute_args() -> list[str]:
 
 
 def dev_server_command(
-    *, port: int, ui_port: int, db_file: Path | None, headless: bool = False
+    *,
+    port: int,
+    ui_port: int,
+    db_file: Path | None,
+    headless: bool = False,
+    codec_endpoint: str | None = None,
 ) -> list[str]:
-    """The full command line of the embedded dev server."""
+    """The full command line of the embedded dev server.
+
+    ``codec_endpoint`` preconfigures the UI's remote codec (the API's ``/codec``), so
+    encrypted payloads are readable in the UI without per-browser set-up.
+    """
     command = [
         str(binary("temporal")),
         "server",
@@ -72,6 +81,8 @@ def dev_server_command(
             command += ["--sqlite-pragma", pragma]
     if headless:
         command.append("--headless")
+    if codec_endpoint is not None:
+        command += ["--ui-codec-endpoint", codec_endpoint]
     return command
 
 

@@ -14,7 +14,7 @@ import os
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,16 +97,22 @@ def stdout_to_stderr() -> Iterator[None]:
 
 
 @contextlib.asynccontextmanager
-async def simulators(incident_io: SimulatorState | None = None) -> AsyncIterator[Simulators]:
-    """incident.io, Slack, Linear and the ``incident-responder`` A2A agent on 127.0.0.1."""
+async def simulators(
+    incident_io: SimulatorState | None = None, *, ports: Mapping[str, int] | None = None
+) -> AsyncIterator[Simulators]:
+    """incident.io, Slack, Linear and the ``incident-responder`` A2A agent on 127.0.0.1.
+
+    ``ports`` fixes the port of each (keys as in ``Simulators.urls``); free ports otherwise.
+    """
     state = incident_io or SimulatorState()
     slack, linear, agent = SlackState(), LinearState(), AgentRecord()
-    agent_port = free_port()
+    chosen = dict(ports or {})
+    agent_port = chosen.get("incident-responder") or free_port()
     agent_config = AgentConfig(public_url=f"http://127.0.0.1:{agent_port}", work_seconds=1.0)
     async with (
-        serve(incident_io_app(state)) as incident_io_url,
-        serve(slack_app(slack)) as slack_url,
-        serve(linear_app(linear)) as linear_url,
+        serve(incident_io_app(state), port=chosen.get("incident-io")) as incident_io_url,
+        serve(slack_app(slack), port=chosen.get("slack")) as slack_url,
+        serve(linear_app(linear), port=chosen.get("linear")) as linear_url,
         serve(agent_app(agent_config, record=agent), port=agent_port) as agent_url,
     ):
         urls = {

@@ -19,6 +19,15 @@ _LEVELS = {
 _REFERENCE = re.compile(r"^(?:INC-)?(\d+)$", re.IGNORECASE)
 
 
+def severity_id(severity: str) -> str | None:
+    """The seeded workspace's severity id of ``SEV-n`` or of a severity name."""
+    by_level = _LEVELS.get(severity.upper())
+    if by_level is not None:
+        return by_level
+    names = s.build_workspace().severities
+    return next((v.id for v in names if v.name.casefold() == severity.casefold()), None)
+
+
 def seed_from_trigger(state: SimulatorState, trigger: dict[str, Any]) -> dict[str, Any]:
     """Creates the trigger's incident in the simulator; returns the trigger pointing at it.
 

@@ -1,11 +1,16 @@
 """``make run``: Temporal dev server, worker and API as child processes, in the foreground.
 
+Before anything starts, the admin token is ensured (and printed when it was just made) and
+sandbox mode is decided: with no incident.io connected, the simulators run as one more child
+(``rensei simulate sandbox``) and the default workspace is connected to them.
+
 Children run in their own sessions so that Ctrl-C reaches only the supervisor, which then
 stops them in order (API, worker, Temporal) and waits for each.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -14,12 +19,21 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
 from settings import Settings
 from stack import devserver
+from stack.sandbox_mode import (
+    SandboxPlan,
+    curl_command,
+    incident_command,
+    prepare_sandbox,
+    sandbox_ports,
+)
+from store import KeyringError, Store, StoreError
+from store.admin_token import admin_token_path, admin_token_source, ensure_admin_token
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 15.0
@@ -76,8 +90,43 @@ def _stop(children: list[Child]) -> None:
                 child.process.wait()
 
 
-def _check_ports(settings: Settings) -> None:
+@dataclass
+class Preparation:
+    """What happens before the children start: the admin token and sandbox mode."""
+
+    admin_token: str
+    admin_token_generated: bool
+    admin_token_source: str
+    sandbox: SandboxPlan | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def prepare(settings: Settings) -> Preparation:
+    """Ensures the admin token and the keyring, migrates the store, decides sandbox mode."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    fresh = settings.admin_token is None and not admin_token_path(settings).exists()
+    token = ensure_admin_token(settings)
+    return Preparation(
+        admin_token=token,
+        admin_token_generated=fresh,
+        admin_token_source=admin_token_source(settings),
+        sandbox=asyncio.run(_prepare_store(settings)),
+    )
+
+
+async def _prepare_store(settings: Settings) -> SandboxPlan | None:
+    store = Store.from_settings(settings)  # creates the keyring file before any child races
+    try:
+        await store.migrate()
+        return await prepare_sandbox(settings, store)
+    finally:
+        await store.close()
+
+
+def _check_ports(settings: Settings, *, sandbox: bool = False) -> None:
     wanted = [(settings.api_port, "RENSEI_API_PORT")]
+    if sandbox:
+        wanted += [(port, "RENSEI_SANDBOX_PORT") for port in sandbox_ports(settings).values()]
     if settings.embedded_temporal:
         wanted += [
             (settings.temporal_port, "RENSEI_TEMPORAL_PORT"),
@@ -92,11 +141,19 @@ def _check_ports(settings: Settings) -> None:
             )
 
 
-def start_children(settings: Settings) -> list[Child]:
-    """Starts Temporal (unless external), then the worker and the API; returns them in order."""
-    _check_ports(settings)
+def codec_endpoint(settings: Settings) -> str | None:
+    """The API's codec server for the Temporal UI, when payloads are encrypted."""
+    if not settings.encrypt_payloads:
+        return None
+    return f"http://127.0.0.1:{settings.api_port}/codec"
+
+
+def start_children(settings: Settings, *, sandbox: SandboxPlan | None = None) -> list[Child]:
+    """Starts Temporal (unless external), the sandbox simulators (in sandbox mode), then the
+    worker and the API; returns them in order."""
+    _check_ports(settings, sandbox=sandbox is not None)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
+    env = dict(os.environ) | (sandbox.env() if sandbox else {})
     children: list[Child] = []
     try:
         if settings.embedded_temporal:
@@ -104,10 +161,18 @@ def start_children(settings: Settings) -> list[Child]:
                 port=settings.temporal_port,
                 ui_port=settings.temporal_ui_port,
                 db_file=Path(settings.data_dir) / "temporal.db",
+                codec_endpoint=codec_endpoint(settings),
             )
             temporal = _spawn("temporal", command, env=env)
             children.append(temporal)
             wait_for_port("127.0.0.1", settings.temporal_port, child=temporal, timeout=60)
+        if sandbox is not None:
+            command = [sys.executable, "-m", "cli", "simulate", "sandbox"]
+            command += ["--port", str(settings.sandbox_port), "--webhook-url", sandbox.webhook_url]
+            sims = _spawn("simulators", command, env=env)
+            children.append(sims)
+            last = max(sandbox_ports(settings).values())
+            wait_for_port("127.0.0.1", last, child=sims, timeout=30)
         children.append(_spawn("worker", [sys.executable, "-m", "cli", "worker"], env=env))
         api = _spawn("api", [sys.executable, "-m", "cli", "api"], env=env)
         children.append(api)
@@ -118,19 +183,53 @@ def start_children(settings: Settings) -> list[Child]:
     return children
 
 
-def banner(settings: Settings) -> str:
+def banner(settings: Settings, preparation: Preparation | None = None) -> str:
     """What ``make run`` prints once everything is up."""
     lines = ["", "rensei is running:"]
+    api = f"http://{settings.api_host}:{settings.api_port}"
     if settings.embedded_temporal:
         lines.append(f"  Temporal UI   http://127.0.0.1:{settings.temporal_ui_port}")
     lines += [
         f"  Temporal      {settings.address}",
-        f"  API           http://{settings.api_host}:{settings.api_port}  (health: /healthz)",
+        f"  API           {api}  (health: /healthz)",
+        f"  Settings      {api}/settings/integrations",
         f"  data          {Path(settings.data_dir).resolve()}",
-        "Press Ctrl-C to stop.",
+    ]
+    if preparation is not None:
+        lines += _admin_lines(preparation)
+        if preparation.sandbox is not None:
+            lines += _sandbox_lines(settings, preparation.sandbox)
+    lines += ["Press Ctrl-C to stop.", ""]
+    return "\n".join(lines)
+
+
+def _admin_lines(preparation: Preparation) -> list[str]:
+    if preparation.admin_token_generated:
+        return [
+            f"  admin token   {preparation.admin_token}",
+            f"                (generated now, saved in {preparation.admin_token_source})",
+        ]
+    return [
+        f"  admin token   from {preparation.admin_token_source}  (print it: rensei admin-token)"
+    ]
+
+
+def _sandbox_lines(settings: Settings, plan: SandboxPlan) -> list[str]:
+    stored = sum(1 for r in plan.definitions if r.status in ("stored", "unchanged"))
+    return [
+        "",
+        "Sandbox mode: no incident.io token is connected, so the default workspace uses local",
+        "simulators (connect a real token on the settings page to switch it off):",
+        f"  incident.io   {plan.urls['incident-io']}  (webhooks -> {plan.webhook_url})",
+        f"  Slack         {plan.urls['slack']}" + ("" if plan.slack else "  (not used)"),
+        f"  Linear        {plan.urls['linear']}" + ("" if plan.linear else "  (not used)"),
+        f"  agent         {plan.urls['incident-responder']}  (incident-responder)",
+        f"  definitions   {stored} from examples/ loaded",
+        "Declare an incident:",
+        f"  .venv/bin/{incident_command(settings)}",
+        f"  or: {curl_command(settings)}",
         "",
     ]
-    return "\n".join(lines)
 
 
 def run_stack(settings: Settings) -> int:
@@ -147,11 +246,12 @@ def run_stack(settings: Settings) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        children = start_children(settings)
-    except (StackError, devserver.BinaryNotFoundError) as exc:
+        preparation = prepare(settings)
+        children = start_children(settings, sandbox=preparation.sandbox)
+    except (StackError, devserver.BinaryNotFoundError, StoreError, KeyringError, OSError) as exc:
         sys.stderr.write(f"rensei: {exc}\n")
         return 1
-    sys.stdout.write(banner(settings) + "\n")
+    sys.stdout.write(banner(settings, preparation) + "\n")
     sys.stdout.flush()
     code = 0
     with contextlib.suppress(KeyboardInterrupt):

@@ -50,6 +50,9 @@ class IncidentIoActivities:
         budget: the per-process call budget (token bucket per workspace).
         severity_overrides: per-workspace ``{severity name or id: "SEV-n"}``.
         max_inline_wait: longest Retry-After waited out inside one attempt.
+        sandbox: ``(token, url)``: calls made with this token (the local simulator's sandbox
+            key, which no real incident.io accepts) go to ``url``, so a workspace leaves
+            sandbox mode as soon as a real token is stored.
     """
 
     def __init__(
@@ -62,7 +65,9 @@ class IncidentIoActivities:
         budget: CallBudget | None = None,
         severity_overrides: Callable[[str], Mapping[str, str]] | None = None,
         max_inline_wait: float = 30.0,
+        sandbox: tuple[str, str] | None = None,
     ) -> None:
+        self._sandbox = sandbox
         self._credentials = credentials
         self._http = http
         self._base_url_for = base_url_for
@@ -88,7 +93,9 @@ class IncidentIoActivities:
         token = await self._credentials.require(workspace, "incident_io", "token")
         return IncidentIoClient(
             self._http,
-            base_url=self._base_url_for(workspace),
+            base_url=self._sandbox[1]
+            if self._sandbox is not None and token == self._sandbox[0]
+            else self._base_url_for(workspace),
             token=token,
             catalogue_cache=self.cache,
             workspace=workspace,

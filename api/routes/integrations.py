@@ -86,6 +86,8 @@ async def describe(
         "details": integration.display.get("details", {}),
         "connected_at": _iso(integration.connected_at),
         "last_event_at": _iso(integration.last_event_at),
+        "sandbox": bool(integration.display.get("sandbox")),
+        "simulator_url": integration.display.get("simulator_url"),
     }
     try:
         primary = await svc.store.get_credential(workspace, kind, PRIMARY_FIELD[kind])
@@ -131,16 +133,30 @@ async def connect_incident_io(
     identity = await _identify(
         incident_io_identity, svc.http, svc.settings.incident_io_base_url, token
     )
+    previous = await svc.store.get_integration(workspace, "incident_io")
+    if previous is not None and previous.display.get("sandbox"):
+        # The stored secret signed the simulator's webhooks: it must not accept any more.
+        await svc.store.delete_credential(workspace, "incident_io", "webhook_secret")
+        log.info(
+            "sandbox mode off for workspace %s: a real incident.io key is connected", workspace
+        )
     await svc.store.put_credential(workspace, "incident_io", "token", token)
     integration = await svc.store.upsert_integration(
         workspace,
         "incident_io",
-        display={"name": identity.name, "roles": identity.roles, "details": identity.details},
+        display={
+            "name": identity.name,
+            "roles": identity.roles,
+            "details": identity.details,
+            "sandbox": False,
+        },
     )
     log.info("incident.io connected for workspace %s as %r", workspace, identity.name)
     sync: dict[str, Any] = {
         "cursor": integration.sync_cursor,
         "last_event_at": _iso(integration.last_event_at),
+        "sandbox": bool(integration.display.get("sandbox")),
+        "simulator_url": integration.display.get("simulator_url"),
     }
     try:
         started = await svc.on_connect(workspace)
