@@ -283,9 +283,11 @@ Where the time goes (each stage's own p50 and p95; they do not add up to the tot
 |---|---|---|
 {chr(10).join(rows)}
 
-The largest stages are the first workflow task of each new workflow in the worker (the
-incident workflow's and the child run's): every new run gets a fresh sandbox, which
-re-executes the workflow modules, including the class bodies of their pydantic models.
+Steady across runs: the first workflow task of each new workflow costs 30-60 ms of worker
+time (the incident workflow's and the child run's): every new run gets a fresh sandbox,
+which re-executes the workflow modules, including the class bodies of their pydantic models.
+Unsteady: the child start (14-80 ms) and the wait for the child's first task (10-50 ms)
+varied from run to run (the one default workflow poller is busy with the parent's task).
 Each activity round trip costs about 10-20 ms here; `first action scheduled -> started` is
 about 0 because the worker takes the activity eagerly when it completes the child's task.
 """
