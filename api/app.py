@@ -93,6 +93,7 @@ def create_app(
     app.state.settings = settings
     app.state.temporal = holder
     app.state.services = services
+    app.state.webhook_secrets = webhooks.SecretCache()
     app.state.admin_auth = AdminAuth(
         ensure_admin_token(settings), secure_cookie=settings.public_url.startswith("https://")
     )

@@ -13,10 +13,11 @@ import asyncio
 import binascii
 import json
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import JSONResponse
 from standardwebhooks import Webhook, WebhookVerificationError
 from temporalio.service import RPCError
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/webhooks/ingest", tags=["webhooks"])
 Svc = Annotated[Services, Depends(services)]
 
+SECRET_TTL = 30.0
 TEMPORAL_DEADLINE = 4.0  # seconds; Svix gives a delivery about 15
 INCIDENT_EVENTS = frozenset(
     {
@@ -44,6 +46,24 @@ INCIDENT_EVENTS = frozenset(
 
 def _answer(code: int, **body: Any) -> JSONResponse:
     return JSONResponse(status_code=code, content=body)
+
+
+class SecretCache:
+    """Signing secrets by workspace for a short while: a delivery costs no store read and
+    decryption; a failed verification re-reads the store, so a rotated secret works at once."""
+
+    def __init__(self, ttl: float = SECRET_TTL) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, str | None]] = {}
+
+    async def get(self, svc: Services, workspace: str, *, fresh: bool = False) -> str | None:
+        now = time.monotonic()
+        cached = self._entries.get(workspace)
+        if cached is not None and not fresh and now - cached[0] < self.ttl:
+            return cached[1]
+        secret = await _secret(svc, workspace)
+        self._entries[workspace] = (now, secret)
+        return secret
 
 
 async def _secret(svc: Services, workspace: str) -> str | None:
@@ -88,13 +108,15 @@ def incident_id_of(body: dict[str, Any]) -> tuple[str, str | None] | None:
 
 
 @router.post("/incident-io")
-async def ingest_default(request: Request, svc: Svc) -> JSONResponse:
+async def ingest_default(request: Request, svc: Svc, later: BackgroundTasks) -> JSONResponse:
     """Deliveries for the default workspace."""
-    return await ingest(request, svc, DEFAULT_WORKSPACE)
+    return await ingest(request, svc, DEFAULT_WORKSPACE, later)
 
 
 @router.post("/incident-io/{workspace}")
-async def ingest(request: Request, svc: Svc, workspace: str) -> JSONResponse:
+async def ingest(
+    request: Request, svc: Svc, workspace: str, later: BackgroundTasks
+) -> JSONResponse:
     """Deliveries for ``workspace``, signed with that workspace's secret only."""
     raw = await request.body()
     try:
@@ -156,5 +178,6 @@ async def ingest(request: Request, svc: Svc, workspace: str) -> JSONResponse:
             content={"error": "Temporal is unavailable; the event was not accepted, please retry"},
             headers={"Retry-After": "5"},
         )
-    await svc.store.record_integration_event(workspace, "incident_io")
+    # Informational only, and Temporal has the event already: noted after answering.
+    later.add_task(svc.store.record_integration_event, workspace, "incident_io")
     return _answer(200, status="accepted", incident_id=incident_id, event_type=event_type)

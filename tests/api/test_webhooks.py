@@ -259,3 +259,18 @@ async def test_webhooks_need_no_admin_token_but_definitions_do(client: httpx.Asy
     assert response.status_code == 401
     response = await client.get("/api/workflows", headers={"Authorization": f"Bearer {ADMIN}"})
     assert response.status_code == 200
+
+
+async def test_a_rotated_secret_works_at_once(client: httpx.AsyncClient, store: Store) -> None:
+    body = body_for(f"01{uuid.uuid4().hex[:10].upper()}")
+    url = "/api/webhooks/ingest/incident-io/acme"
+    assert (
+        await client.post(url, content=body, headers=signed(body, secret=OTHER_SECRET))
+    ).status_code == 200
+    rotated = "whsec_" + "cm90YXRlZC1zZWNyZXQtZm9yLWFjbWUtMDEyMzQ1"
+    await store.put_credential("acme", "incident_io", "webhook_secret", rotated)
+    assert (
+        await client.post(url, content=body, headers=signed(body, secret=rotated))
+    ).status_code == 200
+    old = await client.post(url, content=body, headers=signed(body, secret=OTHER_SECRET))
+    assert old.status_code == 401

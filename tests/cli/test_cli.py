@@ -245,3 +245,22 @@ def test_run_sandbox_drives_every_incident_io_node_against_the_simulator() -> No
         "status": "resolved",
         "incidentStatus": "Documenting",
     }
+
+
+def test_sandbox_runs_the_whole_lifecycle_to_the_all_clear() -> None:
+    done = rensei(
+        "run",
+        str(ROOT / "examples" / "incident-lifecycle.yaml"),
+        "--event",
+        str(ROOT / "examples" / "events" / "sev1.json"),
+        "--sandbox",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    steps = {s["id"]: s for s in json.loads(done.stdout)["steps"]}
+    assert steps["escalate"]["output"]["status"] == "triggered"
+    assert steps["agent_on_timeline"]["output"]["title"] == "[agent] incident-responder reported"
+    assert steps["until_resolved"]["output"]["event"] == "resolved"
+    assert isinstance(steps["until_resolved"]["output"]["payload"]["resolution_time"], int)
+    assert steps["still_open"]["status"] == "skipped"
+    assert steps["all_clear"]["status"] == "completed"
+    assert steps["open_ticket"]["status"] == "skipped"
