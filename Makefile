@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lint format bench clean
+.PHONY: venv run test coverage lint format bench clean
 
 venv: $(STAMP)
 
@@ -20,6 +20,9 @@ run: venv
 test: venv
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5)" >&2; fi; exit $$rc
+
+coverage: venv
+	$(BIN)/python -m pytest tests/interpreter -q -p no:cacheprovider --cov=interpreter --cov-branch --cov-report=term-missing --cov-fail-under=100
 
 lint: venv
 	$(BIN)/ruff format --check .

@@ -96,7 +96,7 @@ def raw_offset(text: str, raw: str, offset: int) -> int:
     The n-th ``{{`` of the value is the n-th ``{{`` of the source, and inside one
     expression the two agree character for character.
     """
-    anchor = text.rfind("{{", 0, offset + 1)
+    anchor = text.rfind("{{", 0, offset + 2)
     if anchor < 0:
         return 0
     nth = text.count("{{", 0, anchor)
@@ -122,12 +122,19 @@ class _Builder:
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
         self.doc.spans[path] = (node.start_mark.index, node.end_mark.index)
-        value = self.constructor.construct_object(node, deep=True)
+        value = self._construct(node)
         if isinstance(value, dt.datetime | dt.date):
             return value.isoformat()
         if isinstance(value, bytes):
             return value.decode("utf-8", "replace")
         return value
+
+    def _construct(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            self._error(node, f"cannot read this value: {getattr(exc, 'problem', None) or exc}")
+            return None
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -135,10 +142,10 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 self._error(key_node, "mapping keys must be plain strings")
                 continue
-            key = str(self.constructor.construct_object(key_node))
-            if key == "<<":
+            if key_node.tag == "tag:yaml.org,2002:merge" or key_node.value == "<<":
                 self._error(key_node, "YAML merge keys ('<<') are not supported")
                 continue
+            key = str(self._construct(key_node))
             if key in result:
                 first = self.doc.key_positions[(*path, key)]
                 self._error(

@@ -454,9 +454,7 @@ def _check_cycles(
         nonlocal found
         state[sid] = 1
         for targets in branches.get(sid, {}).values():
-            for target in targets:
-                if target not in index_of or target == sid:
-                    continue
+            for target in targets:  # sanitized: every target is another, existing step
                 if state.get(target) == 1:
                     cycle = " -> ".join([*trail[trail.index(target) :], target])
                     out.add(("steps", index_of[sid], "id"), f"branches form a cycle: {cycle}")
@@ -474,21 +472,18 @@ def _check_cycles(
 def _visibility(
     root: list[str], branches: dict[str, dict[str, list[str]]]
 ) -> dict[str, frozenset[str]]:
-    """For every step, the steps that may have run before it (the union over all paths)."""
-    visible: dict[str, frozenset[str]] = {}
+    """For every step, the steps that may have run before it (the union over all paths).
 
-    active: set[str] = set()
+    Only called once ``_check_cycles`` found none, so the walk terminates.
+    """
+    visible: dict[str, frozenset[str]] = {}
 
     def walk(sequence: list[str], before: frozenset[str]) -> frozenset[str]:
         current = before
         for sid in sequence:
-            if sid in active:
-                continue  # a cycle, reported by _check_cycles
             visible[sid] = visible.get(sid, frozenset()) | current
             after = current | {sid}
-            active.add(sid)
             outcomes = [walk(targets, after) for targets in branches.get(sid, {}).values()]
-            active.discard(sid)
             current = after.union(*outcomes)
         return current
 
@@ -527,7 +522,7 @@ def _check_expressions(
         scope = ex.Scope(
             trigger, WORKFLOW_SHAPE, shapes, checked.visible.get(sid, frozenset()), all_steps
         )
-        if step.type == "condition":
+        if step.type == "condition" and step.condition is not None:
             _check_condition(step, base, scope, out)
         for path, text in iter_strings(step.inputs or {}, (*base, "inputs")):
             _check_text(text, path, scope, out)
