@@ -172,17 +172,18 @@ concurrent callers (closed loop, for the highest rate).
 **Ratio of p50 at {args.rate:g}/s (webhook / signal-with-start): {ratio:.2f}** (goal <= 1.5:
 {verdict}). Closed-loop throughput ratio (webhook / signal-with-start): {closed_ratio:.2f}.
 
-Why the webhook costs about 10 ms more than the bare call (one instrumented run of
-`--quick`, in memory: wrappers timed each step of the endpoint; figures are p50): the
-signal-with-start itself is the same ~4.6 ms; `store.record_integration_event` (a SQLite write
-and commit, awaited before answering) ~3.8 ms; `store.get_credential` (a SQLite read and an
-AES-GCM open, on every delivery) ~1.8 ms; signature verification ~0.1 ms; the remaining
-~6 ms is HTTP, uvicorn and FastAPI plus the httpx client, all on one event loop. Against a
-~5 ms baseline a 1.5x goal leaves ~2.5 ms for HTTP and verification, which one
-Python process serving HTTP does not reach; the dev server is not the bottleneck here
-(the bare call is fast, on a file DB too). Under closed-loop load the single event loop,
-shared by client, uvicorn, the store's SQLite connection and the Temporal client, is what
-saturates.
+Where the webhook's extra time goes. An instrumented run (wrappers timing each step of the
+endpoint, p50) found, besides the same ~4.6 ms signal-with-start: a SQLite write noting the
+last event (~3.8 ms) and a SQLite read plus AES-GCM open of the signing secret (~1.8 ms) on
+every delivery. Both are gone from the answer's path now: the secret is cached per
+workspace for 30 s (a failed verification re-reads it, so a rotated secret works at once)
+and the last-event note is written after the answer. What remains is signature
+verification (~0.1 ms) and ~8 ms of HTTP: uvicorn and FastAPI plus the httpx client, which
+shares the event loop with the server in this benchmark. Against a ~5 ms baseline a 1.5x
+goal leaves ~2.5 ms for HTTP, which one Python process serving HTTP does not reach; the dev
+server is not the bottleneck (the bare call is fast, on a file DB too). Under closed-loop
+load the single event loop, shared by client, uvicorn, the store and the Temporal client,
+is what saturates; more API processes behind a load balancer scale it out.
 """
 
 
