@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -114,6 +114,16 @@ def incident_io_activities(
     )
 
 
+def _overrides_from(store: Store) -> Callable[[str], Awaitable[Mapping[str, str]]]:
+    """A workspace's own ``{severity name or id: "SEV-n"}`` map, read from the store."""
+
+    async def overrides(workspace: str) -> Mapping[str, str]:
+        found = await store.get_workspace(workspace)
+        return {str(k): str(v) for k, v in (found.severity_overrides if found else {}).items()}
+
+    return overrides
+
+
 def build_workers(
     client: Client,
     settings: Settings,
@@ -144,6 +154,7 @@ def build_workers(
         nodes.client,
         client,
         task_queue=queue,
+        severity_overrides=_overrides_from(store) if store else None,
         on_cursor=(lambda ws, cursor: store.set_sync_cursor(ws, "incident_io", cursor))
         if store
         else None,

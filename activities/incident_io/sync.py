@@ -44,13 +44,13 @@ class SyncActivities:
         temporal: Client,
         *,
         task_queue: str,
-        severity_overrides: Callable[[str], Mapping[str, str]] | None = None,
+        severity_overrides: Callable[[str], Awaitable[Mapping[str, str]]] | None = None,
         on_cursor: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self._client_for = client_for
         self._temporal = temporal
         self._task_queue = task_queue
-        self._overrides = severity_overrides or (lambda _: {})
+        self._overrides = severity_overrides or _no_overrides
         self._on_cursor = on_cursor
 
     def all(self) -> list[Callable[..., Any]]:
@@ -78,7 +78,7 @@ class SyncActivities:
         fields = incident_fields(
             incident.model_dump(mode="json"),
             severities=[s.model_dump() for s in severities],
-            overrides=self._overrides(params.workspace),
+            overrides=await self._overrides(params.workspace),
         )
         entries = [
             TimelineEntry(
@@ -173,6 +173,10 @@ async def signal_incident(
         start_signal_args=[hint],
         rpc_timeout=rpc_timeout,
     )
+
+
+async def _no_overrides(workspace: str) -> Mapping[str, str]:
+    return {}
 
 
 def _roles(incident: Incident) -> dict[str, str | None]:

@@ -191,6 +191,28 @@ async def put_webhook_secret(body: WebhookSecret, svc: Svc, workspace: Workspace
     }
 
 
+class SeverityOverrides(BaseModel):
+    overrides: dict[str, str] = {}
+
+
+LEVELS = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
+
+
+@router.put("/incident-io/severity-overrides")
+async def put_severity_overrides(
+    body: SeverityOverrides, svc: Svc, workspace: Workspace
+) -> dict[str, Any]:
+    """Maps workspace severities (by name or id) onto SEV-1..SEV-4 instead of by rank."""
+    wrong = {k: v for k, v in body.overrides.items() if v not in LEVELS}
+    if wrong:
+        raise _bad_request(
+            "each severity maps onto one of SEV-1, SEV-2, SEV-3, SEV-4; not "
+            + ", ".join(f"{k!r}: {v!r}" for k, v in sorted(wrong.items()))
+        )
+    saved = await svc.store.set_severity_overrides(workspace, body.overrides)
+    return {"workspace": workspace, "overrides": saved.severity_overrides}
+
+
 @router.delete("/incident-io")
 async def disconnect_incident_io(svc: Svc, workspace: Workspace) -> dict[str, Any]:
     """Stops the sync (hook), then forgets the integration and its credentials."""

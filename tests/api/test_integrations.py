@@ -191,3 +191,19 @@ async def test_a_broken_master_key_is_reported_not_garbled(
         "credential incident_io.token of workspace default cannot be decrypted: "
         "wrong master key or tampered data"
     )
+
+
+async def test_severity_overrides_are_checked_and_stored(
+    admin: httpx.AsyncClient, store: Store
+) -> None:
+    url = "/api/integrations/incident-io/severity-overrides"
+    bad = await admin.put(url, json={"overrides": {"Critical": "P1"}})
+    assert bad.status_code == 400
+    assert "SEV-1, SEV-2, SEV-3, SEV-4; not 'Critical': 'P1'" in bad.json()["detail"]
+    good = await admin.put(url, json={"overrides": {"Critical": "SEV-1", "Major": "SEV-1"}})
+    assert good.status_code == 200
+    workspace = await store.get_workspace("default")
+    assert workspace is not None and workspace.severity_overrides == {
+        "Critical": "SEV-1",
+        "Major": "SEV-1",
+    }
