@@ -509,9 +509,13 @@ def _check_expressions(
     shapes: dict[str, Shape] = {}
     for sid, step in checked.steps.items():
         spec = catalogue.nodes.get(step.type)
-        shapes[sid] = (
+        shape = (
             CONDITION_OUTPUT if step.type == "condition" else (spec.output_shape if spec else ANY)
         )
+        if step.continueOnError and isinstance(shape, ObjectShape):
+            # a failed step that may continue outputs {"error": ...} instead
+            shape = ObjectShape({**shape.fields, "error": ScalarShape("string")}, open=shape.open)
+        shapes[sid] = shape
     all_steps = frozenset(checked.steps)
     filter_text = checked.definition.trigger.filter
     if filter_text is not None:

@@ -193,3 +193,15 @@ def test_compile_raises_with_every_problem() -> None:
         "duplicate step id 'a'",
     ]
     assert str(info.value).startswith("t.yaml:5:11: unknown node type 'nope'")
+
+
+def test_continue_on_error_steps_expose_their_error() -> None:
+    text = (
+        "  - id: post\n    type: slack.post\n    continueOnError: true\n    inputs: {channel: x, message: m}\n"
+        "  - id: echo\n    type: debug.echo\n    inputs:\n      a: '{{ default($steps.post.error, $steps.post.ts) }}'\n"
+    )
+    assert problems(text) == []
+    strict = text.replace("    continueOnError: true\n", "")
+    assert problems(strict) == [
+        "t.yaml:10:34: unknown field 'error' in $steps.post (known fields: channel, ts)"
+    ]
