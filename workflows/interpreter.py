@@ -6,12 +6,11 @@ activity per executed action step and nothing else. The plan is pinned in the in
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair
+from temporalio.common import SearchAttributePair
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
@@ -22,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.events import IncidentEvent
     from workflows.messages import AgentUpdate, DecideInput, DecideResult, PendingApproval
 
-from workflows import agent_step, approval_step, wait_step
+from workflows import agent_step, approval_step, calls, wait_step
 
 StepStatus = Literal["pending", "running", "completed", "failed", "skipped"]
 
@@ -227,27 +226,7 @@ class InterpreterWorkflow:
         )
 
     async def _activity(self, step: StepPlan, call: NodeCall) -> Any:
-        retry = step.retry
-        policy = None
-        if retry is not None:
-            policy = RetryPolicy(
-                maximum_attempts=retry.maximum_attempts,
-                initial_interval=timedelta(seconds=retry.initial_interval),
-                backoff_coefficient=retry.backoff_coefficient,
-                maximum_interval=timedelta(seconds=retry.maximum_interval)
-                if retry.maximum_interval
-                else None,
-                non_retryable_error_types=list(retry.non_retryable_error_types),
-            )
-        return await workflow.execute_activity(
-            step.type,
-            call,
-            task_queue=step.task_queue or workflow.info().task_queue,
-            start_to_close_timeout=timedelta(seconds=step.timeout),
-            retry_policy=policy,
-            summary=step.id,
-            result_type=dict,
-        )
+        return await calls.call(step, step.type, call, result_type=dict)
 
     def _render_inputs(self, step: StepPlan) -> dict[str, Any]:
         ctx = self._context()
