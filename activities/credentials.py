@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from settings import Settings
 
@@ -71,3 +71,31 @@ class ChainedCredentials:
         if value is None:
             raise MissingCredentialError(workspace, integration, name)
         return value
+
+
+C = TypeVar("C")
+
+
+class ClientCache(Generic[C]):
+    """One provider client per workspace, rebuilt when the workspace's credential changes
+    (so a client's own caches survive between activities)."""
+
+    def __init__(
+        self,
+        credentials: ChainedCredentials,
+        integration: str,
+        name: str,
+        build: Callable[[str], C],
+    ) -> None:
+        self._credentials = credentials
+        self._integration, self._name = integration, name
+        self._build = build
+        self._clients: dict[str, tuple[str, C]] = {}
+
+    async def get(self, workspace: str) -> C:
+        secret = await self._credentials.require(workspace, self._integration, self._name)
+        cached = self._clients.get(workspace)
+        if cached is None or cached[0] != secret:
+            cached = (secret, self._build(secret))
+            self._clients[workspace] = cached
+        return cached[1]

@@ -11,7 +11,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio import activity
 
-from activities.credentials import ChainedCredentials
+from activities.credentials import ChainedCredentials, ClientCache
 from activities.errors import (
     AuthenticationError,
     IntegrationError,
@@ -213,18 +213,15 @@ class LinearActivities:
     def __init__(
         self, credentials: ChainedCredentials, http: httpx.AsyncClient, *, base_url: str
     ) -> None:
-        self._credentials = credentials
-        self._http = http
-        self._base_url = base_url
-        self._clients: dict[str, tuple[str, LinearClient]] = {}
+        self._clients = ClientCache(
+            credentials,
+            "linear",
+            "api_key",
+            lambda key: LinearClient(http, base_url=base_url, api_key=key),
+        )
 
     async def _client(self, workspace: str) -> LinearClient:
-        key = await self._credentials.require(workspace, "linear", "api_key")
-        cached = self._clients.get(workspace)
-        if cached is None or cached[0] != key:
-            cached = (key, LinearClient(self._http, base_url=self._base_url, api_key=key))
-            self._clients[workspace] = cached
-        return cached[1]
+        return await self._clients.get(workspace)
 
     @activity.defn(name="linear.issue.create")
     async def create_issue(self, call: NodeCall) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -47,16 +46,6 @@ async def stop_sync(temporal: Client, workspace: str) -> None:
         return
     if description.status == WorkflowExecutionStatus.RUNNING:
         await handle.terminate(reason="incident.io disconnected")
-
-
-async def sync_status(temporal: Client, workspace: str) -> Mapping[str, Any] | None:
-    """The running sync's status query, or None."""
-    handle = temporal.get_workflow_handle(sync_workflow_id(workspace))
-    try:
-        status = await handle.query(WorkspaceSyncWorkflow.status)
-    except RPCError:
-        return None
-    return None if status is None else status.model_dump()
 
 
 async def workspaces_to_sync(store: Store, settings: Settings) -> dict[str, str | None]:

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from interpreter.plan import StepPlan
@@ -44,6 +45,14 @@ async def call(
         result_type=result_type,
     )
     return result
+
+
+def failure_cause(exc: BaseException) -> str:
+    """The innermost failure message (the provider's own words)."""
+    current: BaseException = exc
+    while isinstance(current, FailureError) and current.cause is not None:
+        current = current.cause
+    return str(current) or type(current).__name__
 
 
 def human_duration(seconds: float) -> str:

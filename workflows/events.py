@@ -7,12 +7,11 @@ out-of-order hints therefore yield each event exactly once.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from workflows.normalize import CREATED, RESOLVED, RESOLVED_CATEGORIES, UPDATED
+from workflows.normalize import CREATED, RESOLVED, RESOLVED_CATEGORIES, UPDATED, resolved_payload
 
 EventKind = Literal["created", "updated", "resolved"]
 TRIGGER_OF: dict[EventKind, str] = {"created": CREATED, "updated": UPDATED, "resolved": RESOLVED}
@@ -141,31 +140,6 @@ def _changed(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 def _resolved(fields: dict[str, Any]) -> bool:
     return fields.get("status_category") in RESOLVED_CATEGORIES
-
-
-def resolved_payload(fields: dict[str, Any]) -> dict[str, Any]:
-    """The ``resolved`` payload: resolution time from the incident's own timestamps."""
-    custom = fields.get("custom_fields") or {}
-    services = custom.get("Impacted Services") or []
-    resolved_at = fields.get("resolved_at") or fields.get("updated_at")
-    return dict(fields) | {
-        "resolution_time": _seconds_between(fields.get("created_at"), resolved_at),
-        "resolved_at": resolved_at,
-        "root_cause": custom.get("Root Cause"),
-        "impacted_services": services if isinstance(services, list) else [services],
-    }
-
-
-def _seconds_between(start: Any, end: Any) -> int | None:
-    if not isinstance(start, str) or not isinstance(end, str):
-        return None
-    try:
-        delta = datetime.fromisoformat(end.replace("Z", "+00:00")) - datetime.fromisoformat(
-            start.replace("Z", "+00:00")
-        )
-    except ValueError:
-        return None
-    return max(0, int(delta.total_seconds()))
 
 
 def trim_seen(seen: set[str], keep: list[str]) -> set[str]:

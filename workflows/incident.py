@@ -10,7 +10,7 @@ its history bounded by continuing as new with its state.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -33,7 +33,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.events import IncidentEvent, IncidentSnapshot, diff, trim_seen
     from workflows.ids import INCIDENT_IO_TASK_QUEUE
+    from workflows.normalize import parse_time
 
+from workflows import calls
 from workflows.interpreter import InterpreterWorkflow, InterpretInput, search_attribute_pairs
 
 TERMINAL_CATEGORIES = frozenset({"closed", "declined", "merged", "canceled"})
@@ -249,10 +251,10 @@ class IncidentWorkflow:
         late change must not announce an old incident as new).
         """
         assert self._input is not None
-        created = _moment(snapshot.fields.get("created_at"))
+        created = parse_time(snapshot.fields.get("created_at"))
         if not self._input.announce_creation or created is None:
             return self._input.announce_creation
-        connected = _moment(self._input.connected_at)
+        connected = parse_time(self._input.connected_at)
         if connected is not None and created < connected:
             return False
         return workflow.now() - created <= timedelta(seconds=self._input.creation_window)
@@ -273,7 +275,7 @@ class IncidentWorkflow:
                 summary="fetch incident",
             )
         except ActivityError as exc:
-            self._state.last_problem = f"fetching the incident failed: {_cause(exc)}"
+            self._state.last_problem = f"fetching the incident failed: {calls.failure_cause(exc)}"
             workflow.logger.warning(self._state.last_problem)
             return None
         self._state.last_fetch_at = workflow.now().isoformat()
@@ -319,7 +321,7 @@ class IncidentWorkflow:
                 Decision(
                     definition="*",
                     outcome="failed",
-                    reason=f"definitions unavailable: {_cause(exc)}",
+                    reason=f"definitions unavailable: {calls.failure_cause(exc)}",
                 )
             )
             return []
@@ -456,24 +458,7 @@ class IncidentWorkflow:
             workflow.upsert_search_attributes(updates)
 
 
-def _moment(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _outcome_is_the_childs_own(future: Any) -> None:
     """A run's failure is its own (visible in the UI and in ``rensei run``), not the incident's."""
     if not future.cancelled():
         future.exception()
-
-
-def _cause(exc: BaseException) -> str:
-    current: BaseException = exc
-    while getattr(current, "cause", None) is not None:
-        current = current.cause  # type: ignore[attr-defined]
-    return str(current) or type(current).__name__

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import SearchAttributePair
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from interpreter import expressions as ex
@@ -198,7 +198,7 @@ class InterpreterWorkflow:
         try:
             output = await self._dispatch(step, call)
         except (ActivityError, ApplicationError) as exc:
-            message = f"step '{step.id}' ({step.type}) failed: {_cause(exc)}"
+            message = f"step '{step.id}' ({step.type}) failed: {calls.failure_cause(exc)}"
             if not step.continue_on_error:
                 raise self._fail(step, message) from None
             workflow.logger.warning("%s; continuing (continueOnError)", message)
@@ -353,14 +353,6 @@ def _location_for(step: StepPlan, pointer: str, offset: int) -> str:
     start, location = best[-1]
     file, line, col = location.rsplit(":", 2)
     return f"{file}:{line}:{int(col) + offset - start}"
-
-
-def _cause(exc: BaseException) -> str:
-    """The innermost failure message (the provider's own words)."""
-    current: BaseException = exc
-    while isinstance(current, FailureError) and current.cause is not None:
-        current = current.cause
-    return str(current) or type(current).__name__
 
 
 def result_of_failure(error: BaseException) -> RunResult | None:

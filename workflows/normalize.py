@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 CREATED = "trigger.incident_io.incident.created"
@@ -176,28 +177,35 @@ def trigger_from_document(document: Mapping[str, Any]) -> tuple[str | None, dict
         payload |= {"field": "status", "old_value": previous, "new_value": payload["status"]}
         if payload["status_category"] in RESOLVED_CATEGORIES:
             trigger = RESOLVED
-            payload = _resolved(payload, incident)
+            payload = resolved_payload(payload)
     elif trigger == UPDATED:
         payload |= {"field": "incident", "old_value": None, "new_value": None}
     return trigger, {"incident_io": payload}
 
 
-def _resolved(payload: dict[str, Any], incident: Mapping[str, Any]) -> dict[str, Any]:
-    from datetime import datetime
+def parse_time(value: Any) -> datetime | None:
+    """An incident.io timestamp as an aware datetime; None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
-    created, updated = incident.get("created_at"), incident.get("updated_at")
-    seconds = None
-    if isinstance(created, str) and isinstance(updated, str):
-        delta = datetime.fromisoformat(updated.replace("Z", "+00:00")) - datetime.fromisoformat(
-            created.replace("Z", "+00:00")
-        )
-        seconds = max(0, int(delta.total_seconds()))
-    fields = payload["custom_fields"]
-    services = fields.get("Impacted Services") or []
-    resolved = {k: v for k, v in payload.items() if k not in ("field", "old_value", "new_value")}
-    return resolved | {
+
+def resolved_payload(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``resolved`` payload: resolution time from the incident's own timestamps, root
+    cause and impacted services from custom fields of those names."""
+    custom = fields.get("custom_fields") or {}
+    services = custom.get("Impacted Services") or []
+    resolved_at = fields.get("resolved_at") or fields.get("updated_at")
+    created, ended = parse_time(fields.get("created_at")), parse_time(resolved_at)
+    seconds = max(0, int((ended - created).total_seconds())) if created and ended else None
+    base = {k: v for k, v in fields.items() if k not in ("field", "old_value", "new_value")}
+    return base | {
         "resolution_time": seconds,
-        "resolved_at": updated,
-        "root_cause": fields.get("Root Cause"),
+        "resolved_at": resolved_at,
+        "root_cause": custom.get("Root Cause"),
         "impacted_services": services if isinstance(services, list) else [services],
     }

@@ -14,6 +14,8 @@ from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+from workflows import calls
+
 with workflow.unsafe.imports_passed_through():
     from activities.models import WaitForInput, WaitForOutput
     from interpreter import expressions as ex
@@ -80,7 +82,8 @@ async def run(wf: Any, step: StepPlan, call: NodeCall) -> dict[str, Any]:
     if "onTimeout" in step.branches:
         return WaitForOutput(matched=False, branch="onTimeout").model_dump(mode="json")
     raise ApplicationError(
-        f"no '{params.event}' event for incident {incident_id} within {_human(params.timeout)}",
+        f"no '{params.event}' event for incident {incident_id} "
+        f"within {calls.human_duration(params.timeout)}",
         non_retryable=True,
     )
 
@@ -91,10 +94,3 @@ def _matches(event: IncidentEvent, params: WaitForInput, incident_id: str) -> bo
     if params.field is not None and event.field != params.field:
         return False
     return params.value is None or ex.values_equal(event.payload.get("new_value"), params.value)
-
-
-def _human(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"

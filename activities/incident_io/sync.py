@@ -21,7 +21,7 @@ from activities.incident_io.models import Incident
 from workflows.contracts import Hint, PollInput, PollResult, SnapshotInput, SnapshotResult
 from workflows.events import IncidentSnapshot, TimelineEntry, tracked_values
 from workflows.ids import incident_workflow_id
-from workflows.normalize import incident_fields
+from workflows.normalize import incident_fields, parse_time
 
 MAX_ENTRIES = 50
 OVERLAP = timedelta(seconds=2)  # re-read the edge of the window; duplicates are harmless
@@ -126,7 +126,7 @@ class SyncActivities:
         for incident in changed:
             await self.hint(params.workspace, incident.id, Hint(source="sync"), params.connected_at)
             activity.heartbeat(incident.id)
-            newest = max(newest, _parse(incident.updated_at) or newest)
+            newest = max(newest, parse_time(incident.updated_at) or newest)
         cursor = (newest - OVERLAP).isoformat() if changed else params.cursor
         await self._record(params.workspace, cursor)
         return PollResult(cursor=cursor, hinted=len(changed))
@@ -188,15 +188,6 @@ def _roles(incident: Incident) -> dict[str, str | None]:
     return roles
 
 
-def _parse(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def _after(value: str | None, since: datetime) -> bool:
-    moment = _parse(value)
+    moment = parse_time(value)
     return moment is None or moment >= since

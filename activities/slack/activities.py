@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from temporalio import activity
 
-from activities.credentials import ChainedCredentials
+from activities.credentials import ChainedCredentials, ClientCache
 from activities.errors import InvalidRequestError, integration_errors
 from activities.slack.client import STEP_EVENT, SlackClient
 from activities.slack.models import (
@@ -44,19 +44,16 @@ class SlackActivities:
     def __init__(
         self, credentials: ChainedCredentials, http: httpx.AsyncClient, *, base_url: str
     ) -> None:
-        self._credentials = credentials
-        self._http = http
-        self._base_url = base_url
-        self._clients: dict[str, tuple[str, SlackClient]] = {}
+        self._clients = ClientCache(
+            credentials,
+            "slack",
+            "bot_token",
+            lambda token: SlackClient(http, base_url=base_url, token=token),
+        )
 
     async def _client(self, workspace: str) -> SlackClient:
         """The workspace's client, rebuilt when its token changes (keeps the channel cache)."""
-        token = await self._credentials.require(workspace, "slack", "bot_token")
-        cached = self._clients.get(workspace)
-        if cached is None or cached[0] != token:
-            cached = (token, SlackClient(self._http, base_url=self._base_url, token=token))
-            self._clients[workspace] = cached
-        return cached[1]
+        return await self._clients.get(workspace)
 
     @activity.defn(name="slack.post")
     async def post(self, call: NodeCall) -> dict[str, Any]:
