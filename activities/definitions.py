@@ -11,7 +11,8 @@ from temporalio import activity
 from interpreter.compiler import compile_text
 from interpreter.errors import DefinitionError
 from interpreter.nodes import Catalogue
-from store import Store
+from interpreter.plan import Plan
+from store import Definition, Store
 from workflows.contracts import CandidatesInput, DefinitionCandidate
 
 log = logging.getLogger(__name__)
@@ -72,12 +73,12 @@ class DefinitionActivities:
     def __init__(self, store: Store, catalogue: Catalogue) -> None:
         self.store = store
         self.catalogue = catalogue
+        # Stored versions never change, so each is compiled once per worker process.
+        self._compiled: dict[tuple[str, str, int], Plan | DefinitionError] = {}
 
-    @activity.defn(name="definitions.candidates")
-    async def candidates(self, params: CandidatesInput) -> list[DefinitionCandidate]:
-        """Every definition of the workspace; compiled plans only for the event's trigger type."""
-        found: list[DefinitionCandidate] = []
-        for stored in await self.store.latest_definitions(params.workspace):
+    def _compile(self, stored: Definition) -> Plan | DefinitionError:
+        key = (stored.workspace, stored.name, stored.version)
+        if key not in self._compiled:
             try:
                 plan = compile_text(
                     stored.yaml,
@@ -85,18 +86,28 @@ class DefinitionActivities:
                     catalogue=self.catalogue,
                     version=stored.version,
                 )
+                self._compiled[key] = plan.model_copy(update={"name": stored.name})
             except DefinitionError as exc:
+                self._compiled[key] = exc
+        return self._compiled[key]
+
+    @activity.defn(name="definitions.candidates")
+    async def candidates(self, params: CandidatesInput) -> list[DefinitionCandidate]:
+        """Every definition of the workspace; compiled plans only for the event's trigger type."""
+        found: list[DefinitionCandidate] = []
+        for stored in await self.store.latest_definitions(params.workspace):
+            plan = self._compile(stored)
+            if isinstance(plan, DefinitionError):
                 found.append(
                     DefinitionCandidate(
                         name=stored.name,
                         version=stored.version,
                         enabled=stored.enabled,
                         trigger_type="unknown",
-                        problem=exc.diagnostics[0].render() if exc.diagnostics else "invalid",
+                        problem=plan.diagnostics[0].render() if plan.diagnostics else "invalid",
                     )
                 )
                 continue
-            plan = plan.model_copy(update={"name": stored.name})
             matches = plan.trigger_type == params.trigger_type
             found.append(
                 DefinitionCandidate(
