@@ -205,6 +205,7 @@ def cmd_api(args: argparse.Namespace) -> int:
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.lower(),
+        access_log=False,  # one log line per webhook delivery was a cost on the hot path
     )
     return EXIT_OK
 

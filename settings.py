@@ -6,6 +6,7 @@ environment at import time.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -27,6 +28,17 @@ class Settings(BaseSettings):
     temporal_ui_port: int = Field(default=8233, description="port of the embedded Temporal UI")
     task_queue: str = Field(
         default="rensei", description="task queue of workflows and default activities"
+    )
+    workers: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 1) // 2),
+        ge=1,
+        description="worker processes make run starts (default: half the CPU cores, at least 1)",
+    )
+    worker_max_cached_workflows: int = Field(
+        default=250,
+        ge=1,
+        description="runs a worker process keeps in memory (sticky cache); a waiting run "
+        "beyond it is evicted and replayed from its history when it wakes up",
     )
     api_host: str = "127.0.0.1"
     api_port: int = 8000

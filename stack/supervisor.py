@@ -173,7 +173,9 @@ def start_children(settings: Settings, *, sandbox: SandboxPlan | None = None) ->
             children.append(sims)
             last = max(sandbox_ports(settings).values())
             wait_for_port("127.0.0.1", last, child=sims, timeout=30)
-        children.append(_spawn("worker", [sys.executable, "-m", "cli", "worker"], env=env))
+        for number in range(settings.workers):
+            name = "worker" if number == 0 else f"worker-{number + 1}"
+            children.append(_spawn(name, [sys.executable, "-m", "cli", "worker"], env=env))
         api = _spawn("api", [sys.executable, "-m", "cli", "api"], env=env)
         children.append(api)
         wait_for_port(settings.api_host, settings.api_port, child=api, timeout=60)

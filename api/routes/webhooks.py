@@ -92,6 +92,29 @@ def _verify(secret: str, raw: bytes, headers: dict[str, str]) -> str | None:
     return None
 
 
+async def _check_signature(
+    cache: SecretCache, svc: Services, workspace: str, raw: bytes, headers: dict[str, str]
+) -> JSONResponse | None:
+    """None when the delivery carries a valid signature; otherwise the 401 to answer.
+
+    The cached secret is tried first; when there is none or it does not verify, the store
+    is read again, so a secret rotated or configured a moment ago is honoured at once.
+    """
+    secret = await cache.get(svc, workspace)
+    problem = _verify(secret, raw, headers) if secret is not None else None
+    if secret is None or problem is not None:
+        secret = await cache.get(svc, workspace, fresh=True)
+        if secret is None:
+            return _answer(
+                401, error=f"no webhook signing secret is configured for workspace '{workspace}'"
+            )
+        problem = _verify(secret, raw, headers)
+    if problem is not None:
+        log.warning("incident.io webhook for %s refused: %s", workspace, problem)
+        return _answer(401, error=f"signature verification failed: {problem}")
+    return None
+
+
 def incident_id_of(body: dict[str, Any]) -> tuple[str, str | None] | None:
     """(event_type, incident id) of an envelope; None when it is not an envelope."""
     event_type = body.get("event_type")
@@ -123,16 +146,12 @@ async def ingest(
         raw.decode("utf-8")
     except UnicodeDecodeError:
         return _answer(400, error="the body is not UTF-8 text")
-    secret = await _secret(svc, workspace)
-    if secret is None:
-        return _answer(
-            401, error=f"no webhook signing secret is configured for workspace '{workspace}'"
-        )
     headers = {k.lower(): v for k, v in request.headers.items()}
-    problem = _verify(secret, raw, headers)
-    if problem is not None:
-        log.warning("incident.io webhook for %s refused: %s", workspace, problem)
-        return _answer(401, error=f"signature verification failed: {problem}")
+    refused = await _check_signature(
+        request.app.state.webhook_secrets, svc, workspace, raw, headers
+    )
+    if refused is not None:
+        return refused
     try:
         body = json.loads(raw)
     except json.JSONDecodeError as exc:
