@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 import httpx
 from temporalio.client import Client
 
-from bench._floor import FloorWorkflow
 from bench._up import Up, cpu_seconds, put_definition, spawn, stack_up
 from bench.report import percentile, write_section
 from simulators.incident_io.seed import SEVERITY_MINOR
@@ -146,12 +145,16 @@ def rensei_sender(up: Up, http: httpx.AsyncClient, sent: list[str]) -> Send:
     return send
 
 
-def floor_sender(up: Up, client: Client, queue: str, sent: list[str]) -> Send:
+def floor_sender(
+    up: Up, client: Client, queue: str, sent: list[str], shape: str = "FloorWorkflow"
+) -> Send:
+    """Signal-with-start of one of bench._floor's workflows, until its post reaches the sink."""
+
     async def send() -> tuple[str, float]:
         key = f"floor-{uuid.uuid4().hex[:12]}"
         started = time.monotonic()
         await client.start_workflow(
-            FloorWorkflow.run,
+            shape,
             id=key,
             task_queue=queue,
             start_signal="hint",
