@@ -96,8 +96,8 @@ async def _resolve(up: Up, http: httpx.AsyncClient, incident_id: str) -> float:
     return (await up.sink.wait(f"{incident_id}-clear", WAKE_TIMEOUT)) - started
 
 
-async def run(n: int, singles: int) -> Measured:
-    extra = {"RENSEI_INCIDENT_IO_REQUESTS_PER_MINUTE": str(BUDGET)}
+async def run(n: int, singles: int, env: dict[str, str]) -> Measured:
+    extra = {"RENSEI_INCIDENT_IO_REQUESTS_PER_MINUTE": str(BUDGET)} | env
     async with (
         stack_up(rate_limit_per_minute=BUDGET * 2, extra_env=extra) as up,
         httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=100)) as http,
@@ -128,7 +128,7 @@ def _ms(values: list[float], q: float) -> str:
     return f"{(statistics.median(values) if q == 50 else percentile(values, q)) * 1000:.0f}"
 
 
-def section(m: Measured, command: str) -> str:
+def section(m: Measured, command: str, env: dict[str, str]) -> str:
     rows = [
         f"| {moment} | {values.get('worker', 0):.0f} | {values.get('temporal', 0):.0f} "
         f"| {values.get('api', 0):.0f} |"
@@ -142,7 +142,7 @@ def section(m: Measured, command: str) -> str:
 Command: `{command}`. The machine was shared with other engineers' test runs (2 cores).
 
 `rensei up` as a child process (see the storm section), with
-`RENSEI_INCIDENT_IO_REQUESTS_PER_MINUTE={BUDGET}` so that declaring thousands of incidents
+`RENSEI_INCIDENT_IO_REQUESTS_PER_MINUTE={BUDGET}`{"".join(f" and `{k}={v}`" for k, v in env.items())} so that declaring thousands of incidents
 takes minutes, not hours. One definition: post "watching", `incident_io.incident.wait_for:
 resolved`, post the all-clear. {m.waiting} incidents declared, {SETUP_CLIENTS} at a time, in
 {m.setup_seconds:.0f} s; every run had posted "watching" before the memory was read.
@@ -172,13 +172,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="500 waiting runs")
     parser.add_argument("--runs", type=int, help="waiting runs (default 5,000; 500 quick)")
     parser.add_argument("--singles", type=int, default=20, help="one-at-a-time resolutions")
+    parser.add_argument("--env", action="append", default=[], help="extra KEY=VALUE for the stack")
     args, _ = parser.parse_known_args(argv)
     n = args.runs or (500 if args.quick else 5000)
-    measured = asyncio.run(run(n, args.singles))
+    env = dict(item.split("=", 1) for item in args.env)
+    measured = asyncio.run(run(n, args.singles, env))
     parts = [".venv/bin/python -m bench.watchers"] + (["--quick"] if args.quick else [])
     parts += [f"--runs {n}"] if args.runs else []
-    body = section(measured, " ".join(parts))
-    write_section("watchers" + ("-quick" if args.quick else ""), body)
+    parts += [f"--env {item}" for item in args.env]
+    body = section(measured, " ".join(parts), env)
+    key = "watchers" + ("-quick" if args.quick else "") + ("-env" if env else "")
+    write_section(key, body)
     print(body)
 
 
