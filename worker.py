@@ -236,7 +236,12 @@ def sdk_runtime(settings: Settings) -> tuple[Runtime | None, str | None]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         address = f"127.0.0.1:{probe.getsockname()[1]}"
-    telemetry = TelemetryConfig(metrics=PrometheusConfig(bind_address=address))
+    # Counters end in _total and durations are seconds, as Prometheus' conventions (and
+    # rensei's own series) have them.
+    prometheus = PrometheusConfig(
+        bind_address=address, counters_total_suffix=True, durations_as_seconds=True
+    )
+    telemetry = TelemetryConfig(metrics=prometheus)
     return Runtime(telemetry=telemetry), address
 
 

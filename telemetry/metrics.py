@@ -115,10 +115,12 @@ class _CountingTransport(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-def provider_client(**options: object) -> httpx.AsyncClient:
+def provider_client(
+    *, transport: httpx.AsyncBaseTransport | None = None, **options: object
+) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` (same options) that counts every call it makes to a provider."""
     return httpx.AsyncClient(
-        transport=_CountingTransport(httpx.AsyncHTTPTransport()),
+        transport=_CountingTransport(transport or httpx.AsyncHTTPTransport()),
         event_hooks={"response": [_on_response]},
         **options,  # type: ignore[arg-type]
     )
