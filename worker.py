@@ -40,8 +40,12 @@ log = logging.getLogger(__name__)
 WORKFLOWS: list[type] = [InterpreterWorkflow, IncidentWorkflow, WorkspaceSyncWorkflow]
 
 
-class TemporalConfigError(ValueError):
-    """The Temporal connection settings are inconsistent or name an unreadable file."""
+class TemporalConfigError(RuntimeError):
+    """The Temporal connection settings are inconsistent or name an unreadable file.
+
+    A ``RuntimeError`` like the SDK's own connection failures, so every caller that reports
+    "cannot reach Temporal" reports this too, with the setting's name.
+    """
 
 
 def _read_pem(path: Path | None, setting: str) -> bytes | None:
@@ -277,8 +281,12 @@ def main() -> None:
     settings = Settings()
     logs.configure(settings.log_level, settings.log_format)
     tracing.setup("rensei-worker")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(settings))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run(settings))
+    except TemporalConfigError as exc:
+        log.error("cannot connect to Temporal at %s: %s", settings.address, exc)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":
