@@ -106,7 +106,6 @@ async def run(wf: Any, step: StepPlan, call: NodeCall) -> dict[str, Any]:
         deadline=stamp(deadline),
     )
     book.items[step.id] = item
-    metrics.approval_requested(ctx.definition)
     posted = await calls.call(
         step,
         "slack.approval.post",
@@ -123,6 +122,7 @@ async def run(wf: Any, step: StepPlan, call: NodeCall) -> dict[str, Any]:
         result_type=SlackPostOutput,
     )
     item.slack_channel, item.slack_ts = posted.channel, posted.ts
+    metrics.approval_requested(ctx.definition)  # counted once people were actually asked
     remaining = max((deadline - workflow.now()).total_seconds(), 0.0)
     with contextlib.suppress(TimeoutError):
         await workflow.wait_condition(
