@@ -27,7 +27,8 @@ from activities.errors import (
 from interpreter.plan import NodeCall
 
 PROVIDER = "Linear"
-# Issue ids are uuid5(ISSUE_NAMESPACE, idempotency key): a retry sends the same id, so
+# Issue ids derive from uuid5(ISSUE_NAMESPACE, idempotency key) with the version bits of a v4
+# (IssueCreateInput.id is "The identifier in UUID v4 format"): a retry sends the same id, so
 # Linear refuses a second issue instead of creating one. Never change this value.
 ISSUE_NAMESPACE = uuid.UUID("3c1b7f0e-52a4-4c6f-9d57-7e1a4f0b2c01")
 PRIORITIES = {"none": 0, "urgent": 1, "high": 2, "medium": 3, "low": 4}
@@ -40,8 +41,10 @@ TEAM_BY_KEY = """query RenseiTeamByKey($value: String!) {
 TEAM_BY_ID = """query RenseiTeamById($value: ID!) {
   teams(filter: {id: {eq: $value}}) { nodes { id key name } } }"""
 ALL_TEAMS = "query RenseiTeams { teams(first: 100) { nodes { id key name } } }"
+# The team's labels and the workspace's (team null), which every team may use.
 TEAM_LABELS = """query RenseiLabels($teamId: ID!) {
-  issueLabels(filter: {team: {id: {eq: $teamId}}}, first: 250) { nodes { id name } } }"""
+  issueLabels(filter: {or: [{team: {id: {eq: $teamId}}}, {team: {null: true}}]}, first: 250) {
+    nodes { id name team { id } } } }"""
 ISSUE_CREATE = """mutation RenseiIssueCreate($input: IssueCreateInput!) {
   issueCreate(input: $input) { success issue { id identifier url } } }"""
 ISSUE = "query RenseiIssue($id: String!) { issue(id: $id) { id identifier url } }"
@@ -118,12 +121,16 @@ class LinearClient:
         return self._teams[ref]
 
     async def label_ids(self, team: dict[str, str], names: list[str]) -> list[str]:
-        """The ids of the team's labels called ``names`` (exact, then case-insensitive)."""
+        """The ids of the labels called ``names`` usable in ``team``: the team's own and the
+        workspace-level ones (exact name, then case-insensitive; the team's label wins a tie).
+        """
         if not names:
             return []
         if team["id"] not in self._labels:
             data = await self.execute(TEAM_LABELS, {"teamId": team["id"]})
             nodes = data["issueLabels"]["nodes"]
+            # Workspace labels first, so that a team label of the same name overrides it.
+            nodes = sorted(nodes, key=lambda n: n.get("team") is not None)
             self._labels[team["id"]] = {str(n["name"]): str(n["id"]) for n in nodes}
         known = self._labels[team["id"]]
         folded = {name.lower(): ident for name, ident in known.items()}
@@ -138,7 +145,7 @@ class LinearClient:
             valid = ", ".join(sorted(known)) or "none"
             raise InvalidRequestError(
                 f"Linear label(s) {', '.join(repr(m) for m in missing)} not found in team "
-                f"{team['key']}; valid labels: {valid}"
+                f"{team['key']} nor at workspace level; valid labels: {valid}"
             )
         return ids
 
@@ -257,5 +264,10 @@ class LinearActivities:
 
 
 def issue_id_for(idempotency_key: str) -> str:
-    """The deterministic issue id of one run and step."""
-    return str(uuid.uuid5(ISSUE_NAMESPACE, idempotency_key))
+    """The deterministic issue id of one run and step, in UUID v4 form.
+
+    The 122 bits of a name-based UUID with the version nibble set to 4 and the RFC 4122
+    variant: as random-looking as a v4 and the same on every retry.
+    """
+    digest = uuid.uuid5(ISSUE_NAMESPACE, idempotency_key)
+    return str(uuid.UUID(bytes=digest.bytes, version=4))

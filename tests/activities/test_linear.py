@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,12 +16,13 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.credentials import ChainedCredentials, StaticCredentials
-from activities.linear import LinearActivities, issue_id_for
+from activities.linear import ISSUE_NAMESPACE, LinearActivities, issue_id_for
 from simulators.linear import SANDBOX_API_KEY, Faults, LinearState, create_app, stable_id
 from simulators.server import serve
 from tests.activities.conftest import attempt, node_call
 
 pytestmark = pytest.mark.asyncio
+VERSION_AND_VARIANT = (0xF << 76) | (0x3 << 62)
 
 
 def credentials(key: str = SANDBOX_API_KEY) -> ChainedCredentials:
@@ -69,6 +71,25 @@ async def test_create_issue_resolves_team_labels_and_priority(
     }
 
 
+async def test_workspace_level_labels_are_found(sim: Sim, env: ActivityEnvironment) -> None:
+    await env.run(sim.acts.create_issue, issue_call(team="PAY", labels=["Security", "incident"]))
+    [issue] = sim.state.issues
+    assert issue.label_ids == [
+        stable_id("label", "*", "security"),
+        stable_id("label", "PAY", "incident"),
+    ]
+
+
+async def test_issue_id_is_deterministic_in_uuid_v4_form() -> None:
+    first = uuid.UUID(issue_id_for("wf-1/ticket"))
+    assert first.version == 4 and first.variant == uuid.RFC_4122
+    assert issue_id_for("wf-1/ticket") == str(first)
+    assert issue_id_for("wf-1/other") != str(first)
+    # The rest of the bits are those of the name-based UUID of the idempotency key.
+    name_based = uuid.uuid5(ISSUE_NAMESPACE, "wf-1/ticket")
+    assert first.int & ~VERSION_AND_VARIANT == name_based.int & ~VERSION_AND_VARIANT
+
+
 async def test_team_by_id_and_numeric_priority(sim: Sim, env: ActivityEnvironment) -> None:
     await env.run(sim.acts.create_issue, issue_call(team=stable_id("team", "OPS"), priority=3))
     [issue] = sim.state.issues
@@ -105,7 +126,8 @@ async def test_unknown_label_lists_valid_ones(sim: Sim, env: ActivityEnvironment
     err = await failure(env, sim.acts, issue_call(labels=["incident", "outage"]))
     assert err.type == "InvalidRequestError" and err.non_retryable
     assert err.message == (
-        "Linear label(s) 'outage' not found in team ENG; valid labels: bug, incident, sev1, sev2"
+        "Linear label(s) 'outage' not found in team ENG nor at workspace level; valid labels: "
+        "bug, customer-impact, incident, security, sev1, sev2"
     )
     assert sim.state.issues == []
 
