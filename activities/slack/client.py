@@ -169,15 +169,6 @@ class SlackClient:
             body["metadata"] = metadata
         return await self.call("chat.update", body, channel=channel_id)
 
-    async def add_reaction(self, channel_id: str, ts: str, name: str) -> None:
-        """reactions.add; an existing reaction counts as success (idempotent)."""
-        body = {"channel": channel_id, "timestamp": ts, "name": name.strip(":")}
-        try:
-            await self.call("reactions.add", body, channel=channel_id)
-        except InvalidRequestError as exc:
-            if exc.code != "already_reacted":
-                raise
-
     async def permalink(self, channel_id: str, ts: str) -> str:
         """chat.getPermalink."""
         body = {"channel": channel_id, "message_ts": ts}

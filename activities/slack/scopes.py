@@ -20,16 +20,15 @@ class SlackMethod:
     scopes: tuple[str, ...] = ()
 
 
-# Only write methods accept JSON (https://docs.slack.dev/apis/web-api#posting_json; the method
-# pages list "application/json" under content types for chat.postMessage, chat.update and
-# reactions.add). Read methods take query/form fields only; a JSON body there is ignored, so the
-# call fails with a missing argument. slack_sdk sends the read methods as GET query fields.
+# Only write methods accept JSON (https://docs.slack.dev/apis/web-api#posting_json; the pages
+# of chat.postMessage and chat.update list "application/json" under content types). Read
+# methods take query/form fields only; a JSON body there is ignored, so the call fails with a
+# missing argument. slack_sdk sends the read methods as GET query fields.
 METHODS: dict[str, SlackMethod] = {
     "auth.test": SlackMethod(json=False),
     "chat.postMessage": SlackMethod(json=True, scopes=("chat:write",)),
     "chat.update": SlackMethod(json=True, scopes=("chat:write",)),
     "chat.getPermalink": SlackMethod(json=False),
-    "reactions.add": SlackMethod(json=True, scopes=("reactions:write",)),
     # We list public and private channels: channels:read for the first, groups:read for the other.
     "conversations.list": SlackMethod(json=False, scopes=("channels:read", "groups:read")),
     # History of public channels needs channels:history, of private ones groups:history.

@@ -232,9 +232,7 @@ def _check_new_id(state: LinearState, issue_id: str) -> None:
     except ValueError:
         parsed = None
     if parsed is None or parsed.version != 4 or parsed.variant != uuid.RFC_4122:
-        raise LinearGraphQLError(
-            "Argument Validation Error", user_message="id must be a UUID v4."
-        )
+        raise LinearGraphQLError("Argument Validation Error", user_message="id must be a UUID v4.")
     if state.find_issue(issue_id) is not None:
         raise LinearGraphQLError(
             "Issue already exists with that id",

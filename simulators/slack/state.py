@@ -25,7 +25,8 @@ PLATFORM = "C01PLATFORM"
 GENERAL = "C01GENERAL"
 OLD_INCIDENTS = "C01OLDINC"
 
-# The scopes a fully installed rensei app holds (README, "Connecting Slack"). Slack answers Web
+# The scopes a fully installed rensei app holds (README, "Connecting Slack and Linear"), plus
+# reactions:write for the simulator's own reactions.add. Slack answers Web
 # API calls made with a valid token with its granted scopes, comma-separated, in the
 # ``x-oauth-scopes`` response header (and the method's own in ``x-accepted-oauth-scopes``);
 # this is how a client learns them from auth.test, which itself needs no scope.

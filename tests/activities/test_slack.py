@@ -317,7 +317,6 @@ async def test_each_method_is_sent_the_way_slack_documents_it(sim: Sim) -> None:
         private = await client.channel_id("#exec")
         posted = await client.post_message(INCIDENTS, text="SEV-1", blocks=[])
         await client.update(INCIDENTS, posted["ts"], text="SEV-1 (ack)")
-        await client.add_reaction(INCIDENTS, posted["ts"], ":eyes:")
         link = await client.permalink(INCIDENTS, posted["ts"])
         found = await client.message(INCIDENTS, posted["ts"])
         assert await client.find_step_message(INCIDENTS, "nope", oldest=0.0) is None

@@ -258,7 +258,6 @@ async def test_slack_token_without_the_needed_scopes_is_refused(
         "chat:write",
         "groups:history",
         "groups:read",
-        "reactions:write",
         "usergroups:read",
     ]
     assert listed["details"]["scopes"] == list(SANDBOX_SCOPES)

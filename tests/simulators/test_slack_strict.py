@@ -157,10 +157,9 @@ async def test_scopes_are_sent_and_enforced(sim: Sim) -> None:
 
 
 async def test_our_method_table_matches_the_simulated_service() -> None:
-    assert set(METHODS) == set(SPECS)
-    assert {m for m, spec in METHODS.items() if spec.json} == {
-        m for m, spec in SPECS.items() if spec.json
-    }
+    assert set(METHODS) <= set(SPECS)
+    for method, ours in METHODS.items():
+        assert ours.json == SPECS[method].json, method
 
 
 async def test_slack_sdk_web_client_drives_every_method_we_use(sim: Sim) -> None:
