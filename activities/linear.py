@@ -298,7 +298,7 @@ class LinearActivities:
                 retryable=False,
                 status=exc.status,
                 code=exc.code,
-            ) from exc
+            ) from None  # the step reports the innermost cause: this one, not "retrying later"
         activity.logger.info("linear: %s; waiting %.0fs", state, until - now)
         remaining = until - now
         while remaining > 0:
