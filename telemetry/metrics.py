@@ -55,13 +55,13 @@ PROVIDER_CALLS = Counter(
 )
 PROVIDER_RATE_LIMITED = Counter(
     "rensei_provider_rate_limited",
-    "Provider answers of HTTP 429",
+    "Rate-limited provider answers (HTTP 429, Linear's RATELIMITED)",
     ["provider"],
     registry=REGISTRY,
 )
 PROVIDER_RETRY_WAIT = Histogram(
     "rensei_provider_retry_wait_seconds",
-    "Waits a provider asked for (Retry-After of 429 and 503 answers)",
+    "Waits a rate-limited answer asked for (Retry-After, or until the budget resets)",
     ["provider"],
     buckets=(0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0),
     registry=REGISTRY,
@@ -86,16 +86,15 @@ def provider_of_current_activity() -> str:
 
 
 async def _on_response(response: httpx.Response) -> None:
-    provider = provider_of_current_activity()
-    PROVIDER_CALLS.labels(provider, f"{response.status_code // 100}xx").inc()
-    if response.status_code in (429, 503):
-        if response.status_code == 429:
-            PROVIDER_RATE_LIMITED.labels(provider).inc()
-        from activities.errors import parse_retry_after
+    PROVIDER_CALLS.labels(provider_of_current_activity(), f"{response.status_code // 100}xx").inc()
 
-        delay = parse_retry_after(response.headers.get("retry-after"))
-        if delay is not None:
-            PROVIDER_RETRY_WAIT.labels(provider).observe(delay)
+
+def rate_limited(retry_after: float | None) -> None:
+    """Counts one rate-limited answer of the current activity's provider and its wait."""
+    provider = provider_of_current_activity()
+    PROVIDER_RATE_LIMITED.labels(provider).inc()
+    if retry_after is not None:
+        PROVIDER_RETRY_WAIT.labels(provider).observe(retry_after)
 
 
 class _CountingTransport(httpx.AsyncBaseTransport):

@@ -82,3 +82,19 @@ async def test_calls_without_an_answer_are_counted() -> None:
         "rensei_provider_calls_total", {"provider": "other", "status": "error"}
     )
     assert after == before + 1
+
+
+def test_each_rate_limited_answer_is_counted_once() -> None:
+    from activities.errors import RateLimitedError
+
+    def sample(name: str) -> float:
+        return metrics.REGISTRY.get_sample_value(name, {"provider": "other"}) or 0.0
+
+    calls, waited = (
+        sample("rensei_provider_rate_limited_total"),
+        sample("rensei_provider_retry_wait_seconds_sum"),
+    )
+    first = RateLimitedError("rate limited", retry_after=7.0, status=429)
+    RateLimitedError("restated: not waiting", retryable=False, status=first.status)
+    assert sample("rensei_provider_rate_limited_total") == calls + 1
+    assert sample("rensei_provider_retry_wait_seconds_sum") == waited + 7.0
