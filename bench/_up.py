@@ -157,6 +157,7 @@ def _env(
         "RENSEI_SLACK_BASE_URL": slack_url,
         "RENSEI_SLACK_BOT_TOKEN": SANDBOX_BOT_TOKEN,
         "RENSEI_LOG_LEVEL": "WARNING",
+        "RENSEI_WORKER_METRICS_PORT": "0",
     }
     return env | extra
 

@@ -263,8 +263,9 @@ def section(result: Result, *, command: str, clients: int, seconds: float, seque
 Command: `{command}`. The machine was shared with other engineers' test runs while this ran
 (2 cores): read the ratios, not the absolute figures.
 
-`rensei up` as a child process (dev server on a WAL SQLite file, one worker process, the
-API), settings changed from the defaults: {settings}. This process serves the incident.io
+`rensei up` as a child process (dev server on a WAL SQLite file, the worker processes, the
+API); besides ports, data folder, provider URLs and tokens and the worker metrics endpoint
+(off, so that parallel runs do not clash), settings changed from the defaults: {settings}. This process serves the incident.io
 simulator (incidents declared with `POST /_sim/incidents`, webhooks signed and sent to the
 API) and the Slack simulator (per-channel post limit off), which is the sink. One
 definition, `created -> condition on severity -> slack.post`; an incident counts as routed

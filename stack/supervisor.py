@@ -125,6 +125,11 @@ async def _prepare_store(settings: Settings) -> SandboxPlan | None:
 
 def _check_ports(settings: Settings, *, sandbox: bool = False) -> None:
     wanted = [(settings.api_port, "RENSEI_API_PORT")]
+    if settings.worker_metrics_port:
+        wanted += [
+            (settings.worker_metrics_port + n, "RENSEI_WORKER_METRICS_PORT")
+            for n in range(settings.workers)
+        ]
     if sandbox:
         wanted += [(port, "RENSEI_SANDBOX_PORT") for port in sandbox_ports(settings).values()]
     if settings.embedded_temporal:
@@ -133,7 +138,10 @@ def _check_ports(settings: Settings, *, sandbox: bool = False) -> None:
             (settings.temporal_ui_port, "RENSEI_TEMPORAL_UI_PORT"),
         ]
     for port, variable in wanted:
-        host = settings.api_host if variable == "RENSEI_API_PORT" else "127.0.0.1"
+        host = {
+            "RENSEI_API_PORT": settings.api_host,
+            "RENSEI_WORKER_METRICS_PORT": settings.worker_metrics_host,
+        }.get(variable, "127.0.0.1")
         if port_in_use(host, port):
             raise StackError(
                 f"port {port} on {host} is already in use (is another 'make run' running?); "
@@ -175,7 +183,8 @@ def start_children(settings: Settings, *, sandbox: SandboxPlan | None = None) ->
             wait_for_port("127.0.0.1", last, child=sims, timeout=30)
         for number in range(settings.workers):
             name = "worker" if number == 0 else f"worker-{number + 1}"
-            children.append(_spawn(name, [sys.executable, "-m", "cli", "worker"], env=env))
+            command = [sys.executable, "-m", "cli", "worker"]
+            children.append(_spawn(name, command, env=env | worker_env(settings, number)))
         api = _spawn("api", [sys.executable, "-m", "cli", "api"], env=env)
         children.append(api)
         wait_for_port(settings.api_host, settings.api_port, child=api, timeout=60)
@@ -195,6 +204,7 @@ def banner(settings: Settings, preparation: Preparation | None = None) -> str:
         f"  Temporal      {settings.address}",
         f"  API           {api}  (health: /healthz)",
         f"  Settings      {api}/settings/integrations",
+        *metrics_lines(settings),
         f"  data          {Path(settings.data_dir).resolve()}",
     ]
     if preparation is not None:
@@ -203,6 +213,23 @@ def banner(settings: Settings, preparation: Preparation | None = None) -> str:
             lines += _sandbox_lines(settings, preparation.sandbox)
     lines += ["Press Ctrl-C to stop.", ""]
     return "\n".join(lines)
+
+
+def metrics_lines(settings: Settings) -> list[str]:
+    """Where Prometheus scrapes the API and the worker."""
+    lines = [f"  metrics       http://{settings.api_host}:{settings.api_port}/metrics  (API)"]
+    for number in range(settings.workers if settings.worker_metrics_port else 0):
+        where = f"{settings.worker_metrics_host}:{settings.worker_metrics_port + number}"
+        label = "worker" if number == 0 else f"worker-{number + 1}"
+        lines.append(f"                http://{where}/metrics  ({label})")
+    return lines
+
+
+def worker_env(settings: Settings, number: int) -> dict[str, str]:
+    """What differs between worker processes: each serves its metrics on its own port."""
+    if not settings.worker_metrics_port:
+        return {}
+    return {"RENSEI_WORKER_METRICS_PORT": str(settings.worker_metrics_port + number)}
 
 
 def _admin_lines(preparation: Preparation) -> list[str]:

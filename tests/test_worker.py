@@ -35,19 +35,24 @@ def test_make_run_starts_one_worker_process_per_setting(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started: list[str] = []
+    metrics: list[str | None] = []
 
     def spawn(name: str, command: list[str], *, env: dict[str, str]) -> Any:
         started.append(name)
+        metrics.append(env.get("RENSEI_WORKER_METRICS_PORT"))
         return supervisor.Child(name, subprocess.Popen(["true"]))
 
     monkeypatch.setattr(supervisor, "_spawn", spawn)
     monkeypatch.setattr(supervisor, "_check_ports", lambda settings, sandbox=False: None)
     monkeypatch.setattr(supervisor, "wait_for_port", lambda *a, **k: None)
-    settings = Settings(data_dir=tmp_path, temporal_address="127.0.0.1:1", workers=3)
+    settings = Settings(
+        data_dir=tmp_path, temporal_address="127.0.0.1:1", workers=3, worker_metrics_port=29464
+    )
     children = supervisor.start_children(settings)
     for child in children:
         child.process.wait()
     assert started == ["worker", "worker-2", "worker-3", "api"]
+    assert metrics[:3] == ["29464", "29465", "29466"]
 
 
 def test_the_default_worker_count_follows_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
