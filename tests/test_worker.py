@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,14 @@ from stack import supervisor
 async def test_the_workflow_worker_passes_rensei_through_and_bounds_its_cache(
     tmp_path: Path, dev_env: WorkflowEnvironment
 ) -> None:
-    settings = Settings(data_dir=tmp_path, worker_max_cached_workflows=40)
+    # Queues of its own: a built Worker stays registered on the shared client's queues.
+    suffix = uuid.uuid4().hex[:8]
+    settings = Settings(
+        data_dir=tmp_path,
+        worker_max_cached_workflows=40,
+        task_queue=f"tq-{suffix}",
+        incident_io_task_queue=f"tq-io-{suffix}",
+    )
     async with httpx.AsyncClient() as http:
         main, _ = worker.build_workers(dev_env.client, settings, activities=[], http=http)
     config = main.config()
