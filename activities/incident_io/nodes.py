@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -17,6 +17,7 @@ from activities.incident_io import lookup
 from activities.incident_io.budget import CallBudget, CatalogueCache
 from activities.incident_io.client import IncidentIoClient
 from activities.incident_io.models import Incident, Severity
+from activities.incident_io.preferences import Preferences, WorkspacePreferences, no_preferences
 from activities.incident_io.schemas import (
     AcknowledgeIncidentInput,
     AcknowledgeIncidentOutput,
@@ -32,6 +33,7 @@ from activities.incident_io.schemas import (
     ResolveIncidentOutput,
     UpdateIncidentInput,
 )
+from activities.incident_io.teams import team_filter
 from interpreter.plan import NodeCall
 from workflows.normalize import incident_fields
 
@@ -48,7 +50,7 @@ class IncidentIoActivities:
         base_url_for: the API base URL of a workspace (a simulator in the sandbox).
         cache: severities/statuses/fields, shared by every activity of the process.
         budget: the per-process call budget (token bucket per workspace).
-        severity_overrides: per-workspace ``{severity name or id: "SEV-n"}``.
+        preferences: a workspace's severity overrides and team field (the store's).
         max_inline_wait: longest Retry-After waited out inside one attempt.
         sandbox: ``(token, url)``: calls made with this token (the local simulator's sandbox
             key, which no real incident.io accepts) go to ``url``, so a workspace leaves
@@ -63,7 +65,7 @@ class IncidentIoActivities:
         *,
         cache: CatalogueCache | None = None,
         budget: CallBudget | None = None,
-        severity_overrides: Callable[[str], Mapping[str, str]] | None = None,
+        preferences: Preferences | None = None,
         max_inline_wait: float = 30.0,
         sandbox: tuple[str, str] | None = None,
     ) -> None:
@@ -73,7 +75,7 @@ class IncidentIoActivities:
         self._base_url_for = base_url_for
         self.cache = cache or CatalogueCache()
         self._budget = budget
-        self._overrides = severity_overrides or (lambda _: {})
+        self._preferences = preferences or no_preferences
         self._max_inline_wait = max_inline_wait
 
     def all(self) -> list[Callable[..., Any]]:
@@ -129,8 +131,8 @@ class IncidentIoActivities:
         self, client: IncidentIoClient, incidents: list[Incident]
     ) -> list[IncidentOutput]:
         severities = await client.severities()
-        overrides = self._overrides(client.workspace)
-        return [_normalized(i, severities, overrides) for i in incidents]
+        prefs = await self._preferences(client.workspace)
+        return [_normalized(i, severities, prefs) for i in incidents]
 
     # -- nodes -------------------------------------------------------------------------------
 
@@ -156,13 +158,14 @@ class IncidentIoActivities:
             else:
                 status = lookup.status_named(inputs.status, await client.incident_statuses())
                 filters["status_ids"] = [status.id]
+            prefs = await self._preferences(client.workspace)
             if inputs.severity is not None:
-                found = lookup.severities_matching(
-                    inputs.severity, await client.severities(), self._overrides(client.workspace)
+                found = lookup.severity_matching(
+                    inputs.severity, await client.severities(), prefs.severity_overrides
                 )
-                filters["severity_ids"] = [s.id for s in found]
+                filters["severity_ids"] = [found.id]
             if inputs.team is not None:
-                filters["custom_field"] = await _team_filter(client, inputs.team)
+                filters["custom_field"] = await team_filter(client, inputs.team, prefs.team_field)
             incidents = await client.list_incidents(limit=inputs.limit, **filters)
             normalized = await self._normalize(client, incidents)
             return ListIncidentsOutput(incidents=normalized, count=len(normalized))
@@ -249,10 +252,11 @@ class IncidentIoActivities:
         async def body(client: IncidentIoClient, inputs: UpdateIncidentInput) -> BaseModel:
             changes: dict[str, Any] = {}
             if inputs.severity is not None:
-                found = lookup.severities_matching(
-                    inputs.severity, await client.severities(), self._overrides(client.workspace)
+                prefs = await self._preferences(client.workspace)
+                found = lookup.severity_matching(
+                    inputs.severity, await client.severities(), prefs.severity_overrides
                 )
-                changes["severity_id"] = found[0].id
+                changes["severity_id"] = found.id
             if inputs.status is not None:
                 status = lookup.status_named(inputs.status, await client.incident_statuses())
                 changes["incident_status_id"] = status.id
@@ -318,24 +322,16 @@ class IncidentIoActivities:
 
 
 def _normalized(
-    incident: Incident, severities: list[Severity], overrides: Mapping[str, str]
+    incident: Incident, severities: list[Severity], prefs: WorkspacePreferences
 ) -> IncidentOutput:
     fields = incident_fields(
         incident.model_dump(mode="json"),
         severities=[s.model_dump() for s in severities],
-        overrides=overrides,
+        overrides=prefs.severity_overrides,
+        team_field=prefs.team_field,
     )
     fields["id"] = fields.pop("incident_id")
     return IncidentOutput.model_validate(fields)
-
-
-async def _team_filter(client: IncidentIoClient, team: str) -> dict[str, list[str]]:
-    fields = await client.custom_fields()
-    field = next((f for f in fields if f.name.casefold() == "team"), None)
-    if field is None:
-        raise InvalidRequestError("this workspace has no 'Team' custom field to filter by")
-    option = lookup.option_named(team, await client.custom_field_options(field.id), field="team")
-    return {field.id: [option.id]}
 
 
 async def _user_id(client: IncidentIoClient, user: str) -> str:

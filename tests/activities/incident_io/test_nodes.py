@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from temporalio.exceptions import ApplicationError
 
+from activities.incident_io.preferences import WorkspacePreferences
 from simulators.incident_io import seed as s
 from simulators.incident_io.payloads import CreateEscalationPayload
 from tests.activities.incident_io.conftest import Env
@@ -30,13 +31,17 @@ async def test_get_normalizes_the_incident(env: Env) -> None:
 async def test_severity_overrides_are_per_workspace(env: Env) -> None:
     from tests.activities.incident_io.conftest import activities_for
 
-    nodes = activities_for(
-        env.url,
-        env.http,
-        severity_overrides=lambda ws: {"Major": "SEV-1"} if ws == "default" else {},
-    )
+    async def preferences(workspace: str) -> WorkspacePreferences:
+        return WorkspacePreferences({"Major": "SEV-1"} if workspace == "default" else {})
+
+    nodes = activities_for(env.url, env.http, preferences=preferences)
     out = await env.run(nodes.get, {"incidentId": "INC-1"})
     assert out["severity"] == "SEV-1"
+    # The others keep rank order in the levels left: names stay one-to-one.
+    emergency = await env.run(nodes.list, {"severity": "SEV-2", "status": "open"})
+    assert emergency["count"] == 0  # Emergency (now SEV-2) has no open incident
+    critical = await env.run(nodes.list, {"severity": "SEV-3"})
+    assert {i["severity_name"] for i in critical["incidents"]} == {"Critical"}
 
 
 async def test_list_defaults_to_open_incidents(env: Env) -> None:
@@ -147,8 +152,8 @@ async def test_update_with_unknown_values_lists_the_valid_ones(env: Env) -> None
         await env.run(env.nodes.update, {"incidentId": "INC-2", "severity": "SEV-9"})
     assert info.value.type == "InvalidRequestError" and info.value.non_retryable
     assert info.value.message == (
-        "unknown severity 'SEV-9': use one of SEV-1, SEV-2, SEV-3, SEV-4, "
-        "Emergency, Critical, Major, Minor"
+        "unknown severity 'SEV-9': use one of SEV-1 (Emergency), SEV-2 (Critical), "
+        "SEV-3 (Major), SEV-4 (Minor)"
     )
     with pytest.raises(ApplicationError) as info:
         await env.run(env.nodes.update, {"incidentId": "INC-2", "status": "Done"})

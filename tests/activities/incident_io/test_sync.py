@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from temporalio.testing import ActivityEnvironment
 
+from activities.incident_io.preferences import WorkspacePreferences
 from activities.incident_io.sync import SyncActivities
 from simulators.incident_io.seed import SEVERITY_MINOR, STATUS_INVESTIGATING
 from tests.activities.incident_io.conftest import Env
@@ -16,14 +17,13 @@ from workflows.contracts import SnapshotInput, SnapshotResult
 pytestmark = pytest.mark.asyncio
 
 
-def sync_for(env: Env, overrides: Mapping[str, str] | None = None) -> SyncActivities:
-    async def lookup(workspace: str) -> Mapping[str, str]:
-        return overrides or {}
+def sync_for(
+    env: Env, overrides: Mapping[str, str] | None = None, temporal: Any = None
+) -> SyncActivities:
+    async def lookup(workspace: str) -> WorkspacePreferences:
+        return WorkspacePreferences(overrides or {})
 
-    temporal: Any = None  # snapshots never signal anything
-    return SyncActivities(
-        env.nodes.client, temporal, task_queue="unused", severity_overrides=lookup
-    )
+    return SyncActivities(env.nodes.client, temporal, task_queue="unused", preferences=lookup)
 
 
 async def test_a_snapshot_normalizes_the_incident_and_its_entries(env: Env) -> None:
@@ -59,4 +59,5 @@ async def test_a_missing_incident_is_reported_not_raised(env: Env) -> None:
         sync_for(env).snapshot, SnapshotInput(workspace="default", incident_id="01NOPE")
     )
     assert result.snapshot is None
-    assert result.missing is not None and result.missing.startswith("Incident not found")
+    assert result.missing is not None
+    assert result.missing.startswith("incident.io answered 404: Incident not found")
