@@ -12,7 +12,7 @@ from activities.incident_io.preferences import WorkspacePreferences
 from activities.incident_io.sync import SyncActivities
 from simulators.incident_io.seed import SEVERITY_MINOR, STATUS_INVESTIGATING
 from tests.activities.incident_io.conftest import Env
-from workflows.contracts import SnapshotInput, SnapshotResult
+from workflows.contracts import PollInput, PollResult, SnapshotInput, SnapshotResult
 
 pytestmark = pytest.mark.asyncio
 
@@ -61,3 +61,43 @@ async def test_a_missing_incident_is_reported_not_raised(env: Env) -> None:
     assert result.snapshot is None
     assert result.missing is not None
     assert result.missing.startswith("incident.io answered 404: Incident not found")
+
+
+class Recorder:
+    """Stands in for the Temporal client: records which incident workflows were hinted."""
+
+    def __init__(self) -> None:
+        self.hinted: list[str] = []
+
+    async def start_workflow(self, *args: Any, **kwargs: Any) -> None:
+        self.hinted.append(kwargs["id"])
+
+
+async def test_the_poll_hints_a_change_once_not_on_every_poll(env: Env) -> None:
+    recorder = Recorder()
+    sync = sync_for(env, temporal=recorder)
+    since = "2020-01-01T00:00:00+00:00"
+    first: PollResult = await ActivityEnvironment().run(
+        sync.poll, PollInput(workspace="default", cursor=since)
+    )
+    assert first.hinted == len(env.state.incidents)
+    # Nothing changed: the newest incident sits inside the re-read overlap, yet is not
+    # hinted again, however many polls follow.
+    second: PollResult = await ActivityEnvironment().run(
+        sync.poll, PollInput(workspace="default", cursor=first.cursor, seen=first.seen)
+    )
+    third: PollResult = await ActivityEnvironment().run(
+        sync.poll, PollInput(workspace="default", cursor=second.cursor, seen=second.seen)
+    )
+    assert (second.hinted, third.hinted) == (0, 0)
+    assert third.cursor == first.cursor
+    # A real change is hinted, once.
+    changed = env.state.create_incident("Queue backlog", status_id=STATUS_INVESTIGATING)
+    fourth: PollResult = await ActivityEnvironment().run(
+        sync.poll, PollInput(workspace="default", cursor=third.cursor, seen=third.seen)
+    )
+    assert fourth.hinted == 1 and recorder.hinted[-1].endswith(changed.id)
+    fifth: PollResult = await ActivityEnvironment().run(
+        sync.poll, PollInput(workspace="default", cursor=fourth.cursor, seen=fourth.seen)
+    )
+    assert fifth.hinted == 0
