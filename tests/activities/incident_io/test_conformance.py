@@ -24,8 +24,13 @@ import pytest_asyncio
 
 from activities.incident_io.client import IncidentIoClient
 from activities.incident_io.sync import SyncActivities
-from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState, create_app
-from simulators.incident_io import escalations
+from simulators.incident_io import (
+    SANDBOX_TOKEN,
+    SimulatorConfig,
+    SimulatorState,
+    create_app,
+    escalations,
+)
 from simulators.incident_io import seed as s
 from simulators.incident_io.payloads import CreateEscalationPayload
 from simulators.server import serve
@@ -275,7 +280,7 @@ async def test_the_checks_catch_what_incident_io_would_refuse() -> None:
     url = "https://api.incident.io"
     bad_query = httpx.Request("GET", f"{url}/v2/incidents", params={"status": "live"})
     template, op = _operation(bad_query.method, bad_query.url.path)
-    with pytest.raises(AssertionError, match="not a deep-object|is not status"):
+    with pytest.raises(AssertionError, match=r"'status' is not status\[\.\.\]"):
         _check_query(bad_query, template, op)
     too_big = httpx.Request("GET", f"{url}/v2/escalations", params={"page_size": 250})
     with pytest.raises(AssertionError, match="page_size=250"):
