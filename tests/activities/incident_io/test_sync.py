@@ -101,3 +101,33 @@ async def test_the_poll_hints_a_change_once_not_on_every_poll(env: Env) -> None:
         sync.poll, PollInput(workspace="default", cursor=fourth.cursor, seen=fourth.seen)
     )
     assert fifth.hinted == 0
+
+
+async def test_a_forbidden_incident_is_reported_not_raised() -> None:
+    import httpx
+
+    from activities.incident_io.client import IncidentIoClient
+
+    def forbidden(request: httpx.Request) -> httpx.Response:
+        body = {
+            "type": "resource_forbidden",
+            "status": 403,
+            "request_id": "req-403",
+            "errors": [{"code": "resource_forbidden", "message": "Forbidden"}],
+        }
+        return httpx.Response(403, json=body)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(forbidden)) as http:
+        client = IncidentIoClient(http, base_url="https://api.incident.io", token="inc_x")
+
+        async def client_for(workspace: str) -> IncidentIoClient:
+            return client
+
+        temporal: Any = None
+        sync = SyncActivities(client_for, temporal, task_queue="unused")
+        result: SnapshotResult = await ActivityEnvironment().run(
+            sync.snapshot, SnapshotInput(workspace="default", incident_id="01PRIVATE")
+        )
+    assert result.snapshot is None
+    assert result.missing is not None
+    assert result.missing.startswith("incident.io answered 403: Permission denied")
