@@ -158,18 +158,22 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from temporalio.service import RPCError
 
     import worker
-    from stack.explain import REFERENCE, ExplainError, explain, render, resolve_reference
+    from stack.explain import ExplainError, explain, render
+    from stack.references import IncidentReferenceError, resolve
 
     settings = Settings()
 
     async def report() -> Any:
-        incident = args.incident
-        if REFERENCE.match(incident):
-            incident = await resolve_reference(settings, incident, args.workspace)
         try:
             client = await worker.connect(settings)
         except (RuntimeError, RPCError) as exc:
             raise ExplainError(f"cannot reach Temporal at {settings.address} ({exc})") from None
+        try:
+            incident = await resolve(
+                settings, args.incident, workspace=args.workspace, client=client
+            )
+        except IncidentReferenceError as exc:
+            raise ExplainError(str(exc)) from None
         return await explain(client, incident, args.workspace)
 
     try:
@@ -357,7 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     incident.add_argument("--severity", default="SEV-2", help="SEV-1 .. SEV-4 (SEV-2)")
     incident.add_argument("--title", default="Sandbox incident")
     incident.add_argument("--summary", default=None)
-    incident.add_argument("--resolve", metavar="INCIDENT_ID", help="resolve this incident instead")
+    incident.add_argument(
+        "--resolve", metavar="INCIDENT", help="resolve this incident (INC-42 or its id) instead"
+    )
     incident.set_defaults(func=cmd_sandbox_incident)
 
     approve = verbs.add_parser(

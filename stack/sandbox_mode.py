@@ -222,13 +222,33 @@ async def declare_incident(
     return await _sim_post(settings, "/_sim/incidents", body)
 
 
-async def resolve_incident(settings: Settings, incident_id: str) -> dict[str, Any]:
-    """Moves a sandbox incident to post-incident (what ``wait_for: resolved`` waits for)."""
+async def resolve_incident(settings: Settings, incident: str) -> dict[str, Any]:
+    """Moves a sandbox incident (``INC-42``, ``42`` or its id) to post-incident, what
+    ``wait_for: resolved`` waits for."""
+    incident_id = await sandbox_incident_id(settings, incident)
     return await _sim_post(
         settings,
         f"/_sim/incidents/{incident_id}/status",
         {"incident_status_id": STATUS_DOCUMENTING},
     )
+
+
+async def sandbox_incident_id(settings: Settings, incident: str) -> str:
+    """The id of a sandbox incident named by reference, asked of the simulator."""
+    from activities.errors import IntegrationError
+    from activities.incident_io.client import IncidentIoClient
+    from stack.references import as_reference
+
+    reference = as_reference(incident)
+    if reference is None:
+        return incident.strip()
+    url = sandbox_urls(settings)["incident-io"]
+    async with httpx.AsyncClient(timeout=10) as http:
+        client = IncidentIoClient(http, base_url=url, token=SANDBOX_TOKEN)
+        try:
+            return (await client.get_incident(reference)).id
+        except IntegrationError as exc:
+            raise SandboxError(f"{reference} in the sandbox at {url}: {exc}") from None
 
 
 async def _sim_post(settings: Settings, path: str, body: dict[str, Any]) -> dict[str, Any]:
