@@ -185,6 +185,59 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_workflows(args: argparse.Namespace) -> int:
+    """Lists, enables, disables or deletes stored definitions (the store of RENSEI_DATA_DIR)."""
+    from store import Store
+    from store.listing import describe
+
+    async def act(store: Store) -> int:
+        if args.workflows_verb == "list":
+            found = [describe(d) for d in await store.latest_definitions(args.workspace)]
+            if args.json:
+                _out(json.dumps([d.to_json() for d in found], indent=2))
+            for d in [] if args.json else found:
+                state = "enabled" if d.enabled else f"disabled ({d.disabled_by})"
+                _out(f"{d.name:<28} v{d.version:<4} {state:<20} {d.trigger_type or d.problem}")
+            return EXIT_OK
+        name = args.name
+        if args.workflows_verb == "delete":
+            versions = await store.delete_definition(args.workspace, name)
+            found = versions > 0
+            if found:
+                _err(f"deleted {name} ({versions} version(s)); runs already started finish")
+        else:
+            enabled = args.workflows_verb == "enable"
+            found = await store.set_definition_enabled(args.workspace, name, enabled)
+            current = await store.get_definition(args.workspace, name)
+            if current is not None:
+                _report_enabled(describe(current).disabled_by, name, enabled=enabled)
+        if not found:
+            _err(f"rensei workflows: no definition named '{name}' in workspace '{args.workspace}'")
+            return EXIT_FAILED
+        return EXIT_OK
+
+    async def main() -> int:
+        store = Store.from_settings(Settings())
+        try:
+            await store.migrate()
+            return await act(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(main())
+
+
+def _report_enabled(disabled_by: str | None, name: str, *, enabled: bool) -> None:
+    if not enabled:
+        _err(f"disabled {name}: new events no longer start it")
+    elif disabled_by == "yaml":
+        _err(f"enabled {name} in the store, but its YAML says 'enabled: false': edit the file")
+    elif disabled_by == "invalid":
+        _err(f"enabled {name}, but its newest version does not compile: fix it first")
+    else:
+        _err(f"enabled {name}: new events start it")
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     """Brings up the local stack in the foreground (``make run``)."""
     from stack.supervisor import run_stack
@@ -386,6 +439,26 @@ def build_parser() -> argparse.ArgumentParser:
     explain_cmd.add_argument("--workspace", default="default")
     explain_cmd.add_argument("--json", action="store_true", help="print the report as JSON")
     explain_cmd.set_defaults(func=cmd_explain)
+
+    workflows = verbs.add_parser(
+        "workflows",
+        help="list, enable, disable or delete stored definitions",
+        description="Acts on the definitions stored in the data directory's store "
+        "(RENSEI_DATA_DIR, or RENSEI_DATABASE_URL).",
+    )
+    workflow_verbs = workflows.add_subparsers(dest="workflows_verb", required=True, metavar="VERB")
+    listing = workflow_verbs.add_parser("list", help="every definition and whether it runs")
+    listing.add_argument("--json", action="store_true", help="print the list as JSON")
+    listing.add_argument("--workspace", default="default")
+    for verb, text in (
+        ("enable", "let new events start it"),
+        ("disable", "stop new events from starting it (runs already started finish)"),
+        ("delete", "delete every version (runs already started finish)"),
+    ):
+        one = workflow_verbs.add_parser(verb, help=text)
+        one.add_argument("name", metavar="NAME")
+        one.add_argument("--workspace", default="default")
+    workflows.set_defaults(func=cmd_workflows)
 
     up = verbs.add_parser("up", help="run Temporal, the worker and the API in the foreground")
     up.set_defaults(func=cmd_up)

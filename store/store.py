@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from activities.catalogue import default_catalogue
-from interpreter.compiler import check_text
-from interpreter.errors import DefinitionError, Diagnostic
+from interpreter.compiler import compile_text
+from interpreter.plan import Plan
 from settings import Settings
 from store import crypto
 from store.models import (
@@ -46,6 +46,17 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 
 class StoreError(Exception):
     """Base of the store's errors that callers show to users."""
+
+
+class DefinitionNameError(StoreError, ValueError):
+    """A definition's YAML ``name:`` is not the name it is being stored under."""
+
+    def __init__(self, declared: str, given: str) -> None:
+        self.declared, self.given = declared, given
+        super().__init__(
+            f"the YAML names this definition '{declared}', not '{given}': the name in the "
+            f"YAML is the name (store it as '{declared}', or change its name:)"
+        )
 
 
 class InvalidNameError(StoreError, ValueError):
@@ -406,17 +417,21 @@ class Store:
     # --- definitions
 
     async def put_definition(
-        self, workspace: str, name: str, yaml: str, *, enabled: bool = True
+        self, workspace: str, name: str, yaml: str, *, enabled: bool | None = None
     ) -> int:
         """Validates and stores a new version of a definition; returns its version number.
 
+        A new version keeps the enabled flag of the one before (``enabled`` overrides it; a
+        new definition is enabled unless ``enabled`` is False).
+
         Raises:
             DefinitionError: the text has problems (all of them listed); nothing is stored.
+            DefinitionNameError: the YAML's ``name:`` differs from ``name``.
         """
         _check(_NAME, name, "definition name")
-        diagnostics = check_definition(name, yaml)
-        if diagnostics:
-            raise DefinitionError(diagnostics)
+        plan = compile_definition(name, yaml)
+        if plan.name != name:
+            raise DefinitionNameError(plan.name, name)
         await self.ensure_workspace(workspace)
         for _attempt in range(5):
             try:
@@ -426,15 +441,18 @@ class Store:
         raise StoreError(f"definition {name!r} is being written concurrently; try again")
 
     async def _insert_definition(
-        self, workspace: str, name: str, yaml: str, *, enabled: bool
+        self, workspace: str, name: str, yaml: str, *, enabled: bool | None
     ) -> int:
         async with self._sessions.begin() as session:
             latest = await session.scalar(
-                select(func.max(DefinitionRow.version)).where(
-                    DefinitionRow.workspace_id == workspace, DefinitionRow.name == name
-                )
+                select(DefinitionRow)
+                .where(DefinitionRow.workspace_id == workspace, DefinitionRow.name == name)
+                .order_by(DefinitionRow.version.desc())
+                .limit(1)
             )
-            version = int(latest or 0) + 1
+            version = 1 if latest is None else latest.version + 1
+            if enabled is None:
+                enabled = True if latest is None else latest.enabled
             session.add(
                 DefinitionRow(
                     workspace_id=workspace,
@@ -501,10 +519,27 @@ class Store:
             row.enabled = enabled
             return True
 
+    async def delete_definition(self, workspace: str, name: str) -> int:
+        """Deletes every version of a definition; returns how many there were.
 
-def check_definition(name: str, yaml: str) -> list[Diagnostic]:
-    """The diagnostics of a definition text, as the compiler reports them (empty when valid)."""
-    return list(check_text(yaml, file=f"{name}.yaml", catalogue=default_catalogue()))
+        Runs already started keep going: each carries its compiled plan.
+        """
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(DefinitionRow).where(
+                    DefinitionRow.workspace_id == workspace, DefinitionRow.name == name
+                )
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+
+def compile_definition(name: str, yaml: str) -> Plan:
+    """The plan of a definition text stored as ``name`` (its YAML ``name:`` may differ).
+
+    Raises:
+        DefinitionError: the text has problems (all of them listed).
+    """
+    return compile_text(yaml, file=f"{name}.yaml", catalogue=default_catalogue())
 
 
 def _upgrade(connection: Connection) -> None:
