@@ -192,10 +192,10 @@ def cmd_workflows(args: argparse.Namespace) -> int:
 
     async def act(store: Store) -> int:
         if args.workflows_verb == "list":
-            found = [describe(d) for d in await store.latest_definitions(args.workspace)]
+            listed = [describe(d) for d in await store.latest_definitions(args.workspace)]
             if args.json:
-                _out(json.dumps([d.to_json() for d in found], indent=2))
-            for d in [] if args.json else found:
+                _out(json.dumps([d.to_json() for d in listed], indent=2))
+            for d in [] if args.json else listed:
                 state = "enabled" if d.enabled else f"disabled ({d.disabled_by})"
                 _out(f"{d.name:<28} v{d.version:<4} {state:<20} {d.trigger_type or d.problem}")
             return EXIT_OK

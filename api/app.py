@@ -15,7 +15,7 @@ from temporalio.client import Client
 from activities.definitions import load_folder
 from api.auth import AdminAuth
 from api.deps import ConnectHook, DisconnectHook, Services
-from api.routes import agents, approvals, codec, integrations, pages, webhooks, workflows
+from api.routes import agents, approvals, codec, http, integrations, pages, webhooks, workflows
 from api.sync_control import ensure_syncs, start_sync, stop_sync
 from settings import Settings
 from store import Store
@@ -100,6 +100,7 @@ def create_app(
     app.state.codec = EncryptionCodec(services.store.keyring)
     app.include_router(integrations.router)
     app.include_router(agents.router)
+    app.include_router(http.router)
     app.include_router(pages.router)
     app.include_router(codec.router)
     app.include_router(webhooks.router)

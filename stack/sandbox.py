@@ -131,6 +131,7 @@ def sandbox_settings(settings: Settings, sims: Simulators, data_dir: Path) -> Se
         update={
             "data_dir": data_dir,
             "database_url": None,
+            "sandbox": True,  # http.request may call 127.0.0.1
             "incident_io_base_url": sims.urls["incident-io"],
             "incident_io_token": SecretStr(SANDBOX_TOKEN),
             "slack_base_url": sims.urls["slack"],

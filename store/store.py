@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +30,7 @@ from store.models import (
     AgentCardRow,
     CredentialRow,
     DefinitionRow,
+    HttpHostRow,
     IntegrationRow,
     WorkspaceRow,
     utcnow,
@@ -42,6 +43,9 @@ DEFAULT_WORKSPACE = "default"
 INTEGRATION_KINDS = ("incident_io", "slack", "linear")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST = re.compile(rf"^(?:\*\.)?(?:{_LABEL}\.)*{_LABEL}$")
+MAX_HTTP_HOSTS = 200
 
 
 class StoreError(Exception):
@@ -531,6 +535,37 @@ class Store:
                 )
             )
             return int(getattr(result, "rowcount", 0) or 0)
+
+    # --- the http.request allowlist
+
+    async def set_http_hosts(self, workspace: str, hosts: Sequence[str]) -> list[str]:
+        """Replaces the workspace's allowlist; returns it normalised (lowercase, sorted)."""
+        wanted = sorted({h.strip().lower().rstrip(".") for h in hosts})
+        if len(wanted) > MAX_HTTP_HOSTS:
+            raise InvalidNameError(f"at most {MAX_HTTP_HOSTS} hosts may be allowed")
+        for host in wanted:
+            if len(host) > 253 or not _HOST.match(host):
+                raise InvalidNameError(
+                    f"host {host!r} is not valid (a host name such as status.example.com, "
+                    "or *.example.com for its subdomains; no scheme, port or path)"
+                )
+        await self.ensure_workspace(workspace)
+        async with self._sessions.begin() as session:
+            await session.execute(delete(HttpHostRow).where(HttpHostRow.workspace_id == workspace))
+            session.add_all(
+                HttpHostRow(workspace_id=workspace, host=h, created_at=utcnow()) for h in wanted
+            )
+        return wanted
+
+    async def http_hosts(self, workspace: str) -> list[str]:
+        """The hosts ``http.request`` may call for the workspace (none: deny everything)."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(HttpHostRow.host)
+                .where(HttpHostRow.workspace_id == workspace)
+                .order_by(HttpHostRow.host)
+            )
+            return list(rows)
 
 
 def compile_definition(name: str, yaml: str) -> Plan:
