@@ -36,7 +36,7 @@ from simulators.server import free_port, serve
 from simulators.slack import SANDBOX_BOT_TOKEN, SANDBOX_SIGNING_SECRET, SlackState
 from simulators.slack import create_app as slack_app
 from stack import devserver
-from stack.sandbox_seed import seed_from_trigger
+from stack.sandbox_seed import seed_from_trigger, seed_sandbox_workspace
 from store import Store
 from workflows.contracts import Hint
 from workflows.ids import incident_workflow_id
@@ -106,6 +106,7 @@ async def simulators(
     """
     state = incident_io or SimulatorState()
     slack, linear, agent = SlackState(), LinearState(), AgentRecord()
+    seed_sandbox_workspace(state, slack)
     chosen = dict(ports or {})
     agent_port = chosen.get("incident-responder") or free_port()
     agent_config = AgentConfig(public_url=f"http://127.0.0.1:{agent_port}", work_seconds=1.0)

@@ -5,8 +5,10 @@ workspace is connected to the simulators through the normal store API (the sandb
 a fresh ``whsec_`` signing secret, Slack and Linear keys, the ``incident-responder`` agent
 card) and ``examples/*.yaml`` is loaded as definitions. The simulators then run as one more
 child process, ``rensei simulate sandbox``, which delivers webhooks to the API's ingest URL
-signed with the stored secret. Connecting a real incident.io token from the settings page
-turns the workspace's ``sandbox`` flag off, and the next ``make run`` starts no simulators.
+signed with the stored secret. Only ``ENABLED_EXAMPLES`` start enabled, so one incident
+gets one coherent reaction; ``rensei workflows enable NAME`` turns another on. Connecting a
+real incident.io token from the settings page turns the workspace's ``sandbox`` flag off,
+and the next ``make run`` starts no simulators.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 SIMULATORS = ("incident-io", "slack", "linear", "incident-responder")
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 AGENT = "incident-responder"
+ENABLED_EXAMPLES = frozenset({"seed-routing"})
+"""The one coherent set the sandbox starts with; the other examples are stored disabled."""
 
 
 class SandboxError(RuntimeError):
@@ -52,6 +56,17 @@ class SandboxPlan:
     slack: bool
     linear: bool
     definitions: list[FolderReport] = field(default_factory=list)
+
+    def definition_lines(self) -> list[str]:
+        """The banner's account of the examples: which run, and how to enable another."""
+        loaded = [r for r in self.definitions if r.status in ("stored", "unchanged")]
+        enabled = sorted(r.name for r in loaded if r.name in ENABLED_EXAMPLES)
+        return [
+            f"  definitions   {len(loaded)} from examples/ loaded; enabled at first start: "
+            f"{', '.join(enabled) or 'none'}",
+            "                (see them: rensei workflows list; "
+            "enable one: rensei workflows enable NAME)",
+        ]
 
     def env(self) -> dict[str, str]:
         """The variables the worker and API processes need to reach the simulators."""
@@ -118,7 +133,9 @@ async def prepare_sandbox(settings: Settings, store: Store) -> SandboxPlan | Non
     card = await store.get_agent_card(ws, AGENT)
     if AGENT not in settings.agents and (card is None or card.url.startswith("http://127.0.0.1")):
         await store.put_agent_card(ws, AGENT, urls[AGENT])
-    reports = await load_folder(store, EXAMPLES, workspace=ws)
+    reports = await load_folder(
+        store, EXAMPLES, workspace=ws, enable_new=lambda name: name in ENABLED_EXAMPLES
+    )
     return SandboxPlan(urls, ingest_url(settings), slack, linear, reports)
 
 

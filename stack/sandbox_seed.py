@@ -1,13 +1,17 @@
-"""Seeds the sandbox's incident.io simulator with the incident an event describes."""
+"""What the sandbox workspace holds beyond the simulators' own seed (the seed document's
+channels and team), and the incident an event describes."""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from typing import Any
 
 from simulators.incident_io import SimulatorState
 from simulators.incident_io import seed as s
+from simulators.slack import SlackState
+from simulators.slack.state import Channel
 
 # The seeded workspace's severities by level: four severities, ranked 4 (SEV-1) .. 1 (SEV-4).
 _LEVELS = {
@@ -17,6 +21,32 @@ _LEVELS = {
     "SEV-4": s.SEVERITY_MINOR,
 }
 _REFERENCE = re.compile(r"^(?:INC-)?(\d+)$", re.IGNORECASE)
+
+
+# The channels and team the seed document's examples name (SPEC sections 7, 8, 8a), beside
+# the simulators' own (#incidents, #exec, #payments-oncall, ...; teams Platform, Payments...).
+SANDBOX_CHANNELS = (("C01ONCALL", "oncall"), ("C01ENGTEAM", "eng-team"))
+SANDBOX_TEAMS = ((s._id("CFP", 90), "eng-on-call"),)
+
+
+def seed_sandbox_workspace(incident_io: SimulatorState, slack: SlackState) -> None:
+    """Adds the sandbox's channels to Slack and its teams to incident.io's Team field."""
+    for channel_id, name in SANDBOX_CHANNELS:
+        if slack.find_channel(name) is None:
+            slack.channels[channel_id] = Channel(channel_id, name)
+    ws = incident_io.workspace
+    fields = []
+    for f in ws.custom_fields:
+        if f.id == s.FIELD_TEAM:
+            known = {o.value for o in f.options}
+            extra = [
+                s.Option(option_id, name, 100 + i)
+                for i, (option_id, name) in enumerate(SANDBOX_TEAMS)
+                if name not in known
+            ]
+            f = dataclasses.replace(f, options=(*f.options, *extra))
+        fields.append(f)
+    incident_io.workspace = dataclasses.replace(ws, custom_fields=tuple(fields))
 
 
 def severity_id(severity: str) -> str | None:
@@ -69,7 +99,8 @@ def seed_from_trigger(state: SimulatorState, trigger: dict[str, Any]) -> dict[st
 
 def _team_option(team: str) -> str | None:
     field = next(f for f in s.build_workspace().custom_fields if f.id == s.FIELD_TEAM)
-    return next((o.id for o in field.options if o.value.casefold() == team.casefold()), None)
+    options = [(o.id, o.value) for o in field.options] + list(SANDBOX_TEAMS)
+    return next((oid for oid, value in options if value.casefold() == team.casefold()), None)
 
 
 def _number(reference: Any, state: SimulatorState) -> int | None:
