@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -101,8 +102,44 @@ def _stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+@contextlib.contextmanager
+def _quiet(log: Path) -> Iterator[None]:
+    """fds 1 and 2 (this process's and its children's: banners, logs) go to ``log``."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with log.open("ab") as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def _summary(name: str, outcome: dict[str, Any]) -> str:
+    """One line for people: how the run ended and what its steps did."""
+    counts: dict[str, int] = {}
+    for step in outcome["steps"]:
+        counts[step["status"]] = counts.get(step["status"], 0) + 1
+    steps = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    line = f"rensei run: {name} {outcome['status']} ({steps or 'no steps'})"
+    if outcome.get("error"):
+        line += f": {outcome['error']}"
+    return line
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """Runs a definition once for one event and prints the outcome as JSON."""
+    """Runs a definition once for one event and prints the outcome as JSON.
+
+    stdout holds only the JSON document, stderr one line for people; with ``--sandbox``
+    the servers' banners and logs are shown only with ``--verbose``.
+    """
     try:
         plan, trigger = _load_run_inputs(args)
     except DefinitionError as exc:
@@ -115,8 +152,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     from stack.runner import RunnerError, run_once  # Temporal imports only for this verb
 
     settings = Settings()
-    try:
-        with _stdout_to_stderr() if args.sandbox else contextlib.nullcontext():
+    log: Path | None = None
+    with contextlib.ExitStack() as scope:
+        if args.sandbox and not args.verbose:
+            handle, name = tempfile.mkstemp(prefix="rensei-run-", suffix=".log")
+            os.close(handle)
+            log = Path(name)
+            scope.enter_context(_quiet(log))
+        elif args.sandbox:
+            scope.enter_context(_stdout_to_stderr())
+        try:
             outcome = asyncio.run(
                 run_once(
                     plan,
@@ -127,10 +172,22 @@ def cmd_run(args: argparse.Namespace) -> int:
                     approve_as=args.approve_as,
                 )
             )
-    except RunnerError as exc:
-        _err(str(exc))
+            problem = None
+        except RunnerError as exc:
+            problem = str(exc)
+        except Exception as exc:  # shown in one line; the traceback with --verbose
+            if args.verbose:
+                raise
+            logging.getLogger(__name__).exception("rensei run failed")
+            problem = f"the run could not complete ({type(exc).__name__}: {exc}); "
+            problem += f"the sandbox's log is {log}; run again with --verbose for the details"
+    if problem is not None:
+        _err(f"rensei run: {problem}")
         return EXIT_FAILED
+    if log is not None:
+        log.unlink(missing_ok=True)
     _out(json.dumps(outcome, indent=2, default=str))
+    _err(_summary(plan.name, outcome))
     return EXIT_OK if outcome["status"] == "completed" else EXIT_FAILED
 
 
@@ -374,6 +431,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="start a throw-away Temporal server and worker with providers on local simulators",
     )
     run.add_argument("--workspace", default="default")
+    run.add_argument(
+        "--verbose",
+        action="store_true",
+        help="with --sandbox: show the servers' banners and logs (on stderr) and tracebacks",
+    )
     run.add_argument(
         "--approve-as",
         default=None,
