@@ -29,9 +29,10 @@ from activities.definitions import FolderReport, load_folder
 from settings import Settings
 from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState
 from simulators.incident_io.seed import STATUS_DOCUMENTING
-from simulators.linear import SANDBOX_API_KEY
-from simulators.slack import SANDBOX_BOT_TOKEN, SANDBOX_SIGNING_SECRET
+from simulators.linear import SANDBOX_API_KEY, LinearState
+from simulators.slack import SANDBOX_BOT_TOKEN, SANDBOX_SIGNING_SECRET, SlackState
 from stack.sandbox_seed import severity_id
+from stack.sandbox_state import keep, restore, state_file
 from store import DEFAULT_WORKSPACE, Store
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,8 @@ async def prepare_sandbox(settings: Settings, store: Store) -> SandboxPlan | Non
     await store.put_credential(ws, "incident_io", "token", SANDBOX_TOKEN)
     await store.put_credential(ws, "incident_io", "webhook_secret", secret)
     await store.upsert_integration(ws, "incident_io", display=_display("incident.io", urls))
-    # A new simulator starts empty: the previous run's cursor means nothing to it.
+    # The simulators keep their state in the data directory, but a cursor from another
+    # simulator process is not worth trusting: the sync takes a fresh baseline.
     await store.set_sync_cursor(ws, "incident_io", None)
     slack = await _connect(
         store,
@@ -206,11 +208,21 @@ async def serve_sandbox(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-    state = SimulatorState(config)
-    async with simulators(state, ports=sandbox_ports(settings)) as sims:
+    state, slack, linear = SimulatorState(config), SlackState(), LinearState()
+    kept = state_file(settings.data_dir)
+    if restore(kept, state, slack, linear):
+        log.info("sandbox simulators restored from %s", kept)
+    async with simulators(
+        state,
+        ports=sandbox_ports(settings),
+        slack=slack,
+        linear=linear,
+        channels=settings.sandbox_channels,
+        teams=settings.sandbox_teams,
+    ) as sims:
         for name, url in sims.urls.items():
             log.info("sandbox simulator %s on %s", name, url)
-        await stop.wait()
+        await keep(kept, state, slack, linear, stop=stop)
 
 
 def incident_command(settings: Settings) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
+import zlib
+from collections.abc import Sequence
 from typing import Any
 
 from simulators.incident_io import SimulatorState
@@ -25,25 +27,38 @@ _REFERENCE = re.compile(r"^(?:INC-)?(\d+)$", re.IGNORECASE)
 
 # The channels and team the seed document's examples name (SPEC sections 7, 8, 8a), beside
 # the simulators' own (#incidents, #exec, #payments-oncall, ...; teams Platform, Payments...).
-SANDBOX_CHANNELS = (("C01ONCALL", "oncall"), ("C01ENGTEAM", "eng-team"))
-SANDBOX_TEAMS = ((s._id("CFP", 90), "eng-on-call"),)
+SANDBOX_CHANNELS = ("oncall", "eng-team")
+SANDBOX_TEAMS = ("eng-on-call",)
 
 
-def seed_sandbox_workspace(incident_io: SimulatorState, slack: SlackState) -> None:
-    """Adds the sandbox's channels to Slack and its teams to incident.io's Team field."""
-    for channel_id, name in SANDBOX_CHANNELS:
+def _stable(kind: str, name: str) -> str:
+    """An id that stays the same for a name across restarts (and in the state file)."""
+    digest = zlib.crc32(name.encode())
+    return f"C0SBX{digest:010d}" if kind == "channel" else s._id("CFP", 10**9 + digest)
+
+
+def seed_sandbox_workspace(
+    incident_io: SimulatorState,
+    slack: SlackState,
+    *,
+    channels: Sequence[str] = (),
+    teams: Sequence[str] = (),
+) -> None:
+    """Adds the sandbox's channels (and ``channels``) to Slack, and its teams (and ``teams``)
+    to the options of incident.io's Team field."""
+    for name in (*SANDBOX_CHANNELS, *channels):
+        name = name.lstrip("#")
         if slack.find_channel(name) is None:
-            slack.channels[channel_id] = Channel(channel_id, name)
+            slack.channels[_stable("channel", name)] = Channel(_stable("channel", name), name)
     ws = incident_io.workspace
     fields = []
     for f in ws.custom_fields:
         if f.id == s.FIELD_TEAM:
-            known = {o.value for o in f.options}
-            extra = [
-                s.Option(option_id, name, 100 + i)
-                for i, (option_id, name) in enumerate(SANDBOX_TEAMS)
-                if name not in known
+            known = {o.value.casefold() for o in f.options}
+            wanted = [
+                t for t in dict.fromkeys((*SANDBOX_TEAMS, *teams)) if t.casefold() not in known
             ]
+            extra = [s.Option(_stable("team", t), t, 100 + i) for i, t in enumerate(wanted)]
             f = dataclasses.replace(f, options=(*f.options, *extra))
         fields.append(f)
     incident_io.workspace = dataclasses.replace(ws, custom_fields=tuple(fields))
@@ -99,7 +114,8 @@ def seed_from_trigger(state: SimulatorState, trigger: dict[str, Any]) -> dict[st
 
 def _team_option(team: str) -> str | None:
     field = next(f for f in s.build_workspace().custom_fields if f.id == s.FIELD_TEAM)
-    options = [(o.id, o.value) for o in field.options] + list(SANDBOX_TEAMS)
+    options = [(o.id, o.value) for o in field.options]
+    options += [(_stable("team", t), t) for t in SANDBOX_TEAMS]
     return next((oid for oid, value in options if value.casefold() == team.casefold()), None)
 
 
