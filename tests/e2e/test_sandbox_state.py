@@ -25,7 +25,9 @@ def test_every_kept_record_round_trips(tmp_path: Path) -> None:
     seed_sandbox_workspace(incident_io, slack)
     incident = incident_io.create_incident("Checkout is down")
     incident_io.idempotency[("incident", "key-1")] = incident.id
-    slack.messages.append(Message(channel="C01ONCALL", ts="1700000000.000100", text="page"))
+    oncall = slack.find_channel("#oncall")
+    assert oncall is not None
+    slack.messages.append(Message(channel=oncall.id, ts="1700000000.000100", text="page"))
     team = linear.team_by_key("ENG")
     assert team is not None
     linear.create_issue(team, {"title": "INC-5 follow-up"}, issue_id=None)
