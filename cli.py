@@ -195,15 +195,32 @@ def cmd_approve(args: argparse.Namespace) -> int:
     """Decides a waiting approval step of a run, as an operator, through Temporal directly."""
     import getpass
 
+    from temporalio.service import RPCError
+
+    import worker
     from stack.approvals import ApprovalError, decide
+    from stack.references import IncidentReferenceError, as_reference, run_waiting_for_approval
 
     by = args.by or getpass.getuser() or "cli"
     decision: Literal["approved", "rejected"] = "rejected" if args.reject else "approved"
+    settings = Settings()
+
+    async def approve() -> Any:
+        run = args.run
+        reference = as_reference(run)
+        if reference is not None:
+            try:
+                client = await worker.connect(settings)
+            except (RuntimeError, RPCError) as exc:
+                raise ApprovalError(
+                    f"cannot reach Temporal at {settings.address} ({exc})"
+                ) from None
+            run = await run_waiting_for_approval(client, args.workspace, reference, args.step)
+        return await decide(settings, run, args.step, decision=decision, by=by, reason=args.reason)
+
     try:
-        result = asyncio.run(
-            decide(Settings(), args.run, args.step, decision=decision, by=by, reason=args.reason)
-        )
-    except ApprovalError as exc:
+        result = asyncio.run(approve())
+    except (ApprovalError, IncidentReferenceError) as exc:
         _err(f"rensei approve: {exc}")
         return EXIT_FAILED
     _out(json.dumps(result.model_dump(mode="json"), indent=2))
@@ -487,7 +504,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Decides an approval step as an operator, through Temporal at "
         "RENSEI_TEMPORAL_ADDRESS (the local stack by default).",
     )
-    approve.add_argument("run", metavar="RUN", help="the run's workflow id")
+    approve.add_argument(
+        "run",
+        metavar="RUN",
+        help="the run's workflow id, or its incident (INC-42): the run of it whose step waits",
+    )
+    approve.add_argument("--workspace", default="default", help="with an incident reference")
     approve.add_argument("step", metavar="STEP", help="the approval step's id")
     approve.add_argument("--reject", action="store_true", help="reject instead of approve")
     approve.add_argument("--reason", default=None, help="shown in Slack and on the timeline")

@@ -16,6 +16,7 @@ from temporalio.client import Client
 from settings import Settings
 
 _REFERENCE = re.compile(r"^(?:INC-)?(\d{1,12})$", re.IGNORECASE)
+MAX_RUNS = 50
 
 
 class IncidentReferenceError(LookupError):
@@ -45,6 +46,36 @@ async def from_visibility(client: Client, workspace: str, reference: str) -> str
         if found:
             return found
     return None
+
+
+async def run_waiting_for_approval(
+    client: Client, workspace: str, reference: str, step_id: str
+) -> str:
+    """The running run of incident ``reference`` whose approval step ``step_id`` waits."""
+    from workflows import search
+    from workflows.interpreter import InterpreterWorkflow
+
+    query = (
+        f"WorkflowType = 'InterpreterWorkflow' AND ExecutionStatus = 'Running' "
+        f"AND {search.WORKSPACE.name} = {_quoted(workspace)} "
+        f"AND {search.INCIDENT_REFERENCE.name} = {_quoted(reference)}"
+    )
+    waiting: list[str] = []
+    async for execution in client.list_workflows(query, limit=MAX_RUNS):
+        handle = client.get_workflow_handle_for(InterpreterWorkflow.run, execution.id)
+        approvals = await handle.query(InterpreterWorkflow.approvals)
+        if any(a.step_id == step_id and a.status == "waiting" for a in approvals):
+            waiting.append(execution.id)
+    if not waiting:
+        raise IncidentReferenceError(
+            f"no run of {reference} in workspace '{workspace}' waits for approval step '{step_id}'"
+        )
+    if len(waiting) > 1:
+        raise IncidentReferenceError(
+            f"{len(waiting)} runs of {reference} wait for approval step '{step_id}': "
+            f"{', '.join(sorted(waiting))}; pass the run's id instead"
+        )
+    return waiting[0]
 
 
 def incident_io_url(settings: Settings, token: str) -> str:
