@@ -87,7 +87,8 @@ class HttpActivities:
             params = HttpRequestInput.model_validate(call.inputs)
             workspace = call.context.workspace
             headers = await self._headers(workspace, params)
-            headers.setdefault("Idempotency-Key", call.context.idempotency_key)
+            if "idempotency-key" not in {k.lower() for k in headers}:
+                headers["Idempotency-Key"] = call.context.idempotency_key
             response = await self._send(workspace, params, headers)
             result = await _read(response)
             _check_status(params, response, result)
@@ -107,10 +108,11 @@ class HttpActivities:
                 headers[name] = value.prefix + secret
             else:
                 headers[name] = value
-        if params.json_body is not None:
-            headers.setdefault("Content-Type", "application/json")
-        elif params.body is not None:
-            headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+        given = {k.lower() for k in headers}
+        if params.json_body is not None and "content-type" not in given:
+            headers["Content-Type"] = "application/json"
+        elif params.body is not None and "content-type" not in given:
+            headers["Content-Type"] = "text/plain; charset=utf-8"
         return headers
 
     async def _check_host(self, workspace: str, url: httpx.URL) -> None:
@@ -151,7 +153,9 @@ class HttpActivities:
             if response.status_code == 303:
                 method, content = "GET", None
             url = target
-        raise InvalidRequestError(f"{params.method} {params.url}: more than 3 redirects")
+        raise InvalidRequestError(
+            f"{params.method} {_where(httpx.URL(params.url))}: more than {MAX_REDIRECTS} redirects"
+        )
 
 
 def _content(params: HttpRequestInput) -> bytes | None:
@@ -167,7 +171,7 @@ async def _read(response: httpx.Response) -> HttpRequestOutput:
     chunks: list[bytes] = []
     size, truncated = 0, False
     try:
-        async for chunk in response.aiter_raw():
+        async for chunk in response.aiter_bytes():
             chunks.append(chunk)
             size += len(chunk)
             if size > MAX_RESPONSE:

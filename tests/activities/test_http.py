@@ -94,7 +94,11 @@ async def test_a_json_post_with_a_secret_header_and_an_idempotency_key(
         "json": {"incident": "INC-1"},
     }
     out = await env.run(acts(http).request, node_call(inputs, step_id="runbook", run="wf-9"))
-    [request] = sink.seen
+    own_key = {"url": f"{sink.url}/echo", "headers": {"idempotency-key": "mine"}, "body": "hi"}
+    await env.run(acts(http).request, node_call(own_key))
+    request, second = sink.seen
+    assert second["headers"]["idempotency-key"] == "mine" and second["body"] == "hi"
+    assert second["headers"]["content-type"] == "text/plain; charset=utf-8"
     assert request["method"] == "POST"
     assert request["headers"]["authorization"] == f"Bearer {TOKEN}"
     assert request["headers"]["idempotency-key"] == "wf-9/runbook"

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI, Request
 
 from activities.catalogue import default_catalogue
-from interpreter.compiler import compile_file
+from interpreter.compiler import compile_file, compile_text
 from settings import Settings
+from simulators.server import serve
 from stack.runner import _run
 from stack.sandbox import Sandbox, sandbox
 from stack.sandbox_seed import seed_from_trigger
@@ -63,3 +65,37 @@ async def test_seed_examples_take_their_branch_without_a_failed_step(tmp_path: P
 
 def seed(box: Sandbox, trigger: dict[str, Any]) -> dict[str, Any]:
     return seed_from_trigger(box.sims.incident_io, trigger)
+
+
+HTTP = """name: runbook
+trigger:
+  type: trigger.incident_io.incident.created
+steps:
+  - id: call
+    type: http.request
+    inputs:
+      method: POST
+      url: "{url}/runbook"
+      json: {{incident: "{{{{ $trigger.incident_io.reference }}}}"}}
+"""
+
+
+async def test_http_request_reaches_a_local_endpoint_in_the_sandbox(tmp_path: Path) -> None:
+    app = FastAPI()
+    seen: list[Any] = []
+
+    @app.post("/runbook")
+    async def runbook(request: Request) -> dict[str, str]:
+        seen.append((await request.json(), request.headers.get("idempotency-key")))
+        return {"started": "yes"}
+
+    trigger = json.loads((EXAMPLES / "events" / "sev1.json").read_text())
+    async with serve(app) as url, sandbox(Settings(data_dir=tmp_path), trigger) as box:
+        plan = compile_text(
+            HTTP.format(url=url), file="runbook.yaml", catalogue=default_catalogue()
+        )
+        outcome = await _run(box.client, box.task_queue, plan, box.trigger, workspace="default")
+    assert outcome["status"] == "completed", outcome
+    assert outcome["steps"][0]["output"]["json"] == {"started": "yes"}
+    [(body, key)] = seen
+    assert body == {"incident": "INC-42"} and key is not None and key.endswith("/call")
