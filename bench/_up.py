@@ -1,8 +1,8 @@
 """The stack as ``make run`` starts it (``rensei up`` in a child process), for the load benches.
 
 The bench serves the providers itself, in its own process: the incident.io simulator (it
-sends signed webhooks to the stack's API) and the Slack simulator, whose stored messages
-are the sink every incident's action lands in. The stack is told about them through the
+sends signed webhooks to the stack's API), the Slack simulator and a plain HTTP sink; a
+message stored by the Slack simulator or a ``POST /sink`` notes an incident's action. The stack is told about them through the
 ``RENSEI_*`` variables a user would set, so sandbox mode is off and no example is loaded.
 """
 
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI, Request
 
 from bench._stack import ADMIN, SECRET
 from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState
@@ -57,7 +58,9 @@ class Sink:
         text = str(message.text)
         if "[" not in text or "]" not in text:
             return
-        key = text[text.index("[") + 1 : text.index("]")]
+        self.note_key(text[text.index("[") + 1 : text.index("]")])
+
+    def note_key(self, key: str) -> None:
         now = time.monotonic()
         self.arrivals.setdefault(key, []).append(now)
         waiter = self.waiters.pop(key, None)
@@ -72,6 +75,19 @@ class Sink:
         return await asyncio.wait_for(asyncio.shield(waiter), within)
 
 
+def sink_app(sink: Sink) -> Any:
+    """A plain HTTP sink: ``POST /sink`` with ``{"key": ...}`` notes an arrival (http.request)."""
+    app = FastAPI()
+
+    @app.post("/sink")
+    async def arrive(request: Request) -> dict[str, bool]:
+        body = await request.json()
+        sink.note_key(str(body.get("key", "")))
+        return {"ok": True}
+
+    return app
+
+
 @dataclass
 class Up:
     """A running stack and the bench-side providers."""
@@ -81,6 +97,7 @@ class Up:
     incident_io: SimulatorState
     incident_io_url: str
     slack_url: str
+    sink_url: str
     sink: Sink
     supervisor: subprocess.Popen[bytes]
     env: dict[str, str]
@@ -208,6 +225,7 @@ async def stack_up(
         async with (
             serve(incident_io_app(incident_io)) as incident_io_url,
             serve(slack_app(slack)) as slack_url,
+            serve(sink_app(sink)) as sink_url,
         ):
             env = _env(
                 tmp, incident_io_url=incident_io_url, slack_url=slack_url, extra=extra_env or {}
@@ -224,6 +242,7 @@ async def stack_up(
                     incident_io=incident_io,
                     incident_io_url=incident_io_url,
                     slack_url=slack_url,
+                    sink_url=sink_url,
                     sink=sink,
                     supervisor=supervisor,
                     env=env,
@@ -246,8 +265,17 @@ async def stack_up(
 
 async def put_definition(up: Up, name: str, text: str) -> None:
     """Stores a definition through the API, as ``rensei`` users do."""
+    await _admin(up, "PUT", f"/api/workflows/{name}", content=text.encode())
+
+
+async def allow_loopback(up: Up) -> None:
+    """Puts 127.0.0.1 on the default workspace's ``http.request`` allowlist."""
+    await _admin(up, "PUT", "/api/http/allowlist", json={"hosts": ["127.0.0.1"]})
+
+
+async def _admin(up: Up, method: str, path: str, **kwargs: Any) -> None:
     headers = {"Authorization": f"Bearer {ADMIN.get_secret_value()}"}
     async with httpx.AsyncClient(base_url=up.api_url, timeout=30, headers=headers) as http:
-        answer = await http.put(f"/api/workflows/{name}", content=text.encode())
+        answer = await http.request(method, path, **kwargs)
         if answer.status_code != 200:
-            raise RuntimeError(f"PUT /api/workflows/{name}: {answer.status_code} {answer.text}")
+            raise RuntimeError(f"{method} {path}: {answer.status_code} {answer.text}")

@@ -2,10 +2,11 @@
 
 ``rensei up`` runs as a child process (Temporal dev server on a WAL file, worker, API);
 this process serves the incident.io simulator, which declares incidents and sends their
-signed webhooks to the API, and the Slack simulator, the sink of every action. One stored
-definition: *created -> condition on severity -> one action to the sink*. An incident is
+signed webhooks to the API, a plain HTTP sink and the Slack simulator. One stored
+definition: *created -> condition on severity -> one action to a sink*: ``http.request``
+to the plain sink (the default) or ``slack.post`` to the Slack simulator (``--node``). An incident is
 routed when its message reaches the sink. In the same run, the floor: a hand-written
-workflow doing one activity (one post to the same sink) per signal-with-start, with its
+workflow doing one activity (one post to the Slack simulator) per signal-with-start, with its
 worker in its own process on the same Temporal server.
 
     .venv/bin/python -m bench.storm            # 20 clients for 20 s, then 200 one at a time
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 import httpx
 from temporalio.client import Client
 
-from bench._up import Up, cpu_seconds, put_definition, spawn, stack_up
+from bench._up import Up, allow_loopback, cpu_seconds, put_definition, spawn, stack_up
 from bench.report import percentile, write_section
 from simulators.incident_io.seed import SEVERITY_MINOR
 
@@ -44,8 +45,8 @@ def definition(node: str, sink_url: str) -> str:
             "    type: http.request\n"
             "    inputs:\n"
             "      method: POST\n"
-            f"      url: '{sink_url}/api/chat.postMessage'\n"
-            f"      body: {{channel: '#incidents', text: '{key} routed'}}\n"
+            f"      url: '{sink_url}/sink'\n"
+            "      json: {key: '{{ $trigger.incident_io.incident_id }}'}\n"
         )
     else:
         action = (
@@ -195,6 +196,7 @@ class Result:
     phases: dict[str, Phase]
     integrity: dict[str, tuple[int, int, int]]  # sent, lost, duplicated
     extra_env: dict[str, str]
+    node: str
 
 
 async def run(
@@ -205,7 +207,9 @@ async def run(
         stack_up(rate_limit_per_minute=max(rate * 2, 1200), extra_env=extra_env) as up,
         httpx.AsyncClient(timeout=30) as http,
     ):
-        await put_definition(up, "storm", definition(node, up.slack_url))
+        if node == "http.request":
+            await allow_loopback(up)
+        await put_definition(up, "storm", definition(node, up.sink_url))
         client = await Client.connect(up.temporal_address)
         queue = f"floor-{uuid.uuid4().hex[:6]}"
         async with floor_worker(up, queue) as floor_pid:
@@ -233,7 +237,7 @@ async def run(
             for name, keys in sent.items():
                 lost, duplicated = await _drain(up, keys)
                 integrity[name] = (len(keys), lost, duplicated)
-    return Result(phases, integrity, extra_env)
+    return Result(phases, integrity, extra_env, node)
 
 
 def _cpu_ms(phase: Phase) -> str:
@@ -258,6 +262,11 @@ def section(result: Result, *, command: str, clients: int, seconds: float, seque
     sent_r, lost_r, dup_r = result.integrity["rensei"]
     sent_f, lost_f, dup_f = result.integrity["floor"]
     settings = ", ".join(f"`{k}={v}`" for k, v in result.extra_env.items()) or "none"
+    sink = (
+        "`POST /sink` of the plain sink, 127.0.0.1 on the workspace's HTTP allowlist"
+        if result.node == "http.request"
+        else "`chat.postMessage` to the Slack simulator, then `chat.getPermalink`"
+    )
     return f"""## Incident storm
 
 Command: `{command}`. The machine was shared with other engineers' test runs while this ran
@@ -267,11 +276,11 @@ Command: `{command}`. The machine was shared with other engineers' test runs whi
 API); besides ports, data folder, provider URLs and tokens and the worker metrics endpoint
 (off, so that parallel runs do not clash), settings changed from the defaults: {settings}. This process serves the incident.io
 simulator (incidents declared with `POST /_sim/incidents`, webhooks signed and sent to the
-API) and the Slack simulator (per-channel post limit off), which is the sink. One
-definition, `created -> condition on severity -> slack.post`; an incident counts as routed
-when its message is stored by the sink, and its latency runs from the declare call to
+API), the Slack simulator (per-channel post limit off) and a plain HTTP sink. One
+definition, `created -> condition on severity -> {result.node}` ({sink}); an incident counts
+as routed when the sink notes its key, and its latency runs from the declare call to
 then. The floor: `FloorWorkflow` (bench/_floor.py), one signal-with-start and one activity
-posting to the same sink, its worker in its own process on the same Temporal server, same
+posting to the Slack simulator, its worker in its own process on the same Temporal server, same
 clients. Phases in order: floor storm, rensei storm, floor one at a time, rensei one at a
 time; after {WARM_UP} warm-up items of each.
 
@@ -296,7 +305,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float)
     parser.add_argument("--sequential", type=int)
-    parser.add_argument("--node", choices=["slack.post", "http.request"], default="slack.post")
+    parser.add_argument("--node", choices=["http.request", "slack.post"], default="http.request")
     parser.add_argument(
         "--budget", type=int, help="RENSEI_INCIDENT_IO_REQUESTS_PER_MINUTE (default: unchanged)"
     )
@@ -322,7 +331,7 @@ def main(argv: list[str] | None = None) -> None:
     parts = [".venv/bin/python -m bench.storm"] + (["--quick"] if args.quick else [])
     parts += [f"--seconds {seconds:g}"] if args.seconds else []
     parts += [f"--sequential {sequential}"] if args.sequential else []
-    parts += [f"--node {args.node}"] if args.node != "slack.post" else []
+    parts += [f"--node {args.node}"] if args.node != "http.request" else []
     parts += [f"--budget {args.budget}"] if args.budget else []
     parts += [f"--workers {args.workers}"] if args.workers else []
     parts += [f"--env {item}" for item in args.env]
@@ -334,6 +343,7 @@ def main(argv: list[str] | None = None) -> None:
         sequential=sequential,
     )
     suffix = "-quick" if args.quick else ""
+    suffix += "-slack" if args.node == "slack.post" else ""
     suffix += "-budget" if args.budget else ""
     write_section("storm" + suffix, body)
     print(body)
