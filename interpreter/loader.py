@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from interpreter import limits
 from interpreter.errors import Diagnostic, Position
 
 Path = tuple[str | int, ...]
@@ -108,13 +109,31 @@ def raw_offset(text: str, raw: str, offset: int) -> int:
     return index + (offset - anchor)
 
 
+class _LimitError(Exception):
+    """A limit was passed; ``diagnostic`` says which and where."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.render())
+        self.diagnostic = diagnostic
+
+
 class _Builder:
     def __init__(self, doc: LoadedDocument, diagnostics: list[Diagnostic]) -> None:
         self.doc = doc
         self.diagnostics = diagnostics
         self.constructor = SafeCoreLoader("")
+        self.values = 0
 
     def build(self, node: yaml.Node, path: Path) -> Any:
+        # Aliases share nodes, so the tree built here can be far larger (or, for a
+        # recursive anchor, deeper) than the text: both are counted as values are built.
+        self.values += 1
+        if self.values > limits.MAX_YAML_VALUES:
+            self._limit(
+                node, f"the definition expands to more than {limits.MAX_YAML_VALUES} values"
+            )
+        if len(path) > limits.MAX_YAML_DEPTH:
+            self._limit(node, f"values are nested more than {limits.MAX_YAML_DEPTH} levels deep")
         self.doc.positions[path] = _pos(node.start_mark)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
@@ -161,6 +180,10 @@ class _Builder:
     def _error(self, node: yaml.Node, message: str, *, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(self.doc.file, _pos(node.start_mark), message, hint))
 
+    def _limit(self, node: yaml.Node, message: str) -> None:
+        hint = "each use of a YAML alias counts in full"
+        raise _LimitError(Diagnostic(self.doc.file, _pos(node.start_mark), message, hint))
+
 
 def _pos(mark: yaml.Mark) -> Position:
     return Position(mark.line + 1, mark.column + 1)
@@ -169,29 +192,61 @@ def _pos(mark: yaml.Mark) -> Position:
 def load_yaml(text: str, *, file: str) -> tuple[LoadedDocument, list[Diagnostic]]:
     """Parses one YAML document, returning it with every problem found.
 
+    The text's size, nesting and aliases are bounded (see ``interpreter.limits``) before
+    any tree is built, so hostile input costs time and memory in proportion to the limits.
+
     Args:
         text: the YAML source.
         file: the name used in diagnostics.
 
     Returns:
         The document (``data`` is None when the text could not be parsed) and the
-        diagnostics: syntax errors, duplicate keys, unsupported YAML features.
+        diagnostics: syntax errors, duplicate keys, unsupported YAML features, limits.
     """
     doc = LoadedDocument(file=file, text=text, data=None)
-    diagnostics: list[Diagnostic] = []
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > limits.MAX_DEFINITION_BYTES:
+        message = f"the definition is {size} bytes; the limit is {limits.MAX_DEFINITION_BYTES}"
+        return doc, [Diagnostic(file, Position(1, 1), message)]
     try:
+        problem = _scan(text, file)
+        if problem is not None:
+            return doc, [problem]
         node = yaml.compose(text, Loader=FastComposer)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         position = _pos(mark) if mark is not None else Position(1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        diagnostics.append(Diagnostic(file, position, f"YAML syntax error: {problem}"))
-        return doc, diagnostics
+        problem_text = exc.problem or exc.context or "invalid YAML"
+        return doc, [Diagnostic(file, position, f"YAML syntax error: {problem_text}")]
     except yaml.YAMLError as exc:
-        diagnostics.append(Diagnostic(file, Position(1, 1), f"YAML error: {exc}"))
-        return doc, diagnostics
+        return doc, [Diagnostic(file, Position(1, 1), f"YAML error: {exc}")]
     if node is None:
-        diagnostics.append(Diagnostic(file, Position(1, 1), "the file is empty"))
-        return doc, diagnostics
-    doc.data = _Builder(doc, diagnostics).build(node, ())
+        return doc, [Diagnostic(file, Position(1, 1), "the file is empty")]
+    diagnostics: list[Diagnostic] = []
+    try:
+        doc.data = _Builder(doc, diagnostics).build(node, ())
+    except _LimitError as exc:
+        doc.data = None
+        return doc, [exc.diagnostic]
     return doc, diagnostics
+
+
+def _scan(text: str, file: str) -> Diagnostic | None:
+    """Bounds nesting and aliases on the event stream, before a tree exists."""
+    depth = 0
+    aliases = 0
+    for event in yaml.parse(text, Loader=FastComposer):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > limits.MAX_YAML_DEPTH:
+                message = f"values are nested more than {limits.MAX_YAML_DEPTH} levels deep"
+                return Diagnostic(file, _pos(event.start_mark), message)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > limits.MAX_YAML_ALIASES:
+                message = f"more than {limits.MAX_YAML_ALIASES} YAML aliases"
+                hint = "repeat the value, or split the definition"
+                return Diagnostic(file, _pos(event.start_mark), message, hint)
+    return None
