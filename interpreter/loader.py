@@ -189,6 +189,11 @@ def _pos(mark: yaml.Mark) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
+def _event_pos(event: yaml.Event) -> Position:
+    mark: Any = event.start_mark  # the parser always sets it (libyaml's or PyYAML's Mark)
+    return Position(mark.line + 1, mark.column + 1)
+
+
 def load_yaml(text: str, *, file: str) -> tuple[LoadedDocument, list[Diagnostic]]:
     """Parses one YAML document, returning it with every problem found.
 
@@ -240,7 +245,7 @@ def _scan(text: str, file: str) -> Diagnostic | None:
             depth += 1
             if depth > limits.MAX_YAML_DEPTH:
                 message = f"values are nested more than {limits.MAX_YAML_DEPTH} levels deep"
-                return Diagnostic(file, _pos(event.start_mark), message)
+                return Diagnostic(file, _event_pos(event), message)
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
         elif isinstance(event, yaml.AliasEvent):
@@ -248,5 +253,5 @@ def _scan(text: str, file: str) -> Diagnostic | None:
             if aliases > limits.MAX_YAML_ALIASES:
                 message = f"more than {limits.MAX_YAML_ALIASES} YAML aliases"
                 hint = "repeat the value, or split the definition"
-                return Diagnostic(file, _pos(event.start_mark), message, hint)
+                return Diagnostic(file, _event_pos(event), message, hint)
     return None
