@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from api.auth import require_admin
 from api.deps import Services, services, workspace_id
+from api.limits import MAX_DEFINITION_BODY, BodyError, read_body
 from interpreter.errors import DefinitionError
 from store import InvalidNameError
 
@@ -17,7 +18,6 @@ router = APIRouter(
 )
 Svc = Annotated[Services, Depends(services)]
 Workspace = Annotated[str, Depends(workspace_id)]
-MAX_BODY = 512 * 1024
 
 
 @router.get("")
@@ -55,11 +55,10 @@ async def get_workflow(name: str, svc: Svc, workspace: Workspace) -> dict[str, A
 @router.put("/{name}")
 async def put_workflow(name: str, request: Request, svc: Svc, workspace: Workspace) -> JSONResponse:
     """Validates the YAML body and stores it as the next version (nothing is stored if invalid)."""
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        return JSONResponse(
-            status_code=413, content={"error": f"the definition is larger than {MAX_BODY} bytes"}
-        )
+    try:
+        raw = await read_body(request, limit=MAX_DEFINITION_BODY)
+    except BodyError as exc:
+        return JSONResponse(status_code=exc.status, content={"error": exc.message})
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
