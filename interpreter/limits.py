@@ -39,3 +39,12 @@ MAX_EXPRESSION_DEPTH = 48
 
 MAX_RENDERED_TEXT = 256_000
 """Longest text an expression or template may render to, in characters."""
+
+CHECK_SECONDS = 10.0
+"""Wall-clock time one definition check may take in its child process."""
+
+CHECK_MEMORY_BYTES = 512 * 1024 * 1024
+"""Memory one definition check may add to its child process."""
+
+CHECK_CONCURRENCY = 2
+"""Definition checks running at once per process; more wait their turn."""

@@ -209,9 +209,9 @@ def load_yaml(text: str, *, file: str) -> tuple[LoadedDocument, list[Diagnostic]
         diagnostics: syntax errors, duplicate keys, unsupported YAML features, limits.
     """
     doc = LoadedDocument(file=file, text=text, data=None)
-    size = len(text.encode("utf-8", "surrogatepass"))
-    if size > limits.MAX_DEFINITION_BYTES:
-        message = f"the definition is {size} bytes; the limit is {limits.MAX_DEFINITION_BYTES}"
+    limit = limits.MAX_DEFINITION_BYTES
+    if len(text) > limit or len(text.encode("utf-8", "surrogatepass")) > limit:
+        message = f"the definition is larger than {limits.MAX_DEFINITION_BYTES} bytes"
         return doc, [Diagnostic(file, Position(1, 1), message)]
     try:
         problem = _scan(text, file)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from activities.catalogue import default_catalogue
-from interpreter.compiler import check_text
+from interpreter.bounded import check_bounded
 from interpreter.errors import DefinitionError, Diagnostic
 from settings import Settings
 from store import crypto
@@ -414,7 +414,7 @@ class Store:
             DefinitionError: the text has problems (all of them listed); nothing is stored.
         """
         _check(_NAME, name, "definition name")
-        diagnostics = check_definition(name, yaml)
+        diagnostics = await asyncio.to_thread(check_definition, name, yaml)
         if diagnostics:
             raise DefinitionError(diagnostics)
         await self.ensure_workspace(workspace)
@@ -503,8 +503,11 @@ class Store:
 
 
 def check_definition(name: str, yaml: str) -> list[Diagnostic]:
-    """The diagnostics of a definition text, as the compiler reports them (empty when valid)."""
-    return list(check_text(yaml, file=f"{name}.yaml", catalogue=default_catalogue()))
+    """The diagnostics of a definition text, as the compiler reports them (empty when valid).
+
+    Checked in a child process with a time and memory budget (blocking: run it in a thread).
+    """
+    return check_bounded(yaml, file=f"{name}.yaml", catalogue=default_catalogue)
 
 
 def _upgrade(connection: Connection) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any, cast
 
 import httpx
@@ -13,16 +16,22 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from temporalio.client import Client
 
+import store.store as store_module
 from api import limits
 from api.app import create_app
 from api.routes import webhooks
+from interpreter import bounded
+from interpreter import limits as interpreter_limits
 from settings import Settings
 from store import Store
+from tests.api.conftest import ADMIN
 from tests.api.test_webhooks import OTHER_SECRET, SECRET, body_for, signed
+from tests.interpreter.test_bounded import sleepy_catalogue
 
 pytestmark = pytest.mark.asyncio
 URL = "/api/webhooks/ingest/incident-io"
 CHUNK = 64 * 1024
+VALID = (Path(__file__).parents[2] / "examples" / "route-by-severity.yaml").read_text()
 
 
 class Signals:
@@ -204,3 +213,40 @@ async def test_slack_interactions_without_slack_headers_are_401(
             "/api/webhooks/slack/interactions", content=b"payload=%7B%7D", headers=headers
         )
         assert response.status_code == 401, response.text
+
+
+async def test_ingest_answers_while_a_costly_definition_is_checked(
+    client: httpx.AsyncClient, started: Signals, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The check runs in a child process whose catalogue takes 60 s to build: a stand-in for
+    # a definition that is expensive to check yet within every size limit.
+    monkeypatch.setattr(store_module, "default_catalogue", sleepy_catalogue)
+    monkeypatch.setattr(interpreter_limits, "CHECK_SECONDS", 3.0)
+    in_flight = threading.Event()
+    receive = bounded._receive
+
+    def observed(reader: Any, seconds: float) -> Any:
+        in_flight.set()
+        return receive(reader, seconds)
+
+    monkeypatch.setattr(bounded, "_receive", observed)
+    put = asyncio.create_task(
+        client.put(
+            "/api/workflows/costly",
+            content=VALID,
+            headers={"Authorization": f"Bearer {ADMIN}"},
+        )
+    )
+    assert await asyncio.to_thread(in_flight.wait, 30)
+    health = await client.get("/healthz")
+    body = body_for("01FDAG4SAP5TYPT98WGR2N7W91")
+    delivery = await client.post(URL, content=body, headers=signed(body))
+    assert (health.status_code, delivery.status_code) == (200, 200)
+    assert not put.done()  # both answered while the definition was still being checked
+    refused = await put
+    assert refused.status_code == 400
+    assert refused.json()["diagnostics"] == [
+        "costly.yaml:1:1: checking the definition took longer than 3 s; it was stopped "
+        "(make the definition smaller or simpler)"
+    ]
+    assert started.started == [("default", "01FDAG4SAP5TYPT98WGR2N7W91")]

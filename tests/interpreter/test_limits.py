@@ -84,8 +84,7 @@ def test_a_large_definition_is_refused_by_size_before_parsing() -> None:
     text = HEAD + "".join(step.format(n=n) for n in range(6000))
     assert len(text) > limits.MAX_DEFINITION_BYTES
     assert rendered(text) == [
-        f"t.yaml:1:1: the definition is {len(text)} bytes; "
-        f"the limit is {limits.MAX_DEFINITION_BYTES}"
+        f"t.yaml:1:1: the definition is larger than {limits.MAX_DEFINITION_BYTES} bytes"
     ]
 
 

@@ -1,0 +1,62 @@
+"""A definition is checked in a child process that a time or memory budget stops."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from activities.catalogue import default_catalogue
+from interpreter.bounded import Budget, check_bounded
+from interpreter.compiler import check_text
+from interpreter.nodes import Catalogue
+from tests.interpreter.test_limits import billion_laughs
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+def sleepy_catalogue() -> Catalogue:  # runs in the child: stands for a costly check
+    time.sleep(60)
+    return default_catalogue()
+
+
+def greedy_catalogue() -> Catalogue:  # runs in the child: stands for a check that grows
+    hoard = [bytearray(64 * 1024 * 1024) for _ in range(64)]
+    raise AssertionError(f"allocated {len(hoard) * 64} MiB past the budget")
+
+
+def crashing_catalogue() -> Catalogue:  # runs in the child
+    os._exit(3)
+
+
+def test_the_child_reports_what_the_compiler_reports() -> None:
+    for text in (next(EXAMPLES.glob("*.yaml")).read_text(), billion_laughs(), "a: [1,\n"):
+        expected = check_text(text, file="t.yaml", catalogue=default_catalogue())
+        assert check_bounded(text, file="t.yaml", catalogue=default_catalogue) == expected
+
+
+def test_a_check_past_its_time_is_stopped() -> None:
+    started = time.monotonic()
+    found = check_bounded(
+        "a: 1\n", file="t.yaml", catalogue=sleepy_catalogue, budget=Budget(0.5, 256 * 1024 * 1024)
+    )
+    assert [d.render() for d in found] == [
+        "t.yaml:1:1: checking the definition took longer than 0.5 s; it was stopped "
+        "(make the definition smaller or simpler)"
+    ]
+    assert time.monotonic() - started < 30  # not the 60 s the child would have slept
+
+
+def test_a_check_past_its_memory_is_stopped() -> None:
+    budget = Budget(30, 256 * 1024 * 1024)
+    found = check_bounded("a: 1\n", file="t.yaml", catalogue=greedy_catalogue, budget=budget)
+    assert [d.message for d in found] == [
+        "checking the definition needed more than 256 MiB; it was stopped"
+    ]
+
+
+def test_a_child_that_dies_is_reported() -> None:
+    found = check_bounded("a: 1\n", file="t.yaml", catalogue=crashing_catalogue)
+    assert [d.message for d in found] == [
+        "checking the definition stopped without an answer (memory limit 512 MiB)"
+    ]
