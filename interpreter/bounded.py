@@ -14,6 +14,7 @@ import math
 import multiprocessing
 import os
 import resource
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -95,7 +96,15 @@ def _receive(reader: Connection, seconds: float) -> list[Diagnostic] | str:
 
 
 def _preload(catalogue: CatalogueFactory) -> None:
-    modules = {"interpreter.compiler", catalogue.__module__}
+    # Each child re-runs the main module (multiprocessing's rule for non-fork starts); with
+    # it and its imports preloaded in the forkserver, that costs a module body, not imports.
+    modules = {"interpreter._forkserver", "interpreter.compiler", catalogue.__module__}
+    main = sys.modules["__main__"]
+    spec = getattr(main, "__spec__", None)
+    if spec is not None:
+        modules.add(spec.name)
+    elif getattr(main, "__file__", None):
+        modules.add("__main__")  # a script: the forkserver imports it once for its children
     if not modules <= _PRELOADED:
         _PRELOADED.update(modules)
         _CONTEXT.set_forkserver_preload(sorted(_PRELOADED))

@@ -22,7 +22,7 @@ MAX_YAML_DEPTH = 32
 MAX_YAML_ALIASES = 100
 """Most ``*alias`` references in one definition."""
 
-MAX_YAML_VALUES = 50_000
+MAX_YAML_VALUES = 20_000
 """Most values (scalars, mappings, lists) once aliases are expanded."""
 
 MAX_STEPS = 500

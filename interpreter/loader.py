@@ -122,16 +122,10 @@ class _Builder:
         self.doc = doc
         self.diagnostics = diagnostics
         self.constructor = SafeCoreLoader("")
-        self.values = 0
 
     def build(self, node: yaml.Node, path: Path) -> Any:
-        # Aliases share nodes, so the tree built here can be far larger (or, for a
-        # recursive anchor, deeper) than the text: both are counted as values are built.
-        self.values += 1
-        if self.values > limits.MAX_YAML_VALUES:
-            self._limit(
-                node, f"the definition expands to more than {limits.MAX_YAML_VALUES} values"
-            )
+        # Aliases can nest a value deeper than the text does (``_expansion`` has bounded
+        # how many values there will be, not how deep they sit).
         if len(path) > limits.MAX_YAML_DEPTH:
             self._limit(node, f"values are nested more than {limits.MAX_YAML_DEPTH} levels deep")
         self.doc.positions[path] = _pos(node.start_mark)
@@ -227,6 +221,9 @@ def load_yaml(text: str, *, file: str) -> tuple[LoadedDocument, list[Diagnostic]
         return doc, [Diagnostic(file, Position(1, 1), f"YAML error: {exc}")]
     if node is None:
         return doc, [Diagnostic(file, Position(1, 1), "the file is empty")]
+    problem = _expansion(node, file)
+    if problem is not None:
+        return doc, [problem]
     diagnostics: list[Diagnostic] = []
     try:
         doc.data = _Builder(doc, diagnostics).build(node, ())
@@ -234,6 +231,43 @@ def load_yaml(text: str, *, file: str) -> tuple[LoadedDocument, list[Diagnostic]
         doc.data = None
         return doc, [exc.diagnostic]
     return doc, diagnostics
+
+
+def _expansion(root: yaml.Node, file: str) -> Diagnostic | None:
+    """Counts the values the tree will have once aliases are expanded, on the shared graph
+    (each node once, iteratively), so an alias bomb is refused before anything is built."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        kids = _children(node)
+        if children_done:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes[id(kid)] for kid in kids)
+            if sizes[key] > limits.MAX_YAML_VALUES:
+                message = f"the definition expands to more than {limits.MAX_YAML_VALUES} values"
+                hint = "each use of a YAML alias counts in full"
+                return Diagnostic(file, _pos(node.start_mark), message, hint)
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            message = "a YAML alias refers to a value that contains it"
+            return Diagnostic(file, _pos(node.start_mark), message)
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((kid, False) for kid in kids if id(kid) not in sizes)
+    return None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _scan(text: str, file: str) -> Diagnostic | None:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
+import types
 from pathlib import Path
 
+import pytest
+
 from activities.catalogue import default_catalogue
+from interpreter import bounded
 from interpreter.bounded import Budget, check_bounded
 from interpreter.compiler import check_text
 from interpreter.nodes import Catalogue
@@ -60,3 +65,27 @@ def test_a_child_that_dies_is_reported() -> None:
     assert [d.message for d in found] == [
         "checking the definition stopped without an answer (memory limit 512 MiB)"
     ]
+
+
+def test_a_script_main_is_preloaded_by_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[list[str]] = []
+    script = types.ModuleType("__main__")
+    script.__file__ = "/tmp/script.py"
+    script.__spec__ = None
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    monkeypatch.setattr(bounded, "_PRELOADED", set())
+    monkeypatch.setattr(bounded._CONTEXT, "set_forkserver_preload", asked.append)
+    bounded._preload(default_catalogue)
+    bounded._preload(default_catalogue)  # nothing new: asked once
+    assert asked == [
+        ["__main__", "activities.catalogue", "interpreter._forkserver", "interpreter.compiler"]
+    ]
+
+
+def test_an_interactive_main_is_not_preloaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[list[str]] = []
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+    monkeypatch.setattr(bounded, "_PRELOADED", set())
+    monkeypatch.setattr(bounded._CONTEXT, "set_forkserver_preload", asked.append)
+    bounded._preload(default_catalogue)
+    assert asked == [["activities.catalogue", "interpreter._forkserver", "interpreter.compiler"]]

@@ -31,7 +31,7 @@ def test_a_billion_laughs_stops_at_the_expansion_budget() -> None:
     text = billion_laughs()
     assert len(text) < 500
     assert rendered(text) == [
-        f"t.yaml:1:8: the definition expands to more than {limits.MAX_YAML_VALUES} values "
+        f"t.yaml:5:4: the definition expands to more than {limits.MAX_YAML_VALUES} values "
         "(each use of a YAML alias counts in full)"
     ]
 
@@ -51,8 +51,15 @@ def test_too_many_aliases_are_refused_before_composing() -> None:
     assert f"more than {limits.MAX_YAML_ALIASES} YAML aliases" in found[0]
 
 
-def test_a_recursive_anchor_stops_at_the_depth_limit() -> None:
-    found = rendered("a: &x [*x]\n")
+def test_a_recursive_anchor_is_refused() -> None:
+    assert rendered("a: &x [1, {b: *x}]\n") == [
+        "t.yaml:1:4: a YAML alias refers to a value that contains it"
+    ]
+
+
+def test_aliases_that_nest_past_the_depth_limit_are_refused() -> None:
+    lines = ["a0: &a0 [1]"] + [f"a{i}: &a{i} [*a{i - 1}]" for i in range(1, 40)]
+    found = rendered("\n".join(lines) + "\n")
     assert len(found) == 1
     assert f"nested more than {limits.MAX_YAML_DEPTH} levels deep" in found[0]
 
