@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from store import Store
 from tests.api.conftest import ADMIN
 from tests.api.test_webhooks import OTHER_SECRET, SECRET, body_for, signed
 from tests.interpreter.test_bounded import sleepy_catalogue
+from tests.interpreter.test_limits import HEAD, billion_laughs
 
 pytestmark = pytest.mark.asyncio
 URL = "/api/webhooks/ingest/incident-io"
@@ -250,3 +252,24 @@ async def test_ingest_answers_while_a_costly_definition_is_checked(
         "(make the definition smaller or simpler)"
     ]
     assert started.started == [("default", "01FDAG4SAP5TYPT98WGR2N7W91")]
+
+
+async def test_hostile_definitions_are_400_with_memory_flat(client: httpx.AsyncClient) -> None:
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    bang = (
+        HEAD
+        + '  - id: a\n    type: debug.echo\n    inputs:\n      v: "{{ '
+        + "!" * 1000
+        + '$trigger }}"\n'
+    )
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    laughs = await client.put("/api/workflows/laughs", content=billion_laughs(), headers=admin)
+    deep = await client.put("/api/workflows/bang", content=bang, headers=admin)
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert (laughs.status_code, deep.status_code) == (400, 400)
+    assert laughs.json()["diagnostics"][0].startswith("laughs.yaml:5:4: the definition expands")
+    assert deep.json()["diagnostics"][0].startswith("bang.yaml:8:")
+    assert "nested too deeply" in deep.json()["diagnostics"][0]
+    assert grown_mib < 100  # the billion laughs once took this process past 6 GB
+    too_big = await client.put("/api/workflows/big", content=b"a" * 300_000, headers=admin)
+    assert too_big.status_code == 413

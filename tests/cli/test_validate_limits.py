@@ -26,7 +26,7 @@ def test_hostile_files_get_diagnostics_and_bounded_memory(tmp_path: Path) -> Non
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("laughs.yaml:1:8: the definition expands to more than")
+    assert lines[0].startswith("laughs.yaml:5:4: the definition expands to more than")
     assert lines[1].startswith("bang.yaml:8:") and "nested too deeply" in lines[1]
     assert (
         lines[2]
