@@ -29,6 +29,7 @@ from activities.incident_io.sync import signal_incident
 from api.deps import Services, services
 from api.limits import MAX_WEBHOOK_BODY, MAX_WEBHOOK_ID, BodyError, parse_json, read_body
 from store import DEFAULT_WORKSPACE
+from telemetry import logs
 from workflows.contracts import Hint
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,7 @@ async def ingest(
             "incident.io event %s for %s ignored (not an incident event)", event_type, workspace
         )
         return _answer(200, status="ignored", event_type=event_type)
+    logs.bind(incident=incident_id)
     hint = Hint(
         source="webhook",
         webhook_id=headers["webhook-id"],
