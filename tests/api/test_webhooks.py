@@ -249,9 +249,10 @@ async def test_a_workspace_only_accepts_its_own_secret(
     response = await client.post(
         "/api/webhooks/ingest/incident-io/nobody", content=body, headers=signed(body)
     )
-    assert response.json() == {
-        "error": "no webhook signing secret is configured for workspace 'nobody'"
-    }
+    assert (response.status_code, response.json()) == (
+        401,
+        {"error": "signature verification failed: No matching signature found"},
+    )
 
 
 async def test_webhooks_need_no_admin_token_but_definitions_do(client: httpx.AsyncClient) -> None:
@@ -293,3 +294,13 @@ async def test_deliveries_use_the_cached_secret(
         response = await client.post(url, content=body, headers=signed(body, secret=OTHER_SECRET))
         assert response.status_code == 200
     assert reads == [("acme", "incident_io", "webhook_secret")]
+
+
+async def test_workspaces_without_a_secret_are_not_cached(
+    client: httpx.AsyncClient, ingest_app: FastAPI
+) -> None:
+    for number in range(3):
+        body = body_for(f"01{uuid.uuid4().hex[:10].upper()}")
+        url = f"/api/webhooks/ingest/incident-io/nobody-{number}"
+        assert (await client.post(url, content=body, headers=signed(body))).status_code == 401
+    assert ingest_app.state.webhook_secrets._entries == {}
