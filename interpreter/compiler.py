@@ -81,6 +81,8 @@ def _lower(checked: Checked, catalogue: Catalogue, *, version: int) -> Plan:
         agent=AgentPlan(name=agent.name, description=agent.description) if agent else None,
         trigger_type=definition.trigger.type,
         filter=trigger_filter,
+        include_own_changes=definition.trigger.includeOwnChanges,
+        max_runs_per_hour=definition.trigger.maxRunsPerHour,
         root=tuple(checked.root),
         steps=steps,
     )
@@ -133,6 +135,7 @@ def _lower_step(
         retry=_retry(step, spec),
         continue_on_error=step.continueOnError,
         task_queue=spec.task_queue,
+        writes_incident=spec.writes_incident,
     )
 
 

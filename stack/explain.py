@@ -84,6 +84,8 @@ def render(report: ExplainReport) -> str:
     for event in report.events:
         what = event.kind + (f" {event.field}" if event.field else "")
         lines.append(f"event {event.seq}: {what} at {event.at} ({event.trigger_type})")
+        if event.caused_by:
+            lines.append(f"  rensei's own change: caused by {event.caused_by}")
         if not event.decisions:
             lines.append("  no definitions in this workspace")
         for d in event.decisions:

@@ -130,7 +130,7 @@ async def test_a_failed_task_fails_the_step_with_the_agents_words(rig: Rig) -> N
         "step 'call_agent' (agent.dispatch) failed: agent 'incident-responder' ended the task "
         f"{task_id} as failed: Could not mitigate INC-12: simulated failure"
     )
-    assert [s.status for s in result.steps] == ["failed", "skipped"]
+    assert [s.status for s in result.steps] == ["failed", "not_run"]
 
 
 async def test_continue_on_error_lets_the_run_go_on(rig: Rig) -> None:

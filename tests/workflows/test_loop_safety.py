@@ -1,0 +1,184 @@
+"""A definition never triggers itself: own changes are recognised, and a breaker bounds runs."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from temporalio import activity
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.debug import echo
+from interpreter.plan import NodeCall
+from stack.explain import render
+from tests.e2e.test_incident_flow import eventually
+from workflows.contracts import Hint
+from workflows.events import TimelineEntry
+from workflows.ids import INCIDENT_IO_TASK_QUEUE
+from workflows.incident import ExplainReport, IncidentWorkflow
+from workflows.interpreter import InterpreterWorkflow
+
+from .test_incident import (
+    DEFINITIONS,
+    FETCHES,
+    INCIDENTS,
+    fake_candidates,
+    fake_snapshot,
+    incident_id,
+    server_clock,  # noqa: F401 (autouse: incident timestamps follow the server clock)
+    snapshot,
+    start,
+    terminate_leftovers,
+)
+
+pytestmark = pytest.mark.asyncio
+
+NOTE_CHANGES = """name: note-changes
+trigger:
+  type: trigger.incident_io.incident.updated
+{extra}steps:
+  - id: note
+    type: incident_io.timeline.add_event
+    inputs:
+      incidentId: "{{{{ $trigger.incident_io.incident_id }}}}"
+      eventType: custom
+      title: "Changed: {{{{ $trigger.incident_io.field }}}}"
+"""
+
+WRITTEN: list[NodeCall] = []
+
+
+@activity.defn(name="incident_io.timeline.add_event")
+async def fake_add_event(call: NodeCall) -> dict[str, Any]:
+    """Adds the item to the fake incident, as incident.io would, and returns its id."""
+    WRITTEN.append(call)
+    iid = call.inputs["incidentId"]
+    item_id = f"tl-{len(WRITTEN)}"
+    current = INCIDENTS[iid]
+    entry = TimelineEntry(id=item_id, kind="timeline_item", at=f"9{len(WRITTEN):04d}")
+    INCIDENTS[iid] = current.model_copy(update={"entries": [*current.entries, entry]})
+    return {"id": item_id, "incidentId": iid, "title": call.inputs["title"], "timestamp": "t"}
+
+
+@contextlib.asynccontextmanager
+async def worker(env: WorkflowEnvironment, queue: str) -> AsyncIterator[None]:
+    async with (
+        Worker(
+            env.client,
+            task_queue=queue,
+            workflows=[IncidentWorkflow, InterpreterWorkflow],
+            activities=[echo, fake_candidates],
+        ),
+        Worker(
+            env.client,
+            task_queue=INCIDENT_IO_TASK_QUEUE,
+            activities=[fake_snapshot, fake_add_event],
+        ),
+    ):
+        try:
+            yield
+        finally:
+            await terminate_leftovers(env)
+
+
+async def quiet(
+    env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any], *, events: int = 0
+) -> ExplainReport:
+    """The report once ``events`` events are there, every one decided, every run ended."""
+
+    async def settled() -> ExplainReport | None:
+        report = await handle.query(IncidentWorkflow.explain)
+        if len(report.events) < events or not all(e.decisions for e in report.events):
+            return None
+        for d in (d for e in report.events for d in e.decisions if d.workflow_id):
+            run = env.client.get_workflow_handle(d.workflow_id)
+            if (await run.describe()).status == WorkflowExecutionStatus.RUNNING:
+                return None
+        return report
+
+    return await eventually(settled)
+
+
+async def hint_and_settle(
+    env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any], iid: str, n: int
+) -> ExplainReport:
+    """One more webhook (as incident.io sends after each change), then the settled report."""
+    fetched = FETCHES[iid]
+    before = (await handle.query(IncidentWorkflow.explain)).last_fetch_at
+    await handle.signal(IncidentWorkflow.hint, Hint(source="webhook", webhook_id=f"msg_x{n}"))
+
+    async def fetched_again() -> bool | None:
+        # the events of a fetch are recorded in the workflow task that records the fetch
+        report = await handle.query(IncidentWorkflow.explain)
+        return True if FETCHES[iid] > fetched and report.last_fetch_at != before else None
+
+    await eventually(fetched_again)
+    return await quiet(env, handle)
+
+
+def runs_of(report: ExplainReport, name: str) -> list[str]:
+    return [
+        d.workflow_id
+        for e in report.events
+        for d in e.decisions
+        if d.definition == name and d.outcome == "started" and d.workflow_id
+    ]
+
+
+async def change_severity_then_echo(
+    env: WorkflowEnvironment, queue: str, definition: str, rounds: int
+) -> tuple[str, ExplainReport]:
+    """A severity change, then ``rounds`` more hints: each one what a write's webhook does."""
+    DEFINITIONS.clear()
+    DEFINITIONS.update({"note-changes": (definition, True)})
+    WRITTEN.clear()
+    iid = incident_id()
+    INCIDENTS[iid] = snapshot(iid)
+    handle = await start(env, queue, iid)
+    await quiet(env, handle, events=1)
+    INCIDENTS[iid] = snapshot(iid, fields={"severity": "SEV-1"})
+    report = await hint_and_settle(env, handle, iid, 0)
+    for n in range(1, rounds + 1):
+        report = await hint_and_settle(env, handle, iid, n)
+    return iid, report
+
+
+async def test_a_definition_on_updated_does_not_run_on_its_own_timeline_item(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    async with worker(time_env, task_queue):
+        _, report = await change_severity_then_echo(
+            time_env, task_queue, NOTE_CHANGES.format(extra=""), rounds=3
+        )
+    runs = runs_of(report, "note-changes")
+    assert len(runs) == 1, render(report)
+    assert len(WRITTEN) == 1
+    echo_event = next(e for e in report.events if e.field == "timeline")
+    assert echo_event.caused_by == f"run {runs[0]} (step 'note')"
+    (decision,) = echo_event.decisions
+    assert decision.outcome == "skipped"
+    assert "includeOwnChanges" in decision.reason
+    assert f"caused by run {runs[0]} (step 'note')" in render(report)
+
+
+async def test_the_breaker_stops_an_opted_in_loop_and_says_so_once(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    definition = NOTE_CHANGES.format(extra="  includeOwnChanges: true\n  maxRunsPerHour: 3\n")
+    async with worker(time_env, task_queue):
+        iid, report = await change_severity_then_echo(time_env, task_queue, definition, rounds=6)
+    assert len(runs_of(report, "note-changes")) == 3
+    breaker_notes = [c for c in WRITTEN if c.context.step_id.startswith("loop-breaker.")]
+    assert len(breaker_notes) == 1
+    assert breaker_notes[0].inputs["incidentId"] == iid
+    refused = [d for e in report.events for d in e.decisions if d.reason.startswith("loop breaker")]
+    assert refused and all(d.outcome == "skipped" for d in refused)
+    assert "trigger.maxRunsPerHour: 3" in refused[0].reason
+    # the breaker's own timeline item is recognised too, and starts nothing
+    breaker_event = report.events[-1]
+    assert breaker_event.caused_by == "rensei's loop breaker"
+    assert "loop breaker" in render(report)
