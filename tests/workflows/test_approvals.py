@@ -22,6 +22,7 @@ from interpreter.compiler import compile_text
 from interpreter.plan import NodeCall
 from simulators.server import serve
 from simulators.slack import SANDBOX_BOT_TOKEN, SlackState, create_app
+from workflows.ids import INCIDENT_IO_TASK_QUEUE
 from workflows.interpreter import InterpreterWorkflow, InterpretInput, RunResult, result_of_failure
 from workflows.messages import DecideInput, PendingApproval
 
@@ -92,11 +93,16 @@ async def rig(time_env: WorkflowEnvironment, task_queue: str) -> AsyncIterator[R
     )
     async with serve(create_app(state)) as url, httpx.AsyncClient(timeout=10) as http:
         slack = SlackActivities(credentials, http, base_url=url)
-        async with Worker(
-            time_env.client,
-            task_queue=task_queue,
-            workflows=[InterpreterWorkflow],
-            activities=[echo, *slack.all(), timeline.add_event],
+        async with (
+            Worker(
+                time_env.client,
+                task_queue=task_queue,
+                workflows=[InterpreterWorkflow],
+                activities=[echo, *slack.all()],
+            ),
+            Worker(
+                time_env.client, task_queue=INCIDENT_IO_TASK_QUEUE, activities=[timeline.add_event]
+            ),
         ):
             yield Rig(time_env, task_queue, state, timeline)
 
@@ -147,6 +153,8 @@ async def test_approve_from_slack_takes_on_approved(rig: Rig) -> None:
         "at": outcome.at,
         "reason": "go",
         "branch": "onApproved",
+        "problems": [],
+        "timeline_item": "tl-1",
     }
     assert posted.text.startswith("Approved by <@U01ALICE> at ")
     assert all(b.get("block_id") != "rensei-approval" for b in posted.blocks)
@@ -269,4 +277,4 @@ async def test_rejected_without_a_branch_stops_the_run(rig: Rig) -> None:
     result = result_of_failure(failed.value)
     assert result is not None
     assert result.error == "step 'gate' (approval) failed: approval 'gate' was rejected by U01CAROL"
-    assert steps_of(result) == {"gate": "failed", "restart": "skipped"}
+    assert steps_of(result) == {"gate": "failed", "restart": "not_run"}
