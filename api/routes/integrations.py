@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel
 
+from activities.slack.scopes import OPTIONAL_SCOPES, REQUIRED_SCOPES
 from api.auth import require_admin
 from api.deps import Services, services, workspace_id
 from api.identity import (
@@ -78,6 +79,8 @@ async def describe(
         view: dict[str, Any] = {"status": "disconnected"}
         if kind == "incident_io":
             view["webhook_url"] = webhook_url(svc, workspace)
+        if kind == "slack":
+            view |= _slack_scopes()
         return view
     view = {
         "status": integration.status,
@@ -98,6 +101,8 @@ async def describe(
     except CredentialDecryptError as exc:
         view["status"] = "error"
         view["error"] = str(exc)
+    if kind == "slack":
+        view |= _slack_scopes()
     if kind == "incident_io":
         view["webhook_url"] = webhook_url(svc, workspace)
         view["sync"] = {
@@ -105,6 +110,28 @@ async def describe(
             "last_event_at": _iso(integration.last_event_at),
         }
     return view
+
+
+def _slack_scopes() -> dict[str, list[str]]:
+    """The bot scopes to grant, for the settings card and the API listing."""
+    return {"required_scopes": list(REQUIRED_SCOPES), "optional_scopes": list(OPTIONAL_SCOPES)}
+
+
+def _missing_slack_scopes(granted: list[str] | None) -> str | None:
+    """Why the token cannot serve every Slack node, or None when it has every scope needed."""
+    if granted is None:
+        return (
+            "Slack did not report the bot token's scopes (no x-oauth-scopes header on "
+            "auth.test); is the Slack URL right?"
+        )
+    missing = [scope for scope in REQUIRED_SCOPES if scope not in granted]
+    if not missing:
+        return None
+    return (
+        f"the Slack bot token lacks scope(s) rensei's Slack nodes need: {', '.join(missing)}. "
+        "Add them in the Slack app under OAuth & Permissions -> Bot Token Scopes, reinstall "
+        "the app to the workspace, then paste the new bot token"
+    )
 
 
 @router.get("")
@@ -223,7 +250,7 @@ async def disconnect_incident_io(svc: Svc, workspace: Workspace) -> dict[str, An
 
 @router.post("/slack")
 async def connect_slack(body: SlackConnect, svc: Svc, workspace: Workspace) -> dict[str, Any]:
-    """Validates the bot token with ``auth.test`` and stores it with the signing secret."""
+    """Validates the bot token with ``auth.test`` (and its scopes), stores it with the secret."""
     bot_token, signing_secret = body.bot_token.strip(), body.signing_secret.strip()
     if not bot_token.startswith("xoxb-"):
         raise _bad_request("this is not a Slack bot token: bot tokens start with 'xoxb-'")
@@ -232,6 +259,9 @@ async def connect_slack(body: SlackConnect, svc: Svc, workspace: Workspace) -> d
             "paste the Slack app's signing secret (Basic Information -> App Credentials)"
         )
     identity = await _identify(slack_identity, svc.http, svc.settings.slack_base_url, bot_token)
+    problem = _missing_slack_scopes(identity.details.get("scopes"))
+    if problem is not None:
+        raise _bad_request(problem)
     await svc.store.put_credential(workspace, "slack", "bot_token", bot_token)
     await svc.store.put_credential(workspace, "slack", "signing_secret", signing_secret)
     await svc.store.upsert_integration(
