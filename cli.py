@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from activities.catalogue import default_catalogue
-from interpreter.compiler import check_text, compile_text
+from interpreter.compiler import compile_text, diagnose_text
 from interpreter.errors import DefinitionError
 from interpreter.plan import Plan
 from settings import Settings
@@ -32,9 +32,12 @@ def _err(text: str) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Prints one ``file:line:col: message`` line per problem; exit 1 when any is found."""
+    """Prints one ``file:line:col: message`` line per problem; exit 1 when an error is found.
+
+    Warnings (``file:line:col: warning: ...``) are printed too but do not fail.
+    """
     catalogue = default_catalogue()
-    problems = 0
+    problems = warnings = 0
     for name in args.files:
         path = Path(name)
         try:
@@ -43,14 +46,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
             _out(f"{name}:1:1: cannot read the file: {exc}")
             problems += 1
             continue
-        diagnostics = check_text(text, file=name, catalogue=catalogue)
+        diagnostics = diagnose_text(text, file=name, catalogue=catalogue)
         for diagnostic in diagnostics:
             _out(diagnostic.render())
-        problems += len(diagnostics)
+        found = sum(d.severity == "warning" for d in diagnostics)
+        warnings += found
+        problems += len(diagnostics) - found
+    noted = f", {warnings} warning(s)" if warnings else ""
     if problems:
-        _err(f"{problems} problem(s) in {len(args.files)} file(s)")
+        _err(f"{problems} problem(s){noted} in {len(args.files)} file(s)")
         return EXIT_FAILED
-    _err(f"{len(args.files)} file(s) valid")
+    _err(f"{len(args.files)} file(s) valid{noted}")
     return EXIT_OK
 
 

@@ -16,7 +16,12 @@ from interpreter.validator import Checked, iter_strings, validate
 
 
 def check_text(text: str, *, file: str, catalogue: Catalogue) -> list[Diagnostic]:
-    """Returns every problem of a definition's text (empty when it is valid)."""
+    """Returns every error of a definition's text (empty when it is valid)."""
+    return [d for d in diagnose_text(text, file=file, catalogue=catalogue) if d.severity == "error"]
+
+
+def diagnose_text(text: str, *, file: str, catalogue: Catalogue) -> list[Diagnostic]:
+    """Returns every error and warning of a definition's text, in file order."""
     doc, diagnostics = load_yaml(text, file=file)
     if diagnostics:
         return diagnostics
@@ -41,7 +46,7 @@ def compile_text(text: str, *, file: str, catalogue: Catalogue, version: int = 0
         raise DefinitionError(diagnostics)
     checked, problems = validate(doc, catalogue)
     if checked is None:
-        raise DefinitionError(problems)
+        raise DefinitionError([d for d in problems if d.severity == "error"])
     return _lower(checked, catalogue, version=version)
 
 

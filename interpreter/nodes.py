@@ -62,6 +62,8 @@ class TriggerSpec:
     name: str
     payload_model: type[BaseModel]
     description: str = ""
+    fires_on_changes: bool = False
+    """It fires on every change of an incident, so also on the changes a run makes."""
 
     @property
     def shape(self) -> Shape:
