@@ -45,6 +45,14 @@ def stamp(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def already_decided(item: PendingApproval) -> str:
+    """What a second decision is told: who decided, when, and how."""
+    return (
+        f"step '{item.step_id}' was already decided by {item.decided_by} at "
+        f"{item.decided_at} ({item.status})"
+    )
+
+
 class ApprovalRefusedError(ApplicationError):
     """A decision the run does not accept (raised by the ``decide`` validator)."""
 
@@ -71,9 +79,7 @@ class ApprovalBook:
                 "decisions are no longer accepted"
             )
         if item.status != "waiting":
-            raise ApprovalRefusedError(
-                f"step '{sid}' was already {item.status} by {item.decided_by} at {item.decided_at}"
-            )
+            raise ApprovalRefusedError(already_decided(item))
         if params.source == "slack" and params.by not in item.users:
             raise ApprovalRefusedError(f"<@{params.by}> is not an approver of step '{sid}'")
 

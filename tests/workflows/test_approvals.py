@@ -261,7 +261,7 @@ async def test_the_same_update_id_twice_is_one_decision(rig: Rig) -> None:
             InterpreterWorkflow.decide, decide(by="U01BOB", source="slack"), id="slack-other"
         )
     assert refused.value.cause.message.startswith(
-        "step 'gate' was already approved by U01ALICE at "
+        "step 'gate' was already decided by U01ALICE at "
     )
     await handle.result()
     assert len(rig.timeline.calls) == 1
