@@ -260,9 +260,7 @@ async def test_the_same_update_id_twice_is_one_decision(rig: Rig) -> None:
         await handle.execute_update(
             InterpreterWorkflow.decide, decide(by="U01BOB", source="slack"), id="slack-other"
         )
-    assert refused.value.cause.message.startswith(
-        "step 'gate' was already decided by U01ALICE at "
-    )
+    assert refused.value.cause.message.startswith("step 'gate' was already decided by U01ALICE at ")
     await handle.result()
     assert len(rig.timeline.calls) == 1
 
