@@ -10,6 +10,7 @@ its history bounded by continuing as new with its state.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -282,9 +283,10 @@ class IncidentWorkflow:
         self._upsert_search_attributes(result)
         if events and self._writes_in_flight():
             # A run's write may have caused these events; let it say what it wrote first.
-            await workflow.wait_condition(
-                lambda: not self._writes_in_flight(), timeout=OWN_WRITE_GRACE
-            )
+            with contextlib.suppress(TimeoutError):  # a silent run holds nothing for long
+                await workflow.wait_condition(
+                    lambda: not self._writes_in_flight(), timeout=OWN_WRITE_GRACE
+                )
         causes = self._attribute(events)
         for event in events:
             await self._fire(event, causes.get(event.seq))

@@ -16,10 +16,10 @@ from activities.debug import echo
 from interpreter.plan import NodeCall
 from stack.explain import render
 from tests.e2e.test_incident_flow import eventually
-from workflows.contracts import Hint
+from workflows.contracts import Hint, OwnWrite
 from workflows.events import TimelineEntry
 from workflows.ids import INCIDENT_IO_TASK_QUEUE
-from workflows.incident import ExplainReport, IncidentWorkflow
+from workflows.incident import OWN_WRITE_GRACE, ExplainReport, IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow
 
 from .test_incident import (
@@ -182,3 +182,33 @@ async def test_the_breaker_stops_an_opted_in_loop_and_says_so_once(
     breaker_event = report.events[-1]
     assert breaker_event.caused_by == "rensei's loop breaker"
     assert "loop breaker" in render(report)
+
+
+async def test_a_write_that_never_reports_holds_events_only_for_the_grace_period(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    DEFINITIONS.clear()
+    DEFINITIONS.update({"note-changes": (NOTE_CHANGES.format(extra=""), True)})
+    WRITTEN.clear()
+    iid = incident_id()
+    INCIDENTS[iid] = snapshot(iid)
+    async with worker(time_env, task_queue):
+        handle = await start(time_env, task_queue, iid)
+        await quiet(time_env, handle, events=1)
+        # a run announced a write and then went silent (terminated, say)
+        silent = OwnWrite(workflow_id="run-gone", step_id="note", phase="intent")
+        await handle.signal(IncidentWorkflow.own_write, silent)
+        INCIDENTS[iid] = snapshot(iid, fields={"severity": "SEV-1"})
+        await handle.signal(IncidentWorkflow.hint, Hint(source="webhook", webhook_id="msg_h"))
+
+        async def held() -> bool | None:
+            report = await handle.query(IncidentWorkflow.explain)
+            return True if FETCHES[iid] >= 2 and report.severity == "SEV-1" else None
+
+        await eventually(held)
+        assert len((await handle.query(IncidentWorkflow.explain)).events) == 1
+        await time_env.sleep(OWN_WRITE_GRACE.total_seconds() + 1)
+        report = await quiet(time_env, handle, events=2)
+    (decision,) = report.events[1].decisions
+    assert (report.events[1].field, report.events[1].caused_by) == ("severity", None)
+    assert decision.outcome == "started"
