@@ -51,6 +51,8 @@ OWN_WRITE_GRACE = timedelta(seconds=60)
 """How long fetched events wait for a run's write in flight to report what it wrote."""
 OWN_WRITE_MEMORY = timedelta(hours=1)
 MAX_OWN_WRITES = 100
+UPDATE_WINDOW = timedelta(minutes=5)
+CLOCK_SKEW = timedelta(minutes=1)
 BREAKER_WINDOW = timedelta(hours=1)
 BREAKER = "loop-breaker"
 
@@ -625,7 +627,7 @@ def _claimant(event: IncidentEvent, records: list[OwnWriteRecord]) -> str | None
             continue
         if event.field == "timeline" and isinstance(value, dict):
             matched = value.get("id") in report.entry_ids
-            if not matched and value.get("kind") == "incident_update" and report.updates > 0:
+            if not matched and report.updates > 0 and _posted_by(value, record):
                 report.updates -= 1
                 matched = True
         else:
@@ -637,6 +639,18 @@ def _claimant(event: IncidentEvent, records: list[OwnWriteRecord]) -> str | None
                 return "rensei's loop breaker"
             return f"run {report.workflow_id} (step '{report.step_id}')"
     return None
+
+
+def _posted_by(entry: dict[str, Any], record: OwnWriteRecord) -> bool:
+    """Whether an incident update whose id no write returned can be ``record``'s.
+
+    Only one created within minutes after the write's intent: a claim that matched nothing
+    (the write posted no update after all) must not swallow a person's update later.
+    """
+    posted, intended = parse_time(entry.get("at")), parse_time(record.at)
+    if entry.get("kind") != "incident_update" or posted is None or intended is None:
+        return False
+    return intended - CLOCK_SKEW <= posted <= intended + UPDATE_WINDOW
 
 
 def _outcome_is_the_childs_own(future: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -212,3 +213,95 @@ async def test_a_write_that_never_reports_holds_events_only_for_the_grace_period
     (decision,) = report.events[1].decisions
     assert (report.events[1].field, report.events[1].caused_by) == ("severity", None)
     assert decision.outcome == "started"
+
+
+ESCALATE = """name: escalate
+trigger:
+  type: trigger.incident_io.incident.updated
+  filter: "{{ $trigger.incident_io.field == 'status' }}"
+steps:
+  - id: raise_severity
+    type: incident_io.incident.update
+    inputs:
+      incidentId: "{{ $trigger.incident_io.incident_id }}"
+      severity: SEV-1
+"""
+WATCH_ALL = """name: watch-all
+trigger:
+  type: trigger.incident_io.incident.updated
+steps:
+  - id: seen
+    type: debug.echo
+    inputs: {field: "{{ $trigger.incident_io.field }}"}
+"""
+CLOCK: list[str] = []
+
+
+@activity.defn(name="incident_io.incident.update")
+async def fake_update(call: NodeCall) -> dict[str, Any]:
+    """Sets the severity and, as incident.io does, records an incident update (no id back)."""
+    iid = call.inputs["incidentId"]
+    current = INCIDENTS[iid]
+    fields = current.fields | {"severity": call.inputs["severity"]}
+    entries = list(current.entries)
+    if current.fields["severity"] != call.inputs["severity"]:
+        entries.append(TimelineEntry(id=f"upd-{len(entries)}", kind="incident_update", at=CLOCK[0]))
+    INCIDENTS[iid] = snapshot(iid, fields=fields, entries=entries)
+    return {"id": iid, "severity": call.inputs["severity"]}
+
+
+async def test_a_field_change_and_its_incident_update_are_known_as_own_changes(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    DEFINITIONS.clear()
+    DEFINITIONS.update({"escalate": (ESCALATE, True), "watch-all": (WATCH_ALL, True)})
+    iid = incident_id()
+    INCIDENTS[iid] = snapshot(iid)
+    async with (
+        Worker(
+            time_env.client,
+            task_queue=task_queue,
+            workflows=[IncidentWorkflow, InterpreterWorkflow],
+            activities=[echo, fake_candidates],
+        ),
+        Worker(
+            time_env.client,
+            task_queue=INCIDENT_IO_TASK_QUEUE,
+            activities=[fake_snapshot, fake_update],
+        ),
+    ):
+        try:
+            handle = await start(time_env, task_queue, iid)
+            await quiet(time_env, handle, events=1)
+            CLOCK[:] = [(await time_env.get_current_time()).isoformat()]
+            INCIDENTS[iid] = snapshot(iid, fields={"status": "Fixing"})
+            await hint_and_settle(time_env, handle, iid, 1)
+            await hint_and_settle(time_env, handle, iid, 2)
+            # again, but the severity is SEV-1 already: this write's claims match nothing
+            current = INCIDENTS[iid]
+            INCIDENTS[iid] = snapshot(
+                iid, fields=current.fields | {"status": "Monitoring"}, entries=current.entries
+            )
+            await hint_and_settle(time_env, handle, iid, 3)
+            await hint_and_settle(time_env, handle, iid, 4)
+            # a person's update much later is theirs, though that claim was never used up
+            later = (await time_env.get_current_time()) + timedelta(minutes=30)
+            person = TimelineEntry(id="upd-person", kind="incident_update", at=later.isoformat())
+            current = INCIDENTS[iid]
+            INCIDENTS[iid] = current.model_copy(update={"entries": [*current.entries, person]})
+            report = await hint_and_settle(time_env, handle, iid, 5)
+        finally:
+            await terminate_leftovers(time_env)
+    fields = [e.field for e in report.events]
+    assert fields == [None, "status", "severity", "timeline", "status", "timeline"], render(report)
+    _, status, severity, update, again, mine = report.events
+    assert (status.caused_by, again.caused_by) == (None, None)
+    assert sorted(d.outcome for d in status.decisions) == ["started", "started"]
+    [escalation] = [d.workflow_id for d in status.decisions if d.definition == "escalate"]
+    for echo_event in (severity, update):
+        assert echo_event.caused_by == f"run {escalation} (step 'raise_severity')"
+        assert {d.definition: d.outcome for d in echo_event.decisions}["watch-all"] == "skipped"
+    assert (mine.field, mine.caused_by) == ("timeline", None)
+    assert {d.definition: d.outcome for d in mine.decisions}["watch-all"] == "started", render(
+        report
+    )
