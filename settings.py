@@ -7,6 +7,7 @@ environment at import time.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,7 +23,29 @@ class Settings(BaseSettings):
         default=None,
         description="an existing Temporal frontend (host:port); unset starts a dev server",
     )
-    temporal_namespace: str = "default"
+    temporal_namespace: str = Field(
+        default="default", description="Temporal namespace of every workflow"
+    )
+    temporal_tls: bool = Field(
+        default=False,
+        description="TLS to the Temporal frontend with the system's CA roots (implied by the "
+        "other temporal_tls_* settings and by temporal_api_key)",
+    )
+    temporal_tls_ca: Path | None = Field(
+        default=None, description="PEM file of the CA that signed the frontend's certificate"
+    )
+    temporal_tls_cert: Path | None = Field(
+        default=None, description="PEM file of the client certificate (mTLS; with temporal_tls_key)"
+    )
+    temporal_tls_key: Path | None = Field(
+        default=None, description="PEM file of the client certificate's private key"
+    )
+    temporal_tls_server_name: str | None = Field(
+        default=None, description="name to verify the frontend's certificate against (SNI)"
+    )
+    temporal_api_key: SecretStr | None = Field(
+        default=None, description="Temporal Cloud API key (sent as a bearer token over TLS)"
+    )
     temporal_port: int = Field(default=7233, description="port of the embedded dev server")
     temporal_ui_port: int = Field(default=8233, description="port of the embedded Temporal UI")
     task_queue: str = Field(
@@ -31,6 +54,17 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text lines, or one JSON object per line with run ids"
+    )
+    worker_metrics_host: str = Field(
+        default="127.0.0.1", description="address of the worker's Prometheus endpoint"
+    )
+    worker_metrics_port: int = Field(
+        default=9464,
+        ge=0,
+        description="port of the worker's Prometheus endpoint (/metrics); 0 turns it off",
+    )
     definitions_dir: Path = Field(
         default=Path("workflows.d"), description="definition files loaded at start"
     )

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor, TLSConfig
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities import debug
@@ -26,6 +29,8 @@ from settings import Settings
 from simulators.incident_io.seed import SANDBOX_TOKEN
 from store import Store
 from store.codec import data_converter
+from telemetry import logs, metrics, tracing
+from telemetry.logs import LogContextInterceptor
 from workflows.incident import IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow
 from workflows.sync import WorkspaceSyncWorkflow
@@ -35,16 +40,73 @@ log = logging.getLogger(__name__)
 WORKFLOWS: list[type] = [InterpreterWorkflow, IncidentWorkflow, WorkspaceSyncWorkflow]
 
 
-async def connect(settings: Settings) -> Client:
+class TemporalConfigError(RuntimeError):
+    """The Temporal connection settings are inconsistent or name an unreadable file.
+
+    A ``RuntimeError`` like the SDK's own connection failures, so every caller that reports
+    "cannot reach Temporal" reports this too, with the setting's name.
+    """
+
+
+def _read_pem(path: Path | None, setting: str) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise TemporalConfigError(
+            f"RENSEI_{setting.upper()}: cannot read {path}: {exc.strerror or exc}"
+        ) from None
+
+
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """The TLS options of the Temporal connection: False (plaintext), True (TLS with the
+    system's CA roots) or a ``TLSConfig`` with a CA, a client certificate and key, a name.
+
+    Raises:
+        TemporalConfigError: a certificate without its key (or the reverse), or a file that
+            cannot be read; the message names the setting.
+    """
+    if (settings.temporal_tls_cert is None) != (settings.temporal_tls_key is None):
+        raise TemporalConfigError(
+            "RENSEI_TEMPORAL_TLS_CERT and RENSEI_TEMPORAL_TLS_KEY go together: set both "
+            "(mTLS) or neither"
+        )
+    ca = _read_pem(settings.temporal_tls_ca, "temporal_tls_ca")
+    cert = _read_pem(settings.temporal_tls_cert, "temporal_tls_cert")
+    key = _read_pem(settings.temporal_tls_key, "temporal_tls_key")
+    name = settings.temporal_tls_server_name
+    if ca or cert or name:
+        return TLSConfig(
+            server_root_ca_cert=ca,
+            client_cert=cert,
+            client_private_key=key,
+            domain=name,
+        )
+    return settings.temporal_tls or settings.temporal_api_key is not None
+
+
+async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
     """A client for the configured Temporal frontend, with rensei's data converter.
 
-    With ``RENSEI_ENCRYPT_PAYLOADS=1`` every payload is AES-GCM encrypted under the master
-    key; every process (worker, API, CLI) connects through here, so they all agree.
+    Every process (worker, API, CLI) connects through here, so they all agree on the
+    namespace, TLS (``RENSEI_TEMPORAL_TLS*``), the Cloud API key, payload encryption
+    (``RENSEI_ENCRYPT_PAYLOADS=1``: AES-GCM under the master key) and tracing. ``runtime``
+    is the worker's (it serves the SDK's metrics).
     """
+    interceptors: list[Interceptor] = [LogContextInterceptor()]
+    traced = tracing.interceptor()
+    if traced is not None:
+        interceptors.append(traced)
+    api_key = settings.temporal_api_key
     return await Client.connect(
         settings.address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
+        tls=tls_config(settings),
+        api_key=api_key.get_secret_value() if api_key is not None else None,
+        interceptors=interceptors,
+        runtime=runtime,
     )
 
 
@@ -68,7 +130,7 @@ def credential_chain(settings: Settings, store: Store | None) -> ChainedCredenti
 
 def http_client() -> httpx.AsyncClient:
     """The HTTP client every provider shares (connection pool, timeouts); close it on exit."""
-    return httpx.AsyncClient(
+    return metrics.provider_client(
         timeout=httpx.Timeout(20.0, connect=5.0),
         headers={"User-Agent": "rensei"},
         follow_redirects=False,
@@ -103,7 +165,7 @@ def incident_io_activities(
     """The incident.io nodes with this process's HTTP client, catalogue cache and call budget."""
     return IncidentIoActivities(
         credentials or ChainedCredentials([from_settings(settings)]),
-        http or httpx.AsyncClient(timeout=settings.incident_io_timeout),
+        http or metrics.provider_client(timeout=settings.incident_io_timeout),
         lambda _workspace: settings.incident_io_base_url,
         cache=CatalogueCache(ttl=settings.incident_io_catalogue_ttl),
         budget=CallBudget(per_minute=settings.incident_io_requests_per_minute),
@@ -170,24 +232,61 @@ def build_workers(
     ]
 
 
+def sdk_runtime(settings: Settings) -> tuple[Runtime | None, str | None]:
+    """The worker's Temporal runtime, serving the SDK's metrics on a loopback port (read by
+    the worker's own endpoint), and that address; (None, None) with metrics off."""
+    if not settings.worker_metrics_port:
+        return None, None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    # Counters end in _total and durations are seconds, as Prometheus' conventions (and
+    # rensei's own series) have them.
+    prometheus = PrometheusConfig(
+        bind_address=address, counters_total_suffix=True, durations_as_seconds=True
+    )
+    telemetry = TelemetryConfig(metrics=prometheus)
+    return Runtime(telemetry=telemetry), address
+
+
 async def run(settings: Settings) -> None:
     """Runs the workers until cancelled."""
-    client = await connect(settings)
+    runtime, sdk_address = sdk_runtime(settings)
+    server = None
+    if sdk_address is not None:
+        server = await metrics.serve_worker_metrics(
+            settings.worker_metrics_host,
+            settings.worker_metrics_port,
+            sdk=metrics.sdk_fetcher(sdk_address),
+        )
+        log.info(
+            "worker metrics on http://%s:%d/metrics",
+            settings.worker_metrics_host,
+            settings.worker_metrics_port,
+        )
+    client = await connect(settings, runtime=runtime)
     store = Store.from_settings(settings)
     await store.migrate()
-    async with http_client() as http:
-        workers = build_workers(client, settings, store=store, http=http)
-        log.info("worker polling %s on %s", settings.task_queue, settings.address)
-        await asyncio.gather(*(w.run() for w in workers))
+    try:
+        async with http_client() as http:
+            workers = build_workers(client, settings, store=store, http=http)
+            log.info("worker polling %s on %s", settings.task_queue, settings.address)
+            await asyncio.gather(*(w.run() for w in workers))
+    finally:
+        if server is not None:
+            server.close()
 
 
 def main() -> None:
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(settings))
+    logs.configure(settings.log_level, settings.log_format)
+    tracing.setup("rensei-worker")
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run(settings))
+    except TemporalConfigError as exc:
+        log.error("cannot connect to Temporal at %s: %s", settings.address, exc)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

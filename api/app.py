@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from activities.definitions import load_folder
+from api import observe
 from api.auth import AdminAuth
 from api.deps import ConnectHook, DisconnectHook, Services
 from api.routes import agents, approvals, codec, integrations, pages, webhooks, workflows
@@ -105,6 +106,8 @@ def create_app(
     app.include_router(webhooks.router)
     app.include_router(workflows.router)
     app.include_router(approvals.router)
+    app.include_router(observe.router)
+    app.add_middleware(observe.WebhookObserver)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:

@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ids import INCIDENT_IO_TASK_QUEUE
     from workflows.normalize import parse_time
 
-from workflows import calls
+from workflows import calls, metrics
 from workflows.interpreter import InterpreterWorkflow, InterpretInput, search_attribute_pairs
 
 TERMINAL_CATEGORIES = frozenset({"closed", "declined", "merged", "canceled"})
@@ -262,6 +262,9 @@ class IncidentWorkflow:
             if hint.webhook_id is not None:
                 seen.append(hint.webhook_id)
         self._state.seen_webhooks = seen[-MAX_WEBHOOK_IDS:]
+        metrics.webhooks_deduplicated(
+            sum(1 for h in hints if h.webhook_id) - sum(1 for h in fresh if h.webhook_id)
+        )
         if not fresh:
             return  # only redeliveries: nothing new to look at
         assert self._input is not None

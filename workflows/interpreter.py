@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.events import IncidentEvent
     from workflows.messages import AgentUpdate, DecideInput, DecideResult, PendingApproval
 
-from workflows import agent_step, approval_step, calls, wait_step
+from workflows import agent_step, approval_step, calls, metrics, wait_step
 
 StepStatus = Literal["pending", "running", "completed", "failed", "skipped", "not_run"]
 """``skipped``: its branch was not taken; ``not_run``: the run stopped before reaching it."""
@@ -117,10 +117,12 @@ class InterpreterWorkflow:
         }
         if params.set_search_attributes:
             self._upsert_search_attributes(params)
+        metrics.run_started(plan.name)
         try:
             await self._sequence(plan.root)
         except StepFailedError as exc:
             self._finish("failed", str(exc))
+            metrics.run_finished(plan.name, failed=True)
             # The step report rides in the failure, so callers need no query to show it.
             raise ApplicationError(
                 str(exc),
@@ -129,6 +131,7 @@ class InterpreterWorkflow:
                 non_retryable=True,
             ) from None
         self._finish("completed", None)
+        metrics.run_finished(plan.name, failed=False)
         return self.state()
 
     def _finish(self, status: Literal["completed", "failed"], error: str | None) -> None:
@@ -217,8 +220,10 @@ class InterpreterWorkflow:
                     OwnWrite(workflow_id=info.workflow_id, step_id=step.id, phase="failed")
                 )
             message = f"step '{step.id}' ({step.type}) failed: {calls.failure_cause(exc)}"
+            kind = metrics.error_kind(exc)
             if not step.continue_on_error:
-                raise self._fail(step, message) from None
+                raise self._fail(step, message, kind=kind) from None
+            metrics.step_failed(self._plan.name, node=step.type, error_kind=kind)
             workflow.logger.warning("%s; continuing (continueOnError)", message)
             result = self._results[step.id]
             result.status, result.error = "failed", message
@@ -347,7 +352,9 @@ class InterpreterWorkflow:
         result = self._results[step.id]
         result.status, result.output = "completed", output
 
-    def _fail(self, step: StepPlan, message: str) -> StepFailedError:
+    def _fail(self, step: StepPlan, message: str, *, kind: str = "expression") -> StepFailedError:
+        assert self._plan is not None
+        metrics.step_failed(self._plan.name, node=step.type, error_kind=kind)
         result = self._results[step.id]
         result.status, result.error = "failed", message
         workflow.logger.error(message)
