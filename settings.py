@@ -79,14 +79,16 @@ class Settings(BaseSettings):
         description="task queue of the incident.io activities (one server-side rate limit)",
     )
     incident_io_requests_per_minute: int = Field(
-        default=600, gt=0, description="budget of incident.io calls per workspace and minute"
+        default=1200,
+        gt=0,
+        description="incident.io's rate limit per API key and minute (1,200 documented)",
     )
     incident_io_rate_headroom: float = Field(
-        default=0.03,
+        default=0.1,
         ge=0.0,
         lt=1.0,
-        description="share of the budget kept back from the task-queue activity rate for the "
-        "extra calls of multi-call nodes and catalogue refreshes",
+        description="share of the rate limit kept back: the call budget is the limit less "
+        "this share, for other users of the same key, clock skew and catalogue refreshes",
     )
     incident_io_max_inline_wait: float = Field(
         default=30.0, ge=0.0, description="longest Retry-After waited out inside one attempt"
@@ -135,6 +137,15 @@ class Settings(BaseSettings):
         description="first of four ports of the sandbox simulators "
         "(incident.io, Slack, Linear, the A2A agent)",
     )
+    sandbox_channels: list[str] = Field(
+        default_factory=list,
+        description="more Slack channels for the sandbox workspace (JSON list of names)",
+    )
+    sandbox_teams: list[str] = Field(
+        default_factory=list,
+        description="more incident.io teams (Team field options) for the sandbox workspace "
+        "(JSON list of names)",
+    )
     sandbox_incident_io_url: str | None = Field(
         default=None,
         description="set by make run in sandbox mode: where calls made with the simulator's "
@@ -147,9 +158,15 @@ class Settings(BaseSettings):
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
 
     @property
+    def incident_io_call_budget_per_minute(self) -> float:
+        """incident.io calls each process may make per workspace and minute: the limit less
+        the headroom (1,080 by default)."""
+        return self.incident_io_requests_per_minute * (1 - self.incident_io_rate_headroom)
+
+    @property
     def incident_io_activities_per_second(self) -> float:
-        """The incident.io task queue's server-side rate: the budget less the headroom."""
-        return self.incident_io_requests_per_minute * (1 - self.incident_io_rate_headroom) / 60
+        """The incident.io task queue's server-side rate: the call budget, per second."""
+        return self.incident_io_call_budget_per_minute / 60
 
     @property
     def embedded_temporal(self) -> bool:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,10 @@ from activities.agents import AgentActivities, ChainedAgentRegistry, StaticAgent
 from activities.catalogue import default_catalogue
 from activities.credentials import ChainedCredentials, from_settings
 from activities.definitions import DefinitionActivities
+from activities.http import HttpActivities, no_hosts
 from activities.incident_io.budget import CallBudget, CatalogueCache
 from activities.incident_io.nodes import IncidentIoActivities
+from activities.incident_io.preferences import Preferences, WorkspacePreferences
 from activities.incident_io.sync import SyncActivities
 from activities.linear import LinearActivities
 from activities.slack import SlackActivities
@@ -153,7 +155,13 @@ def default_activities(
     static = StaticAgentRegistry.from_settings(settings)
     registry = ChainedAgentRegistry([StoreAgentRegistry(store), static]) if store else static
     agents = AgentActivities(shared, registry=registry)
-    return [debug.echo, *slack.all(), *linear.all(), *agents.all()]
+    http_node = HttpActivities(
+        credentials,
+        shared,
+        allowed_hosts=store.http_hosts if store else no_hosts,
+        loopback=settings.sandbox is True or settings.sandbox_incident_io_url is not None,
+    )
+    return [debug.echo, *slack.all(), *linear.all(), *agents.all(), *http_node.all()]
 
 
 def incident_io_activities(
@@ -161,6 +169,7 @@ def incident_io_activities(
     *,
     http: httpx.AsyncClient | None = None,
     credentials: ChainedCredentials | None = None,
+    store: Store | None = None,
 ) -> IncidentIoActivities:
     """The incident.io nodes with this process's HTTP client, catalogue cache and call budget."""
     return IncidentIoActivities(
@@ -168,7 +177,8 @@ def incident_io_activities(
         http or metrics.provider_client(timeout=settings.incident_io_timeout),
         lambda _workspace: settings.incident_io_base_url,
         cache=CatalogueCache(ttl=settings.incident_io_catalogue_ttl),
-        budget=CallBudget(per_minute=settings.incident_io_requests_per_minute),
+        budget=CallBudget(per_minute=settings.incident_io_call_budget_per_minute),
+        preferences=preferences_from(store) if store else None,
         max_inline_wait=settings.incident_io_max_inline_wait,
         sandbox=(SANDBOX_TOKEN, settings.sandbox_incident_io_url)
         if settings.sandbox_incident_io_url
@@ -176,14 +186,19 @@ def incident_io_activities(
     )
 
 
-def _overrides_from(store: Store) -> Callable[[str], Awaitable[Mapping[str, str]]]:
-    """A workspace's own ``{severity name or id: "SEV-n"}`` map, read from the store."""
+def preferences_from(store: Store) -> Preferences:
+    """A workspace's severity overrides and team field, read from the store."""
 
-    async def overrides(workspace: str) -> Mapping[str, str]:
+    async def preferences(workspace: str) -> WorkspacePreferences:
         found = await store.get_workspace(workspace)
-        return {str(k): str(v) for k, v in (found.severity_overrides if found else {}).items()}
+        if found is None:
+            return WorkspacePreferences()
+        return WorkspacePreferences(
+            severity_overrides={str(k): str(v) for k, v in found.severity_overrides.items()},
+            team_field=found.team_field,
+        )
 
-    return overrides
+    return preferences
 
 
 def build_workers(
@@ -204,7 +219,9 @@ def build_workers(
     """
     queue = task_queue or settings.task_queue
     credentials = credential_chain(settings, store)
-    nodes = incident_io or incident_io_activities(settings, credentials=credentials, http=http)
+    nodes = incident_io or incident_io_activities(
+        settings, credentials=credentials, http=http, store=store
+    )
     main = list(
         activities
         if activities is not None
@@ -216,7 +233,7 @@ def build_workers(
         nodes.client,
         client,
         task_queue=queue,
-        severity_overrides=_overrides_from(store) if store else None,
+        preferences=preferences_from(store) if store else None,
         on_cursor=(lambda ws, cursor: store.set_sync_cursor(ws, "incident_io", cursor))
         if store
         else None,

@@ -16,7 +16,17 @@ from activities.definitions import load_folder
 from api import observe
 from api.auth import AdminAuth
 from api.deps import ConnectHook, DisconnectHook, Services
-from api.routes import agents, approvals, codec, integrations, pages, webhooks, workflows
+from api.routes import (
+    agents,
+    approvals,
+    codec,
+    http,
+    incident_io_settings,
+    integrations,
+    pages,
+    webhooks,
+    workflows,
+)
 from api.sync_control import ensure_syncs, start_sync, stop_sync
 from settings import Settings
 from store import Store
@@ -100,7 +110,9 @@ def create_app(
     )
     app.state.codec = EncryptionCodec(services.store.keyring)
     app.include_router(integrations.router)
+    app.include_router(incident_io_settings.router)
     app.include_router(agents.router)
+    app.include_router(http.router)
     app.include_router(pages.router)
     app.include_router(codec.router)
     app.include_router(webhooks.router)

@@ -34,6 +34,7 @@ class WorkspaceRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     severity_overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    team_field: Mapped[str | None] = mapped_column(String(200), nullable=True, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -93,4 +94,16 @@ class DefinitionRow(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     valid: Mapped[bool] = mapped_column(Boolean, default=True)
     diagnostics: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class HttpHostRow(Base):
+    """One host of a workspace's ``http.request`` allowlist (``*.example.com`` allowed)."""
+
+    __tablename__ = "http_hosts"
+
+    workspace_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    host: Mapped[str] = mapped_column(String(253), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

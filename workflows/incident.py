@@ -47,6 +47,8 @@ MAX_WEBHOOK_IDS = 300
 IDLE_AFTER_CLOSE = timedelta(days=30)
 CREATION_WINDOW = timedelta(days=1)
 HISTORY_LIMIT = 2_000
+MAX_FETCH_ATTEMPTS = 5
+"""Failed fetches in a row (unreadable: deleted, private) before the retries stop."""
 OWN_WRITE_GRACE = timedelta(seconds=60)
 """How long fetched events wait for a run's write in flight to report what it wrote."""
 OWN_WRITE_MEMORY = timedelta(hours=1)
@@ -102,6 +104,7 @@ class IncidentState(BaseModel):
     watchers: list[WatchRequest] = Field(default_factory=list)
     last_fetch_at: str | None = None
     last_problem: str | None = None
+    failed_fetches: int = 0
     own_writes: list[OwnWriteRecord] = Field(default_factory=list)
     starts: dict[str, list[str]] = Field(
         default_factory=dict, description="per definition, when it started runs (last hour)"
@@ -270,6 +273,8 @@ class IncidentWorkflow:
         assert self._input is not None
         result = await self._fetch()
         if result is None:
+            if self._give_up_fetching():
+                return
             # Nothing is lost: the snapshot is unchanged, so the next fetch sees every change.
             self._pending.append(Hint(source="manual"))
             await workflow.sleep(timedelta(minutes=1))
@@ -339,6 +344,19 @@ class IncidentWorkflow:
             return False
         return workflow.now() - created <= timedelta(seconds=self._input.creation_window)
 
+    def _give_up_fetching(self) -> bool:
+        """After ``MAX_FETCH_ATTEMPTS`` failed fetches in a row, stop retrying on our own
+        and say why; the next hint (a webhook, a change the sync sees) tries once more."""
+        self._state.failed_fetches += 1
+        if self._state.failed_fetches < MAX_FETCH_ATTEMPTS:
+            return False
+        self._state.last_problem = (
+            f"stopped fetching this incident after {self._state.failed_fetches} failed "
+            f"attempts: {self._state.last_problem}; the next webhook or change tries again"
+        )
+        workflow.logger.warning(self._state.last_problem)
+        return True
+
     async def _fetch(self) -> IncidentSnapshot | None:
         assert self._input is not None
         try:
@@ -363,6 +381,7 @@ class IncidentWorkflow:
             self._state.last_problem = result.missing
             return None
         self._state.last_problem = None
+        self._state.failed_fetches = 0
         return result.snapshot
 
     async def _fire(self, event: IncidentEvent, caused_by: str | None = None) -> None:
@@ -610,6 +629,9 @@ class IncidentWorkflow:
             search.INCIDENT_ID.value_set(self._input.incident_id),
             search.WORKSPACE.value_set(self._input.workspace),
         ]
+        reference = snapshot.fields.get("reference")
+        if isinstance(reference, str) and reference:
+            updates.append(search.INCIDENT_REFERENCE.value_set(reference))
         severity = snapshot.fields.get("severity")
         updates.append(
             search.INCIDENT_SEVERITY.value_set(severity)

@@ -20,6 +20,7 @@ from api.identity import (
     slack_identity,
 )
 from store import CredentialDecryptError, Integration, mask
+from workflows.normalize import canonical_level
 
 log = logging.getLogger(__name__)
 
@@ -222,21 +223,25 @@ class SeverityOverrides(BaseModel):
     overrides: dict[str, str] = {}
 
 
-LEVELS = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
-
-
 @router.put("/incident-io/severity-overrides")
 async def put_severity_overrides(
     body: SeverityOverrides, svc: Svc, workspace: Workspace
 ) -> dict[str, Any]:
-    """Maps workspace severities (by name or id) onto SEV-1..SEV-4 instead of by rank."""
-    wrong = {k: v for k, v in body.overrides.items() if v not in LEVELS}
+    """Pins workspace severities (by name or id) to rensei levels instead of by rank."""
+    wrong = {k: v for k, v in body.overrides.items() if canonical_level(v) is None}
     if wrong:
         raise _bad_request(
-            "each severity maps onto one of SEV-1, SEV-2, SEV-3, SEV-4; not "
+            "each severity maps onto a level written SEV-1, SEV-2, ... (SEV-1 most severe); not "
             + ", ".join(f"{k!r}: {v!r}" for k, v in sorted(wrong.items()))
         )
-    saved = await svc.store.set_severity_overrides(workspace, body.overrides)
+    overrides = {k: str(canonical_level(v)) for k, v in body.overrides.items()}
+    levels = list(overrides.values())
+    twice = sorted({v for v in levels if levels.count(v) > 1})
+    if twice:
+        raise _bad_request(
+            "two severities cannot share a level: " + ", ".join(twice) + " is given twice"
+        )
+    saved = await svc.store.set_severity_overrides(workspace, overrides)
     return {"workspace": workspace, "overrides": saved.severity_overrides}
 
 

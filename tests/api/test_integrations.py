@@ -204,13 +204,19 @@ async def test_severity_overrides_are_checked_and_stored(
     url = "/api/integrations/incident-io/severity-overrides"
     bad = await admin.put(url, json={"overrides": {"Critical": "P1"}})
     assert bad.status_code == 400
-    assert "SEV-1, SEV-2, SEV-3, SEV-4; not 'Critical': 'P1'" in bad.json()["detail"]
-    good = await admin.put(url, json={"overrides": {"Critical": "SEV-1", "Major": "SEV-1"}})
+    assert (
+        "a level written SEV-1, SEV-2, ... (SEV-1 most severe); not 'Critical': 'P1'"
+        in (bad.json()["detail"])
+    )
+    twice = await admin.put(url, json={"overrides": {"Critical": "SEV-1", "Major": "sev-1"}})
+    assert twice.status_code == 400
+    assert twice.json()["detail"] == "two severities cannot share a level: SEV-1 is given twice"
+    good = await admin.put(url, json={"overrides": {"Critical": "sev-1", "Minor": "SEV-5"}})
     assert good.status_code == 200
     workspace = await store.get_workspace("default")
     assert workspace is not None and workspace.severity_overrides == {
         "Critical": "SEV-1",
-        "Major": "SEV-1",
+        "Minor": "SEV-5",
     }
 
 

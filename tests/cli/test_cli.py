@@ -74,6 +74,18 @@ def test_run_sandbox_takes_the_sev1_branch() -> None:
         "note": "completed",
     }
     assert [set(s) >= {"id", "type", "status", "output"} for s in outcome["steps"]] == [True] * 5
+    # stdout is the JSON alone; stderr one line for people, no server banner
+    assert done.stderr.splitlines() == [
+        "rensei run: route-by-severity completed (4 completed, 1 skipped)"
+    ]
+
+
+def test_run_sandbox_verbose_shows_the_servers(tmp_path: Path) -> None:
+    event = ROOT / "examples" / "events" / "sev3.json"
+    done = rensei("run", str(EXAMPLE), "--event", str(event), "--sandbox", "--verbose")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "completed"
+    assert "Temporal Server" in done.stderr
 
 
 def test_run_accepts_a_raw_webhook_body(tmp_path: Path) -> None:
@@ -117,6 +129,9 @@ def test_run_that_fails_prints_json_and_exits_one(tmp_path: Path) -> None:
         == f"{definition}:7:14: step 'a': no field 'reference' in $trigger.incident_io (present: incident_id)"
     )
     assert outcome["steps"][0]["status"] == "failed"
+    assert done.stderr.splitlines() == [
+        f"rensei run: bad-ref failed (1 failed): {outcome['error']}"
+    ]
 
 
 def test_run_rejects_bad_input_before_starting_anything(tmp_path: Path) -> None:
@@ -249,7 +264,13 @@ def test_run_sandbox_drives_every_incident_io_node_against_the_simulator() -> No
         "Platform",
     )
     assert fetched["id"] in {i["id"] for i in steps["open_for_team"]["output"]["incidents"]}
-    assert steps["take"]["output"]["status"] == "acknowledged"
+    take = steps["take"]["output"]
+    assert (take["status"], take["statusFrom"], take["statusChanged"]) == (
+        "Triage",
+        "Triage",
+        False,
+    )
+    assert take["problem"].startswith("incident.io refused to move INC-43 from Triage")
     assert steps["raise_severity"]["output"]["severity"] == "SEV-1"
     assert steps["page"]["output"]["status"] == "triggered"
     assert steps["note"]["output"]["title"] == "[automation] Paged the on-call path"
