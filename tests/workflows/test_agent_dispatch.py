@@ -94,9 +94,10 @@ async def rig(time_env: WorkflowEnvironment, task_queue: str) -> AsyncIterator[R
 
         @activity.defn(name="agent.cancel")
         async def cancel(ref: AgentTaskRef) -> AgentTask:
+            task = await agents.cancel(ref)  # the simulator's task ends either way
             if refuse_cancel[0]:
                 raise ApplicationError("the agent answered 503", non_retryable=True)
-            return await agents.cancel(ref)
+            return task
 
         others = [a for a in agents.all() if a.__name__ != "cancel"]
         async with Worker(
