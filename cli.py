@@ -35,8 +35,11 @@ def _err(text: str) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Prints one ``file:line:col: message`` line per problem; exit 1 when any is found."""
-    problems = 0
+    """Prints one ``file:line:col: message`` line per problem; exit 1 when an error is found.
+
+    Warnings (``file:line:col: warning: ...``) are printed too but do not fail.
+    """
+    problems = warnings = 0
     for name in args.files:
         try:
             with Path(name).open("rb") as file:  # one byte past the limit is enough to refuse
@@ -45,14 +48,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
             _out(f"{name}:1:1: cannot read the file: {exc}")
             problems += 1
             continue
-        diagnostics = check_bounded(text, file=name, catalogue=default_catalogue)
+        diagnostics = check_bounded(text, file=name, catalogue=default_catalogue, warnings=True)
         for diagnostic in diagnostics:
             _out(diagnostic.render())
-        problems += len(diagnostics)
+        found = sum(d.severity == "warning" for d in diagnostics)
+        warnings += found
+        problems += len(diagnostics) - found
+    noted = f", {warnings} warning(s)" if warnings else ""
     if problems:
-        _err(f"{problems} problem(s) in {len(args.files)} file(s)")
+        _err(f"{problems} problem(s){noted} in {len(args.files)} file(s)")
         return EXIT_FAILED
-    _err(f"{len(args.files)} file(s) valid")
+    _err(f"{len(args.files)} file(s) valid{noted}")
     return EXIT_OK
 
 

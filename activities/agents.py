@@ -76,6 +76,9 @@ class AgentDispatchOutput(BaseModel):
     summary: str | None = None
     artifacts: list[dict[str, Any]] = Field(default_factory=list)
     branch: str | None = None
+    problems: list[str] = Field(
+        default_factory=list, description="best-effort follow-ups that failed (cancelling)"
+    )
 
 
 class AgentSendInput(BaseModel):

@@ -11,11 +11,16 @@ from activities.incident_io.specs import INCIDENT_IO_NODES
 from activities.linear import CreateIssueInput, CreateIssueResult
 from activities.models import ApprovalInput, ApprovalOutput, WaitForInput, WaitForOutput
 from activities.slack import SlackPostInput, SlackPostOutput
-from activities.triggers import TRIGGER_MODELS
+from activities.triggers import TRIGGER_MODELS, IncidentUpdatedPayload
 from interpreter.nodes import Catalogue, NodeSpec, RetryDefaults, TriggerSpec
 
 TRIGGERS = {
-    name: TriggerSpec(name=name, payload_model=model, description=(model.__doc__ or "").strip())
+    name: TriggerSpec(
+        name=name,
+        payload_model=model,
+        description=(model.__doc__ or "").strip(),
+        fires_on_changes=model is IncidentUpdatedPayload,
+    )
     for name, model in TRIGGER_MODELS.items()
 }
 

@@ -33,6 +33,12 @@ class ApprovalOutput(BaseModel):
     at: str | None = None
     reason: str | None = None
     branch: str | None = None
+    problems: list[str] = Field(
+        default_factory=list, description="best-effort follow-ups that failed (Slack update)"
+    )
+    timeline_item: str | None = Field(
+        default=None, description="the incident timeline item that records the decision"
+    )
 
 
 class WaitForInput(BaseModel):

@@ -22,7 +22,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from interpreter import limits
-from interpreter.compiler import check_text
+from interpreter.compiler import check_text, diagnose_text
 from interpreter.errors import Diagnostic, Position
 from interpreter.nodes import Catalogue
 
@@ -47,7 +47,12 @@ _PRELOADED: set[str] = set()
 
 
 def check_bounded(
-    text: str, *, file: str, catalogue: CatalogueFactory, budget: Budget | None = None
+    text: str,
+    *,
+    file: str,
+    catalogue: CatalogueFactory,
+    budget: Budget | None = None,
+    warnings: bool = False,
 ) -> list[Diagnostic]:
     """``check_text`` in a child process; blocking, so async callers run it in a thread.
 
@@ -56,6 +61,7 @@ def check_bounded(
         file: the name used in diagnostics.
         catalogue: a module-level function returning the catalogue (it runs in the child).
         budget: the child's time and memory; ``Budget.default()`` when omitted.
+        warnings: include warnings (``diagnose_text``), not only errors.
 
     Returns:
         Every problem of the definition, or one diagnostic saying which budget it exceeded.
@@ -65,7 +71,9 @@ def check_bounded(
     with _RUNNING:
         reader, writer = _CONTEXT.Pipe(duplex=False)
         child = _CONTEXT.Process(
-            target=_check_in_child, args=(writer, text, file, catalogue, budget), daemon=True
+            target=_check_in_child,
+            args=(writer, text, file, catalogue, budget, warnings),
+            daemon=True,
         )
         child.start()
         writer.close()
@@ -111,7 +119,12 @@ def _preload(catalogue: CatalogueFactory) -> None:
 
 
 def _check_in_child(  # pragma: no cover  (runs in the child process; tested through it)
-    writer: Connection, text: str, file: str, catalogue: CatalogueFactory, budget: Budget
+    writer: Connection,
+    text: str,
+    file: str,
+    catalogue: CatalogueFactory,
+    budget: Budget,
+    warnings: bool,
 ) -> None:
     with contextlib.suppress(ValueError, OSError):  # a platform without these limits
         pages = int(Path("/proc/self/statm").read_text().split()[0])
@@ -122,7 +135,8 @@ def _check_in_child(  # pragma: no cover  (runs in the child process; tested thr
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
     try:
-        diagnostics = check_text(text, file=file, catalogue=catalogue())
+        check = diagnose_text if warnings else check_text
+        diagnostics = check(text, file=file, catalogue=catalogue())
     except MemoryError:
         writer.send(("memory", []))
         return

@@ -17,7 +17,12 @@ from interpreter.validator import Checked, iter_strings, validate
 
 
 def check_text(text: str, *, file: str, catalogue: Catalogue) -> list[Diagnostic]:
-    """Returns every problem of a definition's text (empty when it is valid)."""
+    """Returns every error of a definition's text (empty when it is valid)."""
+    return [d for d in diagnose_text(text, file=file, catalogue=catalogue) if d.severity == "error"]
+
+
+def diagnose_text(text: str, *, file: str, catalogue: Catalogue) -> list[Diagnostic]:
+    """Returns every error and warning of a definition's text, in file order."""
     doc, diagnostics = _load(text, file=file)
     if diagnostics:
         return diagnostics
@@ -42,7 +47,7 @@ def compile_text(text: str, *, file: str, catalogue: Catalogue, version: int = 0
         raise DefinitionError(diagnostics)
     checked, problems = validate(doc, catalogue)
     if checked is None:
-        raise DefinitionError(problems)
+        raise DefinitionError([d for d in problems if d.severity == "error"])
     return _lower(checked, catalogue, version=version)
 
 
@@ -93,6 +98,8 @@ def _lower(checked: Checked, catalogue: Catalogue, *, version: int) -> Plan:
         agent=AgentPlan(name=agent.name, description=agent.description) if agent else None,
         trigger_type=definition.trigger.type,
         filter=trigger_filter,
+        include_own_changes=definition.trigger.includeOwnChanges,
+        max_runs_per_hour=definition.trigger.maxRunsPerHour,
         root=tuple(checked.root),
         steps=steps,
     )
@@ -145,6 +152,7 @@ def _lower_step(
         retry=_retry(step, spec),
         continue_on_error=step.continueOnError,
         task_queue=spec.task_queue,
+        writes_incident=spec.writes_incident,
     )
 
 

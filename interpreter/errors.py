@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True, order=True)
@@ -15,15 +18,21 @@ class Position:
 
 @dataclass(frozen=True)
 class Diagnostic:
-    """One problem found in a definition, rendered as ``file:line:col: message (hint)``."""
+    """One problem found in a definition, rendered as ``file:line:col: message (hint)``.
+
+    A ``warning`` does not stop the definition from compiling; it is rendered
+    ``file:line:col: warning: message (hint)``.
+    """
 
     file: str
     position: Position
     message: str
     hint: str | None = None
+    severity: Severity = "error"
 
     def render(self) -> str:
-        text = f"{self.file}:{self.position.line}:{self.position.col}: {self.message}"
+        label = "warning: " if self.severity == "warning" else ""
+        text = f"{self.file}:{self.position.line}:{self.position.col}: {label}{self.message}"
         return f"{text} ({self.hint})" if self.hint else text
 
     def __str__(self) -> str:

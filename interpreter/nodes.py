@@ -32,7 +32,9 @@ class NodeSpec:
     ``kind`` says how the interpreter runs it: ``activity`` nodes are one activity each;
     ``approval``, ``wait`` and ``agent`` nodes are run by the workflow itself (timers,
     signals and updates around activities). ``branches`` names the extra branch keys
-    the step accepts (for example ``onTimeout``).
+    the step accepts (for example ``onTimeout``). ``writes_incident`` marks nodes that
+    change the incident they are given (its fields, updates or timeline), the writes
+    whose echoes must not start definitions again.
     """
 
     name: str
@@ -44,6 +46,7 @@ class NodeSpec:
     retry: RetryDefaults = field(default_factory=RetryDefaults)
     task_queue: str | None = None
     branches: tuple[str, ...] = ()
+    writes_incident: bool = False
 
     @property
     def output_shape(self) -> Shape:
@@ -59,6 +62,8 @@ class TriggerSpec:
     name: str
     payload_model: type[BaseModel]
     description: str = ""
+    fires_on_changes: bool = False
+    """It fires on every change of an incident, so also on the changes a run makes."""
 
     @property
     def shape(self) -> Shape:

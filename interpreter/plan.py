@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from interpreter.schema import DEFAULT_MAX_RUNS_PER_HOUR
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -61,6 +63,7 @@ class StepPlan(_Frozen):
     retry: RetryPlan | None = None
     continue_on_error: bool = False
     task_queue: str | None = None
+    writes_incident: bool = False
 
 
 class AgentPlan(_Frozen):
@@ -82,6 +85,8 @@ class Plan(_Frozen):
     agent: AgentPlan | None = None
     trigger_type: str
     filter: ExpressionPlan | None = None
+    include_own_changes: bool = False
+    max_runs_per_hour: int = DEFAULT_MAX_RUNS_PER_HOUR
     root: tuple[str, ...]
     steps: dict[str, StepPlan]
 

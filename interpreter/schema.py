@@ -11,6 +11,7 @@ _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*(ms|s|m|h|d))+\s*$")
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
+DEFAULT_MAX_RUNS_PER_HOUR = 10
 STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -94,10 +95,16 @@ class AgentModel(_Strict):
 
 
 class TriggerModel(_Strict):
-    """``trigger.type`` and an optional ``filter`` expression over ``$trigger``."""
+    """``trigger.type``, an optional ``filter`` over ``$trigger``, and the loop-safety knobs.
+
+    ``includeOwnChanges`` lets events caused by rensei's own writes start the definition;
+    ``maxRunsPerHour`` bounds the runs one incident may start (the loop breaker).
+    """
 
     type: str
     filter: str | None = None
+    includeOwnChanges: bool = False
+    maxRunsPerHour: int = Field(default=DEFAULT_MAX_RUNS_PER_HOUR, ge=1, le=1000)
 
 
 class DefinitionModel(_Strict):

@@ -38,6 +38,17 @@ class ScalarShape(Shape):
 
 
 @dataclass(frozen=True)
+class NullShape(ScalarShape):
+    """A value known to be null, and why (``$workflow.agent`` in a definition without agent)."""
+
+    kind: str = "null"
+    why: str = ""
+
+    def describe(self) -> str:
+        return f"null ({self.why})" if self.why else "null"
+
+
+@dataclass(frozen=True)
 class ListShape(Shape):
     """A list whose items have ``item`` shape."""
 

@@ -25,7 +25,7 @@ from interpreter.schema import (
     StepModel,
     TriggerModel,
 )
-from interpreter.shapes import ANY, ObjectShape, ScalarShape, Shape
+from interpreter.shapes import ANY, NullShape, ObjectShape, ScalarShape, Shape
 
 SLACK_TS = re.compile(r"^\d+\.\d+$")
 CONDITION_OUTPUT = ObjectShape({"value": ANY, "branch": ScalarShape("string")})
@@ -43,6 +43,22 @@ WORKFLOW_SHAPE = ObjectShape(
         "agent": ObjectShape({"name": ScalarShape("string"), "description": ScalarShape("string")}),
     }
 )
+
+
+def workflow_shape(definition: DefinitionModel, agent: AgentModel | None) -> ObjectShape:
+    """``$workflow`` for this definition: the fields it leaves unset are known to be null."""
+    fields: dict[str, Shape] = dict(WORKFLOW_SHAPE.fields)
+    if definition.description is None:
+        fields["description"] = NullShape(why="the definition has no 'description:'")
+    if agent is None:
+        fields["agent"] = NullShape(why="the definition has no 'agent:'")
+    elif agent.description is None:
+        agent_fields: dict[str, Shape] = {
+            "name": ScalarShape("string"),
+            "description": NullShape(why="its agent has no 'description:'"),
+        }
+        fields["agent"] = ObjectShape(agent_fields)
+    return ObjectShape(fields)
 
 
 @dataclass
@@ -68,6 +84,15 @@ class _Collector:
         self.items.append(
             Diagnostic(self.doc.file, self.doc.position(path, key=key), message, hint)
         )
+
+    def warn(self, path: Path, message: str, *, hint: str | None = None) -> None:
+        self.items.append(
+            Diagnostic(self.doc.file, self.doc.position(path), message, hint, "warning")
+        )
+
+    @property
+    def errors(self) -> bool:
+        return any(d.severity == "error" for d in self.items)
 
     def add_expression(self, path: Path, exc: ExpressionError, *, text: str) -> None:
         position = self.doc.value_position(path, text, exc.offset)
@@ -151,8 +176,9 @@ def validate(doc: LoadedDocument, catalogue: Catalogue) -> tuple[Checked | None,
     if checked is not None:
         _check_expressions(checked, catalogue, trigger_shape, out)
         _check_thread_of(checked, out)
+        _check_echo_loop(checked, catalogue, out)
     out.items.sort(key=lambda d: d.position)
-    return (checked if not out.items else None), out.items
+    return (checked if not out.errors else None), out.items
 
 
 def _lenient(data: dict[str, Any]) -> DefinitionModel:
@@ -517,14 +543,15 @@ def _check_expressions(
             shape = ObjectShape({**shape.fields, "error": ScalarShape("string")}, open=shape.open)
         shapes[sid] = shape
     all_steps = frozenset(checked.steps)
+    workflow = workflow_shape(checked.definition, checked.agent)
     filter_text = checked.definition.trigger.filter
     if filter_text is not None:
-        scope = ex.Scope(trigger=trigger, workflow=WORKFLOW_SHAPE, all_steps=all_steps)
+        scope = ex.Scope(trigger=trigger, workflow=workflow, all_steps=all_steps)
         _check_text(filter_text, ("trigger", "filter"), scope, out, single=True)
     for sid, step in checked.steps.items():
         base = ("steps", checked.step_index[sid])
         scope = ex.Scope(
-            trigger, WORKFLOW_SHAPE, shapes, checked.visible.get(sid, frozenset()), all_steps
+            trigger, workflow, shapes, checked.visible.get(sid, frozenset()), all_steps
         )
         if step.type == "condition" and step.condition is not None:
             _check_condition(step, base, scope, out)
@@ -551,6 +578,35 @@ def _check_thread_of(checked: Checked, out: _Collector) -> None:
                 f"threadOf '{target}' names a step that cannot have run before '{sid}'",
                 hint="the thread's first message must be posted earlier on the same path",
             )
+
+
+def _check_echo_loop(checked: Checked, catalogue: Catalogue, out: _Collector) -> None:
+    """Warns on a definition that runs on every change and changes the same incident."""
+    trigger = checked.definition.trigger
+    spec = catalogue.triggers.get(trigger.type)
+    if spec is None or not spec.fires_on_changes or trigger.filter is not None:
+        return
+    for sid, step in checked.steps.items():
+        node = catalogue.nodes.get(step.type)
+        target = (step.inputs or {}).get("incidentId")
+        if node is None or not node.writes_incident or not isinstance(target, str):
+            continue
+        if "$trigger" not in target:
+            continue
+        echo = (
+            "with trigger.includeOwnChanges each of its changes starts it again, until the "
+            "loop breaker (trigger.maxRunsPerHour) stops it"
+            if trigger.includeOwnChanges
+            else "rensei does not start it on its own changes, but it reacts to every other one"
+        )
+        out.warn(
+            ("trigger", "type"),
+            f"this definition runs on every change of an incident, and step '{sid}' "
+            f"({step.type}) changes the same incident: {echo}",
+            hint="add a trigger.filter, for example "
+            "\"{{ $trigger.incident_io.field == 'severity' }}\"",
+        )
+        return
 
 
 def _check_condition(step: StepModel, base: Path, scope: ex.Scope, out: _Collector) -> None:

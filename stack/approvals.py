@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from settings import Settings
+from workflows.approval_step import already_decided
 from workflows.interpreter import InterpreterWorkflow
 from workflows.messages import DecideInput, DecideResult, Decision
+
+QUERY_TIMEOUT = timedelta(seconds=10)
 
 
 class ApprovalError(RuntimeError):
@@ -56,6 +67,22 @@ async def send(
         ) from None
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            raise ApprovalError(f"no running workflow '{workflow_id}'") from None
+            raise ApprovalError(await _after_the_run(handle, params.step_id)) from None
         raise ApprovalError(f"Temporal refused the decision: {exc}") from None
     return result
+
+
+async def _after_the_run(handle: WorkflowHandle[Any, Any], step_id: str) -> str:
+    """Why a run took no decision: it has ended (and maybe decided already), or never was."""
+    try:
+        await handle.describe()
+    except RPCError:
+        return f"no running workflow '{handle.id}'"
+    try:
+        items = await handle.query(InterpreterWorkflow.approvals, rpc_timeout=QUERY_TIMEOUT)
+    except (RPCError, WorkflowQueryFailedError):
+        items = []
+    item = next((i for i in items if i.step_id == step_id), None)
+    if item is not None and item.status in ("approved", "rejected"):
+        return already_decided(item)
+    return f"run '{handle.id}' has ended; it no longer takes decisions"

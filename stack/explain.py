@@ -2,19 +2,80 @@
 
 from __future__ import annotations
 
-from temporalio.client import Client
+import asyncio
+from datetime import timedelta
+
+from pydantic import BaseModel, Field
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.ids import incident_workflow_id
 from workflows.incident import ExplainReport, IncidentWorkflow
+from workflows.interpreter import InterpreterWorkflow
+from workflows.messages import PendingApproval
+
+MAX_RUNS_ASKED = 50
+QUERY_TIMEOUT = timedelta(seconds=10)
+
+
+class WaitingApproval(BaseModel):
+    """An approval step a run of this incident waits on."""
+
+    workflow_id: str
+    definition: str
+    approval: PendingApproval
+
+
+class Explanation(ExplainReport):
+    """The incident workflow's report, plus what its running runs wait on."""
+
+    approvals: list[WaitingApproval] = Field(default_factory=list)
+    unreachable: list[str] = Field(
+        default_factory=list, description="runs that could not be asked for their approvals"
+    )
 
 
 class ExplainError(RuntimeError):
     """The incident cannot be explained; the message says why and what to do."""
 
 
-async def explain(client: Client, incident_id: str, workspace: str) -> ExplainReport:
-    """The incident workflow's own account of every event and every definition considered."""
+async def explain(client: Client, incident_id: str, workspace: str) -> Explanation:
+    """The incident workflow's own account of every event and every definition considered,
+    with the approvals its running runs wait on."""
+    report = await _report(client, incident_id, workspace)
+    explanation = Explanation.model_validate(report.model_dump())
+    runs = {
+        d.workflow_id: d.definition
+        for e in report.events
+        for d in e.decisions
+        if d.outcome in ("started", "already-started") and d.workflow_id
+    }
+    asked = list(runs.items())[-MAX_RUNS_ASKED:]
+    answers = await asyncio.gather(*(_approvals_of(client, wid) for wid, _ in asked))
+    for (wid, definition), answer in zip(asked, answers, strict=True):
+        if isinstance(answer, str):
+            explanation.unreachable.append(f"{wid}: {answer}")
+            continue
+        explanation.approvals.extend(
+            WaitingApproval(workflow_id=wid, definition=definition, approval=a)
+            for a in answer
+            if a.status == "waiting"
+        )
+    return explanation
+
+
+async def _approvals_of(client: Client, workflow_id: str) -> list[PendingApproval] | str:
+    """A running run's approval steps ([] once it has ended), or why it could not be asked."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+            return []
+        return await handle.query(InterpreterWorkflow.approvals, rpc_timeout=QUERY_TIMEOUT)
+    except (RPCError, WorkflowQueryFailedError) as exc:
+        return str(exc) or type(exc).__name__
+
+
+async def _report(client: Client, incident_id: str, workspace: str) -> ExplainReport:
     handle = client.get_workflow_handle_for(
         IncidentWorkflow.run, incident_workflow_id(workspace, incident_id)
     )
@@ -50,6 +111,8 @@ def render(report: ExplainReport) -> str:
     for event in report.events:
         what = event.kind + (f" {event.field}" if event.field else "")
         lines.append(f"event {event.seq}: {what} at {event.at} ({event.trigger_type})")
+        if event.caused_by:
+            lines.append(f"  rensei's own change: caused by {event.caused_by}")
         if not event.decisions:
             lines.append("  no definitions in this workspace")
         for d in event.decisions:
@@ -58,4 +121,14 @@ def render(report: ExplainReport) -> str:
             lines.append(f"  {d.outcome:<15} {d.definition}{version}: {d.reason}{run}")
     for watcher in report.watchers:
         lines.append(f"waiting: {watcher.workflow_id} step {watcher.step_id}")
+    if isinstance(report, Explanation):
+        for waiting in report.approvals:
+            a = waiting.approval
+            lines.append(
+                f"waiting for approval: {waiting.definition} run {waiting.workflow_id} step "
+                f"{a.step_id} in {a.channel} (approvers {', '.join(a.approvers)}) until "
+                f"{a.deadline}; decide with: rensei approve {waiting.workflow_id} {a.step_id}"
+            )
+        for problem in report.unreachable:
+            lines.append(f"could not ask run {problem}")
     return "\n".join(lines)

@@ -107,14 +107,15 @@ async def _timed_out(
     step: StepPlan, params: AgentDispatchInput, ref: AgentTaskRef
 ) -> dict[str, Any]:
     cancelled = f"task {ref.task_id} cancelled"
+    problems: list[str] = []
     try:
         final = await calls.call(step, "agent.cancel", ref, result_type=AgentTask)
         if final.state == "completed":
             return _output(final)  # it finished while we were giving up on it
     except ActivityError as exc:
-        # The wait is over either way; the agent may go on working, which the message says.
-        workflow.logger.warning("cancelling agent task %s failed: %s", ref.task_id, exc)
+        # The wait is over either way; the agent may go on working, which the output says.
         cancelled = f"task {ref.task_id} could not be cancelled"
+        problems.append(f"{cancelled}: {calls.failure_cause(exc)}")
     if "onTimeout" in step.branches:
         return {
             "taskId": ref.task_id,
@@ -122,6 +123,7 @@ async def _timed_out(
             "summary": None,
             "artifacts": [],
             "branch": "onTimeout",
+            "problems": problems,
         }
     raise ApplicationError(
         f"agent '{params.agentCard}' did not finish within {calls.human_duration(params.timeout)} "
@@ -137,4 +139,5 @@ def _output(task: AgentTask) -> dict[str, Any]:
         "summary": task.summary,
         "artifacts": task.artifacts,
         "branch": None,
+        "problems": [],
     }

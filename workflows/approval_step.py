@@ -27,6 +27,8 @@ with workflow.unsafe.imports_passed_through():
         UsergroupMembersResult,
     )
     from interpreter.plan import NodeCall, StepPlan
+    from workflows.contracts import OwnWrite
+    from workflows.ids import INCIDENT_IO_TASK_QUEUE
     from workflows.messages import DecideInput, DecideResult, PendingApproval
 
 
@@ -35,11 +37,20 @@ from workflows import calls, metrics
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 BRANCHES = {"approved": "onApproved", "rejected": "onRejected", "timeout": "onTimeout"}
 TIMELINE_NODE = "incident_io.timeline.add_event"
+TIMELINE_QUEUE_PATCH = "approval-timeline-on-incident-io-queue"
 
 
 def stamp(at: datetime) -> str:
     """UTC, to the second, as people read it in Slack and on the timeline."""
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def already_decided(item: PendingApproval) -> str:
+    """What a second decision is told: who decided, when, and how."""
+    return (
+        f"step '{item.step_id}' was already decided by {item.decided_by} at "
+        f"{item.decided_at} ({item.status})"
+    )
 
 
 class ApprovalRefusedError(ApplicationError):
@@ -68,9 +79,7 @@ class ApprovalBook:
                 "decisions are no longer accepted"
             )
         if item.status != "waiting":
-            raise ApprovalRefusedError(
-                f"step '{sid}' was already {item.status} by {item.decided_by} at {item.decided_at}"
-            )
+            raise ApprovalRefusedError(already_decided(item))
         if params.source == "slack" and params.by not in item.users:
             raise ApprovalRefusedError(f"<@{params.by}> is not an approver of step '{sid}'")
 
@@ -133,7 +142,7 @@ async def run(wf: Any, step: StepPlan, call: NodeCall) -> dict[str, Any]:
         item.status = "timeout"
     metrics.approval_resolved(ctx.definition, outcome=decision.decision if decision else "timeout")
     output = _output(decision, at=stamp(workflow.now()))
-    await _announce(step, call, item, output)
+    await _announce(wf, step, call, item, output)
     return _route(step, params, output)
 
 
@@ -169,20 +178,30 @@ async def _approver_ids(step: StepPlan, workspace: str, approvers: list[str]) ->
 
 def _output(decision: DecideResult | None, *, at: str) -> dict[str, Any]:
     if decision is None:
-        return {"decision": "timeout", "by": None, "at": at, "reason": None, "branch": "onTimeout"}
+        return {
+            "decision": "timeout",
+            "by": None,
+            "at": at,
+            "reason": None,
+            "branch": "onTimeout",
+            "problems": [],
+        }
     return {
         "decision": decision.decision,
         "by": decision.by,
         "at": decision.at,
         "reason": decision.reason,
         "branch": BRANCHES[decision.decision],
+        "problems": [],
     }
 
 
 async def _announce(
-    step: StepPlan, call: NodeCall, item: PendingApproval, output: dict[str, Any]
+    wf: Any, step: StepPlan, call: NodeCall, item: PendingApproval, output: dict[str, Any]
 ) -> None:
-    """Updates the Slack message and the incident timeline; neither can undo the decision."""
+    """Updates the Slack message (best-effort: a failure is reported in ``problems``) and
+    records the decision on the incident timeline (a failure there fails the step)."""
+    decision: DecideResult | None = wf.approval_book.decisions.get(step.id)
     if item.slack_channel and item.slack_ts:
         resolve = ApprovalResolveInput(
             workspace=call.context.workspace,
@@ -192,16 +211,27 @@ async def _announce(
             by=output["by"],
             at=output["at"],
             reason=output["reason"],
+            mention=decision is not None and decision.source == "slack",
         )
         try:
             await calls.call(step, "slack.approval.resolve", resolve, result_type=SlackPostOutput)
         except ActivityError as exc:
-            workflow.logger.warning(
-                "approval '%s': updating the Slack message failed: %s", step.id, exc
+            output["problems"].append(
+                f"updating the Slack message failed: {calls.failure_cause(exc)}"
             )
     incident = call.context.incident_id
-    if not incident:
-        return
+    if incident:
+        await _record_on_timeline(wf, step, call, item, output, incident)
+
+
+async def _record_on_timeline(
+    wf: Any,
+    step: StepPlan,
+    call: NodeCall,
+    item: PendingApproval,
+    output: dict[str, Any],
+    incident: str,
+) -> None:
     note = NodeCall(
         context=call.context.model_copy(update={"step_id": f"{step.id}.decision"}),
         inputs={
@@ -212,10 +242,41 @@ async def _announce(
             + (f": {output['reason']}" if output["reason"] else ""),
         },
     )
+    if not workflow.patched(TIMELINE_QUEUE_PATCH):
+        # Runs recorded before the fix scheduled the call on the step's own queue.
+        try:
+            await calls.call(step, TIMELINE_NODE, note, result_type=dict)
+        except ActivityError as exc:
+            output["problems"].append(f"the timeline entry failed: {calls.failure_cause(exc)}")
+        return
+    own = wf.reports_own_writes_to(incident)
+    workflow_id = call.context.workflow_id
+    if own:
+        await wf.tell_incident(OwnWrite(workflow_id=workflow_id, step_id=step.id, phase="intent"))
     try:
-        await calls.call(step, TIMELINE_NODE, note, result_type=dict)
+        written = await calls.call(
+            step, TIMELINE_NODE, note, result_type=dict, task_queue=INCIDENT_IO_TASK_QUEUE
+        )
     except ActivityError as exc:
-        workflow.logger.warning("approval '%s': the timeline entry failed: %s", step.id, exc)
+        if own:
+            await wf.tell_incident(
+                OwnWrite(workflow_id=workflow_id, step_id=step.id, phase="failed")
+            )
+        raise ApplicationError(
+            f"{_title(step.id, output)}, but recording it on the incident timeline failed: "
+            f"{calls.failure_cause(exc)}",
+            non_retryable=True,
+        ) from None
+    output["timeline_item"] = written.get("id")
+    if own:
+        await wf.tell_incident(
+            OwnWrite(
+                workflow_id=workflow_id,
+                step_id=step.id,
+                phase="done",
+                entry_ids=[written["id"]] if isinstance(written.get("id"), str) else [],
+            )
+        )
 
 
 def _title(step_id: str, output: dict[str, Any]) -> str:

@@ -32,13 +32,23 @@ def retry_policy(step: StepPlan) -> RetryPolicy | None:
 
 
 async def call(
-    step: StepPlan, name: str, arg: Any, *, result_type: type[T], summary: str | None = None
+    step: StepPlan,
+    name: str,
+    arg: Any,
+    *,
+    result_type: type[T],
+    summary: str | None = None,
+    task_queue: str | None = None,
 ) -> T:
-    """Runs activity ``name`` for ``step``: its timeout per call, its retries, its queue."""
+    """Runs activity ``name`` for ``step``: its timeout per call, its retries, its queue.
+
+    ``task_queue`` is for a call to another node than the step's own (the approval's
+    timeline entry runs where incident.io activities run).
+    """
     result: T = await workflow.execute_activity(
         name,
         arg,
-        task_queue=step.task_queue or workflow.info().task_queue,
+        task_queue=task_queue or step.task_queue or workflow.info().task_queue,
         start_to_close_timeout=timedelta(seconds=step.timeout),
         retry_policy=retry_policy(step),
         summary=summary or step.id,

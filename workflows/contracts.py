@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from interpreter.plan import Plan
 from workflows.events import IncidentSnapshot
@@ -69,3 +69,21 @@ class PollResult(BaseModel):
     cursor: str
     hinted: int = 0
     seen: list[str] = []
+
+
+class OwnWrite(BaseModel):
+    """A run tells its incident's workflow what it is about to write, then what it wrote.
+
+    ``intent`` is sent before the write, so events fetched while the write is in flight
+    wait for ``done`` (or ``failed``) instead of being taken for someone else's change.
+    ``entry_ids`` are timeline items and incident updates the write returned;
+    ``fields`` the tracked values it set (``severity``: ``SEV-1``); ``updates`` how many
+    incident updates it may have posted whose ids incident.io did not return.
+    """
+
+    workflow_id: str
+    step_id: str
+    phase: Literal["intent", "done", "failed"]
+    entry_ids: list[str] = Field(default_factory=list)
+    fields: dict[str, Any] = Field(default_factory=dict)
+    updates: int = 0

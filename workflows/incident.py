@@ -10,6 +10,7 @@ its history bounded by continuing as new with its state.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -21,12 +22,13 @@ from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 with workflow.unsafe.imports_passed_through():
     from interpreter import expressions as ex
     from interpreter.errors import EvaluationError
-    from interpreter.plan import Plan
+    from interpreter.plan import NodeCall, NodeContext, Plan
     from workflows import search
     from workflows.contracts import (
         CandidatesInput,
         DefinitionCandidate,
         Hint,
+        OwnWrite,
         SnapshotInput,
         SnapshotResult,
         WatchRequest,
@@ -47,6 +49,14 @@ CREATION_WINDOW = timedelta(days=1)
 HISTORY_LIMIT = 2_000
 MAX_FETCH_ATTEMPTS = 5
 """Failed fetches in a row (unreadable: deleted, private) before the retries stop."""
+OWN_WRITE_GRACE = timedelta(seconds=60)
+"""How long fetched events wait for a run's write in flight to report what it wrote."""
+OWN_WRITE_MEMORY = timedelta(hours=1)
+MAX_OWN_WRITES = 100
+UPDATE_WINDOW = timedelta(minutes=5)
+CLOCK_SKEW = timedelta(minutes=1)
+BREAKER_WINDOW = timedelta(hours=1)
+BREAKER = "loop-breaker"
 
 
 class Decision(BaseModel):
@@ -60,14 +70,26 @@ class Decision(BaseModel):
 
 
 class ExplainEntry(BaseModel):
-    """One event and every definition considered for it."""
+    """One event and every definition considered for it.
+
+    ``caused_by`` names the run (and step) whose write caused the event, when it was one
+    of rensei's own changes.
+    """
 
     seq: int
     kind: str
     field: str | None = None
     trigger_type: str
     at: str
+    caused_by: str | None = None
     decisions: list[Decision] = Field(default_factory=list)
+
+
+class OwnWriteRecord(BaseModel):
+    """A write a run reported, until its echoes are recognised or it is forgotten."""
+
+    report: OwnWrite
+    at: str
 
 
 class IncidentState(BaseModel):
@@ -83,6 +105,13 @@ class IncidentState(BaseModel):
     last_fetch_at: str | None = None
     last_problem: str | None = None
     failed_fetches: int = 0
+    own_writes: list[OwnWriteRecord] = Field(default_factory=list)
+    starts: dict[str, list[str]] = Field(
+        default_factory=dict, description="per definition, when it started runs (last hour)"
+    )
+    breaker_noted: list[str] = Field(
+        default_factory=list, description="definitions whose breaker trip is on the timeline"
+    )
 
 
 class IncidentWorkflowInput(BaseModel):
@@ -132,6 +161,20 @@ class IncidentWorkflow:
     def watch(self, request: WatchRequest) -> None:
         """A run waits on this incident (``incident_io.incident.wait_for``)."""
         self._watch_requests.append(request)
+
+    @workflow.signal
+    def own_write(self, report: OwnWrite) -> None:
+        """A run is about to write to this incident (``intent``), or did (``done``)."""
+        records = self._state.own_writes
+        for record in records:
+            if (record.report.workflow_id, record.report.step_id) == (
+                report.workflow_id,
+                report.step_id,
+            ):
+                record.report = report
+                return
+        at = workflow.now().isoformat()
+        self._state.own_writes = [*records, OwnWriteRecord(report=report, at=at)][-MAX_OWN_WRITES:]
 
     @workflow.signal
     def unwatch(self, request: WatchRequest) -> None:
@@ -248,8 +291,42 @@ class IncidentWorkflow:
         self._state.seen_entries = sorted(trim_seen(seen_entries, [e.id for e in result.entries]))
         self._state.next_seq += len(events)
         self._upsert_search_attributes(result)
+        if events and self._writes_in_flight():
+            # A run's write may have caused these events; let it say what it wrote first.
+            with contextlib.suppress(TimeoutError):  # a silent run holds nothing for long
+                await workflow.wait_condition(
+                    lambda: not self._writes_in_flight(), timeout=OWN_WRITE_GRACE
+                )
+        causes = self._attribute(events)
         for event in events:
-            await self._fire(event)
+            await self._fire(event, causes.get(event.seq))
+
+    def _writes_in_flight(self) -> bool:
+        horizon = (workflow.now() - OWN_WRITE_GRACE).isoformat()
+        return any(r.report.phase == "intent" and r.at > horizon for r in self._state.own_writes)
+
+    def _attribute(self, events: list[IncidentEvent]) -> dict[int, str]:
+        """Which events rensei's own writes caused: ``{seq: "run X (step s)"}``.
+
+        Timeline items and updates are matched by the id the write returned; a field
+        change by the value the write set; an incident update whose id the API did not
+        return by a write that may have posted one; ``resolved`` follows its status change.
+        """
+        horizon = (workflow.now() - OWN_WRITE_MEMORY).isoformat()
+        records = [r for r in self._state.own_writes if r.at > horizon]
+        self._state.own_writes = records
+        causes: dict[int, str] = {}
+        for event in events:
+            if event.kind == "resolved":
+                found = next(
+                    (causes[e.seq] for e in events if e.field == "status" and e.seq in causes),
+                    None,
+                )
+            else:
+                found = _claimant(event, records)
+            if found is not None:
+                causes[event.seq] = found
+        return causes
 
     def _announce(self, snapshot: IncidentSnapshot) -> bool:
         """Whether the first snapshot is news (``created``) or only a baseline.
@@ -307,7 +384,7 @@ class IncidentWorkflow:
         self._state.failed_fetches = 0
         return result.snapshot
 
-    async def _fire(self, event: IncidentEvent) -> None:
+    async def _fire(self, event: IncidentEvent, caused_by: str | None = None) -> None:
         self._state.recent = ([*self._state.recent, event])[-MAX_RECENT:]
         await self._forward(event, self._state.watchers)
         entry = ExplainEntry(
@@ -316,11 +393,12 @@ class IncidentWorkflow:
             field=event.field,
             trigger_type=event.trigger_type,
             at=workflow.now().isoformat(),
+            caused_by=caused_by,
         )
         self._state.explain = ([*self._state.explain, entry])[-MAX_EXPLAIN:]
         candidates = await self._candidates(event, entry)
         for candidate in candidates:
-            entry.decisions.append(await self._consider(event, candidate))
+            entry.decisions.append(await self._consider(event, candidate, caused_by))
 
     async def _candidates(
         self, event: IncidentEvent, entry: ExplainEntry
@@ -348,7 +426,9 @@ class IncidentWorkflow:
             )
             return []
 
-    async def _consider(self, event: IncidentEvent, candidate: DefinitionCandidate) -> Decision:
+    async def _consider(
+        self, event: IncidentEvent, candidate: DefinitionCandidate, caused_by: str | None
+    ) -> Decision:
         name, version = candidate.name, candidate.version
         if candidate.problem is not None:
             return Decision(
@@ -378,6 +458,14 @@ class IncidentWorkflow:
             )
         trigger = {"incident_io": event.payload}
         plan = candidate.plan
+        if caused_by is not None and not plan.include_own_changes:
+            return Decision(
+                definition=name,
+                version=version,
+                outcome="skipped",
+                reason=f"the event is rensei's own change, caused by {caused_by} "
+                "(set trigger.includeOwnChanges: true to run on it)",
+            )
         if plan.filter is not None:
             try:
                 held = ex.evaluate(
@@ -400,7 +488,79 @@ class IncidentWorkflow:
                     reason=f"its filter {{{{{plan.filter.source}}}}} "
                     f"is {ex.to_text(held) or 'null'}",
                 )
-        return await self._start(event, plan, trigger)
+        tripped = await self._breaker(plan)
+        if tripped is not None:
+            return tripped
+        decision = await self._start(event, plan, trigger)
+        if decision.outcome == "started":
+            self._state.starts.setdefault(plan.name, []).append(workflow.now().isoformat())
+        return decision
+
+    async def _breaker(self, plan: Plan) -> Decision | None:
+        """The loop breaker: a refusal once ``plan`` started its hourly maximum of runs."""
+        horizon = (workflow.now() - BREAKER_WINDOW).isoformat()
+        recent = [at for at in self._state.starts.get(plan.name, []) if at > horizon]
+        self._state.starts[plan.name] = recent
+        if len(recent) < plan.max_runs_per_hour:
+            return None
+        reason = (
+            f"loop breaker: it started {len(recent)} runs for this incident in the last hour "
+            f"(trigger.maxRunsPerHour: {plan.max_runs_per_hour})"
+        )
+        if plan.name not in self._state.breaker_noted:
+            problem = await self._note_trip(plan, reason)
+            if problem is None:
+                self._state.breaker_noted.append(plan.name)
+            else:
+                reason += f"; writing this on the incident timeline failed: {problem}"
+                self._state.last_problem = reason
+        return Decision(
+            definition=plan.name, version=plan.version, outcome="skipped", reason=reason
+        )
+
+    async def _note_trip(self, plan: Plan, reason: str) -> str | None:
+        """Writes the breaker's trip on the incident timeline once; the problem if it failed."""
+        assert self._input is not None
+        info = workflow.info()
+        step_id = f"{BREAKER}.{plan.name}"
+        call = NodeCall(
+            context=NodeContext(
+                workspace=self._input.workspace,
+                workflow_id=info.workflow_id,
+                run_id=info.run_id,
+                step_id=step_id,
+                definition=plan.name,
+                incident_id=self._input.incident_id,
+            ),
+            inputs={
+                "incidentId": self._input.incident_id,
+                "eventType": "rensei",
+                "title": f"rensei stopped starting '{plan.name}' for this incident",
+                "description": f"'{plan.name}' was not started: {reason}.",
+            },
+        )
+        self.own_write(OwnWrite(workflow_id=info.workflow_id, step_id=step_id, phase="intent"))
+        try:
+            written: dict[str, Any] = await workflow.execute_activity(
+                "incident_io.timeline.add_event",
+                call,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=RetryPolicy(
+                    maximum_attempts=5,
+                    non_retryable_error_types=["AuthenticationError", "InvalidRequestError"],
+                ),
+                result_type=dict,
+                task_queue=INCIDENT_IO_TASK_QUEUE,
+                summary=f"loop breaker: {plan.name}",
+            )
+        except ActivityError as exc:
+            self.own_write(OwnWrite(workflow_id=info.workflow_id, step_id=step_id, phase="failed"))
+            return calls.failure_cause(exc)
+        ids = [written["id"]] if isinstance(written.get("id"), str) else []
+        self.own_write(
+            OwnWrite(workflow_id=info.workflow_id, step_id=step_id, phase="done", entry_ids=ids)
+        )
+        return None
 
     async def _start(self, event: IncidentEvent, plan: Plan, trigger: dict[str, Any]) -> Decision:
         assert self._input is not None
@@ -481,6 +641,41 @@ class IncidentWorkflow:
         current = workflow.info().typed_search_attributes
         if any(current.get(u.key) != u.value for u in updates):
             workflow.upsert_search_attributes(updates)
+
+
+def _claimant(event: IncidentEvent, records: list[OwnWriteRecord]) -> str | None:
+    """The write (``run X (step 's')``) that caused ``event``, consuming what it matched."""
+    value = event.payload.get("new_value")
+    for record in records:
+        report = record.report
+        if report.phase != "done":
+            continue
+        if event.field == "timeline" and isinstance(value, dict):
+            matched = value.get("id") in report.entry_ids
+            if not matched and report.updates > 0 and _posted_by(value, record):
+                report.updates -= 1
+                matched = True
+        else:
+            matched = event.field in report.fields and report.fields[event.field] == value
+            if matched:
+                del report.fields[str(event.field)]
+        if matched:
+            if report.step_id.startswith(f"{BREAKER}."):
+                return "rensei's loop breaker"
+            return f"run {report.workflow_id} (step '{report.step_id}')"
+    return None
+
+
+def _posted_by(entry: dict[str, Any], record: OwnWriteRecord) -> bool:
+    """Whether an incident update whose id no write returned can be ``record``'s.
+
+    Only one created within minutes after the write's intent: a claim that matched nothing
+    (the write posted no update after all) must not swallow a person's update later.
+    """
+    posted, intended = parse_time(entry.get("at")), parse_time(record.at)
+    if entry.get("kind") != "incident_update" or posted is None or intended is None:
+        return False
+    return intended - CLOCK_SKEW <= posted <= intended + UPDATE_WINDOW
 
 
 def _outcome_is_the_childs_own(future: Any) -> None:

@@ -11,19 +11,23 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import SearchAttributePair
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from interpreter import expressions as ex
     from interpreter.errors import EvaluationError
     from interpreter.plan import NodeCall, NodeContext, Plan, StepPlan
-    from workflows import search
+    from workflows import own_writes, search
+    from workflows.contracts import OwnWrite
     from workflows.events import IncidentEvent
     from workflows.messages import AgentUpdate, DecideInput, DecideResult, PendingApproval
 
 from workflows import agent_step, approval_step, calls, metrics, wait_step
 
-StepStatus = Literal["pending", "running", "completed", "failed", "skipped"]
+StepStatus = Literal["pending", "running", "completed", "failed", "skipped", "not_run"]
+"""``skipped``: its branch was not taken; ``not_run``: the run stopped before reaching it."""
+
+OWN_WRITES_PATCH = "report-own-writes"
 
 
 class InterpretInput(BaseModel):
@@ -133,9 +137,11 @@ class InterpreterWorkflow:
     def _finish(self, status: Literal["completed", "failed"], error: str | None) -> None:
         self._status = status
         self._error = error
+        # Untaken branches are already ``skipped``; what is left was never reached.
+        left: StepStatus = "skipped" if status == "completed" else "not_run"
         for result in self._results.values():
             if result.status == "pending":
-                result.status = "skipped"
+                result.status = left
 
     async def _sequence(self, ids: tuple[str, ...]) -> None:
         assert self._plan is not None
@@ -157,11 +163,14 @@ class InterpreterWorkflow:
                     )
                 branch = "onTrue" if value else "onFalse"
                 self._complete(step, {"value": value, "branch": branch})
-                await self._sequence(step.branches.get(branch, ()))
+                targets = step.branches.get(branch, ())
+                self._skip_others(step, targets)
+                await self._sequence(targets)
             case "cases":
                 value = self._condition(step)
                 chosen, targets = self._pick_case(step, value)
                 self._complete(step, {"value": value, "branch": chosen})
+                self._skip_others(step, targets)
                 await self._sequence(targets)
             case "action":
                 await self._action(step)
@@ -198,9 +207,18 @@ class InterpreterWorkflow:
             ),
             inputs=inputs,
         )
+        own = self._reports_own_writes(step, inputs)
+        if own:
+            await self.tell_incident(
+                OwnWrite(workflow_id=info.workflow_id, step_id=step.id, phase="intent")
+            )
         try:
             output = await self._dispatch(step, call)
         except (ActivityError, ApplicationError) as exc:
+            if own:
+                await self.tell_incident(
+                    OwnWrite(workflow_id=info.workflow_id, step_id=step.id, phase="failed")
+                )
             message = f"step '{step.id}' ({step.type}) failed: {calls.failure_cause(exc)}"
             kind = metrics.error_kind(exc)
             if not step.continue_on_error:
@@ -211,10 +229,51 @@ class InterpreterWorkflow:
             result.status, result.error = "failed", message
             self._outputs[step.id] = {"error": message}
             result.output = self._outputs[step.id]
+            self._skip_others(step, ())
             return
+        if own:
+            await self.tell_incident(
+                own_writes.claim(
+                    workflow_id=info.workflow_id,
+                    step_id=step.id,
+                    node=step.type,
+                    inputs=inputs,
+                    output=output,
+                )
+            )
         self._complete(step, output)
-        for targets in _taken_branches(step, output):
+        taken = _taken_branches(step, output)
+        self._skip_others(step, taken[0] if taken else ())
+        for targets in taken:
             await self._sequence(targets)
+
+    def _reports_own_writes(self, step: StepPlan, inputs: dict[str, Any]) -> bool:
+        """Whether this step writes to the run's incident, whose workflow must hear of it."""
+        target = inputs.get("incidentId")
+        return (
+            step.writes_incident and isinstance(target, str) and self.reports_own_writes_to(target)
+        )
+
+    def reports_own_writes_to(self, incident: str) -> bool:
+        """Whether a write to ``incident`` (id or reference) is reported to its workflow."""
+        params = self._input
+        assert params is not None
+        if not params.incident_workflow_id or not params.incident_id:
+            return False
+        reference = params.trigger.get("incident_io", {}).get("reference")
+        if incident.strip() not in {params.incident_id, reference}:
+            return False
+        return workflow.patched(OWN_WRITES_PATCH)
+
+    async def tell_incident(self, report: OwnWrite) -> None:
+        """Reports a write to the incident's workflow, so its echo is known as rensei's own."""
+        assert self._input is not None and self._input.incident_workflow_id is not None
+        handle = workflow.get_external_workflow_handle(self._input.incident_workflow_id)
+        try:
+            await handle.signal("own_write", report)
+        except FailureError as exc:
+            # The incident's workflow has ended: it starts nothing more, so no echo can loop.
+            workflow.logger.info("incident workflow not told of %s: %s", report.step_id, exc)
 
     async def _dispatch(self, step: StepPlan, call: NodeCall) -> Any:
         match step.node_kind:
@@ -276,6 +335,18 @@ class InterpreterWorkflow:
             skipped=skipped,
         )
 
+    def _skip_others(self, step: StepPlan, taken: tuple[str, ...]) -> None:
+        """Marks every step of the branches ``step`` did not take (and theirs) ``skipped``."""
+        assert self._plan is not None
+        keep = set(taken)
+        todo = [sid for ids in _branch_lists(step) for sid in ids if sid not in keep]
+        while todo:
+            result = self._results.get(todo.pop())
+            if result is None or result.status != "pending":
+                continue
+            result.status = "skipped"
+            todo.extend(sid for ids in _branch_lists(self._plan.steps[result.id]) for sid in ids)
+
     def _complete(self, step: StepPlan, output: Any) -> None:
         self._outputs[step.id] = output
         result = self._results[step.id]
@@ -316,6 +387,12 @@ def search_attribute_pairs(params: InterpretInput) -> list[SearchAttributePair[s
     if isinstance(severity, str):
         pairs.append(SearchAttributePair(search.INCIDENT_SEVERITY, severity))
     return pairs
+
+
+def _branch_lists(step: StepPlan) -> list[tuple[str, ...]]:
+    """Every list of steps ``step`` may branch into."""
+    lists = [*step.branches.values(), *(case.steps for case in step.cases)]
+    return [*lists, step.default] if step.default is not None else lists
 
 
 def _taken_branches(step: StepPlan, output: Any) -> list[tuple[str, ...]]:

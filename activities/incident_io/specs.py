@@ -23,6 +23,7 @@ def _spec(
     description: str,
     *,
     timeout: float = 60.0,
+    writes_incident: bool = False,
 ) -> NodeSpec:
     # The timeout covers in-attempt waits for a short Retry-After (<= 30 s) plus the calls.
     return NodeSpec(
@@ -38,6 +39,7 @@ def _spec(
             non_retryable_error_types=NON_RETRYABLE,
         ),
         task_queue=TASK_QUEUE,
+        writes_incident=writes_incident,
     )
 
 
@@ -64,18 +66,21 @@ INCIDENT_IO_NODES: dict[str, NodeSpec] = {
             "Acknowledges an incident: tries to accept triage into active, posts the message, "
             "acks its triggered pages; reports the real status and any move it could not make.",
             timeout=90.0,
+            writes_incident=True,
         ),
         _spec(
             "incident_io.incident.resolve",
             s.ResolveIncidentInput,
             s.ResolveIncidentOutput,
             "Resolves an incident into post-incident (or closed).",
+            writes_incident=True,
         ),
         _spec(
             "incident_io.incident.update",
             s.UpdateIncidentInput,
             s.IncidentOutput,
             "Changes severity, status, name or summary.",
+            writes_incident=True,
         ),
         _spec(
             "incident_io.incident.escalate",
@@ -88,6 +93,7 @@ INCIDENT_IO_NODES: dict[str, NodeSpec] = {
             s.AddTimelineEventInput,
             s.AddTimelineEventOutput,
             "Adds an entry to the incident's timeline.",
+            writes_incident=True,
         ),
     )
 }

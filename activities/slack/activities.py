@@ -194,7 +194,8 @@ def decision_text(params: ApprovalResolveInput) -> str:
     """``Approved by <@U1> at 2026-11-26T10:00:00Z: reason`` and its siblings."""
     who = ""
     if params.by:
-        who = f" by <@{params.by}>" if USER_ID.match(params.by) else f" by {params.by}"
+        mention = USER_ID.match(params.by) is not None if params.mention is None else params.mention
+        who = f" by <@{params.by}>" if mention else f" by {escape_mrkdwn(params.by)}"
     when = f" at {params.at}" if params.at else ""
     match params.decision:
         case "approved":
@@ -203,4 +204,13 @@ def decision_text(params: ApprovalResolveInput) -> str:
             line = f"Rejected{who}{when}"
         case _:
             line = f"Timed out{when}: no decision was made"
-    return f"{line}: {params.reason}" if params.reason else line
+    return f"{line}: {escape_mrkdwn(params.reason)}" if params.reason else line
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Text shown as written: no ``<@U1>`` mention, no ``<!channel>`` ping, no link.
+
+    Slack reads ``<``, ``>`` and ``&`` as control characters and asks apps to escape
+    them (https://api.slack.com/reference/surfaces/formatting#escaping).
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

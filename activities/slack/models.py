@@ -57,6 +57,11 @@ class ApprovalResolveInput(_Input):
     by: str | None = None
     at: str | None = None
     reason: str | None = None
+    mention: bool | None = Field(
+        default=None,
+        description="True: `by` is a Slack user id (a click); False: an operator's name, "
+        "shown as plain text. None (older runs): mention what looks like a user id",
+    )
 
 
 class UsergroupMembersInput(_Input):

@@ -60,4 +60,6 @@ async def test_catalogue_entries() -> None:
         "at",
         "reason",
         "branch",
+        "problems",
+        "timeline_item",
     }

@@ -194,7 +194,8 @@ async def test_an_operator_decides_through_the_api(rig: Rig) -> None:
     assert response.json()["source"] == "api"
     again = await rig.admin.post(url, json=body)
     assert again.status_code == 409
-    assert again.json()["detail"].startswith("step 'gate' was already rejected by ines at ")
+    assert again.json()["detail"].startswith("step 'gate' was already decided by ines at ")
+    assert again.json()["detail"].endswith(" (rejected)")
     missing = await rig.admin.post(f"/api/approvals/{handle.id}/nope", json=body)
     assert missing.status_code == 409
     assert missing.json()["detail"] == "no approval is waiting for step 'nope' in this run"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
+from temporalio import activity
 from temporalio.common import TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -15,15 +17,24 @@ from temporalio.worker import Worker
 from activities.debug import echo
 from api.app import create_app
 from interpreter.compiler import compile_text
+from interpreter.plan import NodeCall
 from settings import Settings
 from stack.references import run_waiting_for_approval
 from store import Store
 from tests.cli.test_approve import DEFINITION, post, resolve
 from tests.e2e.test_incident_flow import eventually
 from tests.workflows.helpers import CATALOGUE
+from workflows.ids import INCIDENT_IO_TASK_QUEUE
 from workflows.interpreter import InterpreterWorkflow, InterpretInput, search_attribute_pairs
 
 pytestmark = pytest.mark.asyncio
+
+
+@activity.defn(name="incident_io.timeline.add_event")
+async def add_event(call: NodeCall) -> dict[str, Any]:
+    return {"id": "tl-1", "incidentId": call.inputs["incidentId"], "title": "t", "timestamp": "t"}
+
+
 ADMIN = "admin-token-for-reference-tests-01"
 
 
@@ -50,6 +61,8 @@ async def test_an_operator_decides_by_incident_reference(
             workflows=[InterpreterWorkflow],
             activities=[echo, post, resolve],
         ),
+        # the decision goes onto the incident's timeline, where incident.io calls run
+        Worker(dev_env.client, task_queue=INCIDENT_IO_TASK_QUEUE, activities=[add_event]),
         httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as api,
     ):
         handle = await dev_env.client.start_workflow(

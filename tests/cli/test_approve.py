@@ -98,7 +98,12 @@ async def test_approve_and_reject_from_the_command_line(
         assert decided["by"] == "ines"
         assert decided["source"] == "cli"
         result = await handle.result()
-    assert result.steps[1].output == {"why": "freeze"}
+        assert result.steps[1].output == {"why": "freeze"}
+        # the run has ended: a second decision hears who decided, and when
+        code, _, err = await rensei(address, "approve", handle.id, "gate", "--by", "ana")
+        assert code == 1
+        assert err.startswith("rensei approve: step 'gate' was already decided by ines at ")
+        assert err.strip().endswith(" (rejected)")
     code, _, err = await rensei(address, "approve", "no-such-run", "gate")
     assert code == 1
     assert "no running workflow 'no-such-run'" in err

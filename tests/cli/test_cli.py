@@ -39,6 +39,19 @@ def test_validate_prints_one_line_per_problem_on_stdout() -> None:
     assert done.stdout == expected
 
 
+def test_validate_shows_warnings_without_failing(tmp_path: Path) -> None:
+    (tmp_path / "echo.yaml").write_text(
+        "trigger:\n  type: trigger.incident_io.incident.updated\nsteps:\n"
+        "  - id: note\n    type: incident_io.timeline.add_event\n    inputs:\n"
+        '      incidentId: "{{ $trigger.incident_io.incident_id }}"\n'
+        "      eventType: custom\n      title: changed\n"
+    )
+    done = rensei("validate", "echo.yaml", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("echo.yaml:2:9: warning: this definition runs on every change")
+    assert "1 file(s) valid, 1 warning(s)" in done.stderr
+
+
 def test_validate_a_missing_file_is_a_problem() -> None:
     done = rensei("validate", "nope.yaml")
     assert done.returncode == 1

@@ -11,12 +11,14 @@ import httpx
 import pytest
 import pytest_asyncio
 from fastapi import FastAPI
+from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.agents import AgentActivities, StaticAgentRegistry
+from activities.agents import AgentActivities, AgentTask, AgentTaskRef, StaticAgentRegistry
 from activities.debug import echo
 from interpreter.compiler import compile_text
 from simulators.agent import AgentConfig, AgentRecord, create_app
@@ -47,6 +49,7 @@ class Rig:
     env: WorkflowEnvironment
     queue: str
     record: AgentRecord
+    refuse_cancel: list[bool]
 
     async def run(self, steps: str) -> tuple[RunResult, Any]:
         plan = compile_text(HEAD + steps, file="agent.yaml", catalogue=CATALOGUE)
@@ -87,13 +90,23 @@ async def rig(time_env: WorkflowEnvironment, task_queue: str) -> AsyncIterator[R
     ):
         registry = StaticAgentRegistry({"incident-responder": url, "legacy": legacy_url})
         agents = AgentActivities(http, registry=registry)
+        refuse_cancel = [False]
+
+        @activity.defn(name="agent.cancel")
+        async def cancel(ref: AgentTaskRef) -> AgentTask:
+            task = await agents.cancel(ref)  # the simulator's task ends either way
+            if refuse_cancel[0]:
+                raise ApplicationError("the agent answered 503", non_retryable=True)
+            return task
+
+        others = [a for a in agents.all() if a.__name__ != "cancel"]
         async with Worker(
             time_env.client,
             task_queue=task_queue,
             workflows=[InterpreterWorkflow],
-            activities=[echo, *agents.all()],
+            activities=[echo, *others, cancel],
         ):
-            yield Rig(time_env, task_queue, record)
+            yield Rig(time_env, task_queue, record, refuse_cancel)
 
 
 def activities_in(history: Any) -> list[str]:
@@ -130,7 +143,7 @@ async def test_a_failed_task_fails_the_step_with_the_agents_words(rig: Rig) -> N
         "step 'call_agent' (agent.dispatch) failed: agent 'incident-responder' ended the task "
         f"{task_id} as failed: Could not mitigate INC-12: simulated failure"
     )
-    assert [s.status for s in result.steps] == ["failed", "skipped"]
+    assert [s.status for s in result.steps] == ["failed", "not_run"]
 
 
 async def test_continue_on_error_lets_the_run_go_on(rig: Rig) -> None:
@@ -155,6 +168,20 @@ async def test_timeout_cancels_the_task_and_takes_on_timeout(rig: Rig) -> None:
     assert rig.record.outcomes == {agent["call_agent"].output["taskId"]: "canceled"}
     polls = activities_in(history).count("agent.get")
     assert 20 <= polls <= 45, polls  # backed off: not 360 polls of 5 s
+
+
+async def test_a_failed_cancel_after_the_timeout_is_in_the_output(rig: Rig) -> None:
+    rig.refuse_cancel[0] = True
+    extra = "    onTimeout: [page]\n  - id: page\n    type: debug.echo\n    inputs: {who: oncall}\n"
+    steps = dispatch(simulate="hang", extra=extra).replace(
+        "      payload:", "      timeout: 30m\n      payload:"
+    )
+    result, _ = await rig.run(steps)
+    output = result.steps[0].output
+    assert output["branch"] == "onTimeout"
+    assert output["problems"] == [
+        f"task {output['taskId']} could not be cancelled: the agent answered 503"
+    ]
 
 
 async def test_timeout_without_on_timeout_fails_and_says_so(rig: Rig) -> None:

@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 from temporalio import activity
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -22,6 +23,7 @@ from interpreter.compiler import compile_text
 from interpreter.plan import NodeCall
 from simulators.server import serve
 from simulators.slack import SANDBOX_BOT_TOKEN, SlackState, create_app
+from workflows.ids import INCIDENT_IO_TASK_QUEUE
 from workflows.interpreter import InterpreterWorkflow, InterpretInput, RunResult, result_of_failure
 from workflows.messages import DecideInput, PendingApproval
 
@@ -57,10 +59,15 @@ TRIGGER = {"incident_io": {"incident_id": "01INC", "title": "DB down", "severity
 @dataclass
 class Timeline:
     calls: list[NodeCall] = field(default_factory=list)
+    refuse: bool = False
 
     @activity.defn(name="incident_io.timeline.add_event")
     async def add_event(self, call: NodeCall) -> dict[str, Any]:
         self.calls.append(call)
+        if self.refuse:
+            raise ApplicationError(
+                "Permission denied: the key cannot edit the timeline", non_retryable=True
+            )
         return {"id": f"tl-{len(self.calls)}"}
 
 
@@ -92,11 +99,16 @@ async def rig(time_env: WorkflowEnvironment, task_queue: str) -> AsyncIterator[R
     )
     async with serve(create_app(state)) as url, httpx.AsyncClient(timeout=10) as http:
         slack = SlackActivities(credentials, http, base_url=url)
-        async with Worker(
-            time_env.client,
-            task_queue=task_queue,
-            workflows=[InterpreterWorkflow],
-            activities=[echo, *slack.all(), timeline.add_event],
+        async with (
+            Worker(
+                time_env.client,
+                task_queue=task_queue,
+                workflows=[InterpreterWorkflow],
+                activities=[echo, *slack.all()],
+            ),
+            Worker(
+                time_env.client, task_queue=INCIDENT_IO_TASK_QUEUE, activities=[timeline.add_event]
+            ),
         ):
             yield Rig(time_env, task_queue, state, timeline)
 
@@ -147,6 +159,8 @@ async def test_approve_from_slack_takes_on_approved(rig: Rig) -> None:
         "at": outcome.at,
         "reason": "go",
         "branch": "onApproved",
+        "problems": [],
+        "timeline_item": "tl-1",
     }
     assert posted.text.startswith("Approved by <@U01ALICE> at ")
     assert all(b.get("block_id") != "rensei-approval" for b in posted.blocks)
@@ -246,9 +260,7 @@ async def test_the_same_update_id_twice_is_one_decision(rig: Rig) -> None:
         await handle.execute_update(
             InterpreterWorkflow.decide, decide(by="U01BOB", source="slack"), id="slack-other"
         )
-    assert refused.value.cause.message.startswith(
-        "step 'gate' was already approved by U01ALICE at "
-    )
+    assert refused.value.cause.message.startswith("step 'gate' was already decided by U01ALICE at ")
     await handle.result()
     assert len(rig.timeline.calls) == 1
 
@@ -269,4 +281,88 @@ async def test_rejected_without_a_branch_stops_the_run(rig: Rig) -> None:
     result = result_of_failure(failed.value)
     assert result is not None
     assert result.error == "step 'gate' (approval) failed: approval 'gate' was rejected by U01CAROL"
-    assert steps_of(result) == {"gate": "failed", "restart": "skipped"}
+    assert steps_of(result) == {"gate": "failed", "restart": "not_run"}
+
+
+@pytest_asyncio.fixture
+async def real_timeline(time_env: WorkflowEnvironment, task_queue: str) -> AsyncIterator[Any]:
+    """The gate with Slack and incident.io both simulated, each on the queue it runs on."""
+    from activities.debug import echo
+    from activities.incident_io.nodes import IncidentIoActivities
+    from simulators.incident_io import SANDBOX_TOKEN, SimulatorState
+    from simulators.incident_io import create_app as incident_io_app
+
+    slack_state, incidents = SlackState(), SimulatorState()
+    credentials = ChainedCredentials(
+        [
+            StaticCredentials(
+                {
+                    ("default", "slack", "bot_token"): SANDBOX_BOT_TOKEN,
+                    ("default", "incident_io", "token"): SANDBOX_TOKEN,
+                }
+            )
+        ]
+    )
+    async with (
+        serve(create_app(slack_state)) as slack_url,
+        serve(incident_io_app(incidents)) as incident_io_url,
+        httpx.AsyncClient(timeout=10) as http,
+    ):
+        slack = SlackActivities(credentials, http, base_url=slack_url)
+        incident_io = IncidentIoActivities(credentials, http, lambda _: incident_io_url)
+        async with (
+            Worker(
+                time_env.client,
+                task_queue=task_queue,
+                workflows=[InterpreterWorkflow],
+                activities=[echo, *slack.all()],
+            ),
+            Worker(
+                time_env.client, task_queue=INCIDENT_IO_TASK_QUEUE, activities=incident_io.all()
+            ),
+        ):
+            yield time_env, task_queue, incidents, slack_state
+
+
+async def test_the_decision_is_on_the_incident_timeline_in_incident_io(
+    real_timeline: Any,
+) -> None:
+    env, queue, incidents, slack_state = real_timeline
+    incident = incidents.create_incident("Primary database down")
+    plan = compile_text(HEAD + GATE, file="gate.yaml", catalogue=CATALOGUE)
+    trigger = {"incident_io": TRIGGER["incident_io"] | {"incident_id": incident.id}}
+    params = InterpretInput(
+        plan=plan, trigger=trigger, incident_id=incident.id, set_search_attributes=False
+    )
+    handle = await env.client.start_workflow(
+        InterpreterWorkflow.run, params, id=f"gate-{uuid.uuid4().hex}", task_queue=queue
+    )
+    await waiting(handle, "gate")
+    await handle.execute_update(
+        # an operator's name that looks like a Slack user id, and a reason that would ping
+        InterpreterWorkflow.decide,
+        decide(by="UMA", source="cli", reason="<!channel> go"),
+    )
+    result = await handle.result()
+    [item] = [t for t in incidents.timeline if t.incident_id == incident.id]
+    assert item.title == "[approval] Approval 'gate' approved by UMA"
+    assert result.steps[0].output["timeline_item"] == item.id
+    [message] = slack_state.messages
+    assert message.text.startswith("Approved by UMA at ")
+    assert message.text.endswith(": &lt;!channel&gt; go")
+
+
+async def test_a_decision_the_timeline_refuses_fails_the_step(rig: Rig) -> None:
+    rig.timeline.refuse = True
+    handle = await rig.start()
+    await waiting(handle, "gate")
+    await handle.execute_update(InterpreterWorkflow.decide, decide(reason="go"))
+    with pytest.raises(Exception) as failed:
+        await handle.result()
+    result = result_of_failure(failed.value)
+    assert result is not None
+    assert result.error == (
+        "step 'gate' (approval) failed: Approval 'gate' approved by U01ALICE, but recording it "
+        "on the incident timeline failed: Permission denied: the key cannot edit the timeline"
+    )
+    assert steps_of(result)["restart"] == "not_run"
