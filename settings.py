@@ -23,6 +23,17 @@ class Settings(BaseSettings):
         description="an existing Temporal frontend (host:port); unset starts a dev server",
     )
     temporal_namespace: str = "default"
+    reconnect_max_interval: float = Field(
+        default=10.0,
+        gt=0,
+        description="longest wait, seconds, between two tries to reach Temporal or the "
+        "database while a process waits for them (the waits start at 0.5s and double)",
+    )
+    worker_health_port: int | None = Field(
+        default=None,
+        description="port on 127.0.0.1 where the worker answers /healthz and /readyz; "
+        "unset: the worker opens no port",
+    )
     temporal_port: int = Field(default=7233, description="port of the embedded dev server")
     temporal_ui_port: int = Field(default=8233, description="port of the embedded Temporal UI")
     task_queue: str = Field(

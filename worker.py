@@ -9,7 +9,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
+from sqlalchemy.exc import InterfaceError, OperationalError
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities import debug
@@ -24,6 +26,9 @@ from activities.linear import LinearActivities
 from activities.slack import SlackActivities
 from settings import Settings
 from simulators.incident_io.seed import SANDBOX_TOKEN
+from stack import worker_health
+from stack.backoff import Backoff, until_up
+from stack.worker_health import WorkerState
 from store import Store
 from store.codec import data_converter
 from workflows.incident import IncidentWorkflow
@@ -45,6 +50,41 @@ async def connect(settings: Settings) -> Client:
         settings.address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
+    )
+
+
+# Client.connect raises RuntimeError when the frontend does not answer; RPCError when it
+# answers but is not serving yet (a cluster still starting).
+TEMPORAL_DOWN: tuple[type[BaseException], ...] = (RuntimeError, RPCError, OSError, TimeoutError)
+DATABASE_DOWN: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    OSError,
+    TimeoutError,
+)
+
+
+async def connect_with_backoff(settings: Settings) -> Client:
+    """``connect(settings)``, tried again with capped exponential backoff until Temporal answers."""
+    return await until_up(
+        lambda: connect(settings),
+        what="Temporal",
+        where=settings.address,
+        transient=TEMPORAL_DOWN,
+        backoff=Backoff(cap=settings.reconnect_max_interval),
+        logger=log,
+    )
+
+
+async def migrate_with_backoff(store: Store, settings: Settings) -> None:
+    """Migrates the store, waiting for the database with capped exponential backoff."""
+    await until_up(
+        store.migrate,
+        what="the database",
+        where=store.engine.url.render_as_string(hide_password=True),
+        transient=DATABASE_DOWN,
+        backoff=Backoff(cap=settings.reconnect_max_interval),
+        logger=log,
     )
 
 
@@ -171,14 +211,21 @@ def build_workers(
 
 
 async def run(settings: Settings) -> None:
-    """Runs the workers until cancelled."""
-    client = await connect(settings)
+    """Waits for the database and Temporal, then runs the workers until cancelled."""
+    state = WorkerState()
     store = Store.from_settings(settings)
-    await store.migrate()
-    async with http_client() as http:
-        workers = build_workers(client, settings, store=store, http=http)
-        log.info("worker polling %s on %s", settings.task_queue, settings.address)
-        await asyncio.gather(*(w.run() for w in workers))
+    async with worker_health.serving(settings.worker_health_port, state):
+        try:
+            await migrate_with_backoff(store, settings)
+            state.database = True
+            state.client = await connect_with_backoff(settings)
+            async with http_client() as http:
+                workers = build_workers(state.client, settings, store=store, http=http)
+                log.info("worker polling %s on %s", settings.task_queue, settings.address)
+                state.polling = True
+                await asyncio.gather(*(w.run() for w in workers))
+        finally:
+            await store.close()
 
 
 def main() -> None:

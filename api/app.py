@@ -10,17 +10,22 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.exc import InterfaceError, OperationalError
 from temporalio.client import Client
 
+import worker
 from activities.definitions import load_folder
+from api import health
 from api.auth import AdminAuth
 from api.deps import ConnectHook, DisconnectHook, Services
 from api.routes import agents, approvals, codec, integrations, pages, webhooks, workflows
 from api.sync_control import ensure_syncs, start_sync, stop_sync
 from settings import Settings
+from stack.backoff import Backoff, until_up
 from store import Store
 from store.admin_token import ensure_admin_token
 from store.codec import EncryptionCodec
+from store.last_event import LastEventWriter
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +39,6 @@ class TemporalHolder:
 
     async def get(self) -> Client:
         if self._client is None:
-            import worker
-
             self._client = await worker.connect(self.settings)
         return self._client
 
@@ -78,18 +81,38 @@ def create_app(
         on_disconnect=on_disconnect or stop_workspace_sync,
     )
 
+    async def when_database_is_up() -> None:
+        if services.owns_store and not app.state.database_ready:
+            await worker.migrate_with_backoff(services.store, settings)
+        app.state.database_ready = True
+        for report in await load_folder(services.store, settings.definitions_dir):
+            log.info("definitions folder: %s %s (%s)", report.name, report.status, report.file)
+        await ensure_syncs(holder.get, services.store, settings)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with services.running():
-            for report in await load_folder(services.store, settings.definitions_dir):
-                log.info("definitions folder: %s %s (%s)", report.name, report.status, report.file)
-            syncs = asyncio.create_task(ensure_syncs(holder.get, services.store, settings))
+        async with services.running(), app.state.last_events.closing():
+            if services.owns_store:
+                # Migrated before the port opens when the database answers; otherwise the
+                # API starts anyway, answers 503 (``/readyz`` says why) and keeps trying.
+                with contextlib.suppress(*worker.DATABASE_DOWN):
+                    await services.store.migrate()
+                    app.state.database_ready = True
+            background = [
+                asyncio.create_task(when_database_is_up()),
+                asyncio.create_task(_connect_in_background(holder, settings)),
+            ]
             try:
                 yield
             finally:
-                syncs.cancel()
+                for task in background:
+                    task.cancel()
 
     app = FastAPI(title="rensei", version="0.1.0", lifespan=lifespan)
+    app.state.database_ready = not services.owns_store
+    app.state.last_events = LastEventWriter(services.store)
+    app.add_exception_handler(OperationalError, health.database_unavailable)
+    app.add_exception_handler(InterfaceError, health.database_unavailable)
     app.state.settings = settings
     app.state.temporal = holder
     app.state.services = services
@@ -106,16 +129,21 @@ def create_app(
     app.include_router(workflows.router)
     app.include_router(approvals.router)
 
-    @app.get("/healthz")
-    async def healthz() -> dict[str, Any]:
-        """Liveness and whether Temporal answers."""
-        try:
-            client = await holder.get()
-            await client.service_client.check_health()
-            temporal = "ok"
-        except Exception as exc:  # reported, not swallowed
-            log.warning("Temporal health check failed: %s", exc)
-            temporal = "unreachable"
-        return {"status": "ok", "temporal": temporal, "address": settings.address}
-
+    app.include_router(health.router)
     return app
+
+
+async def _connect_in_background(holder: TemporalHolder, settings: Settings) -> None:
+    """Connects as soon as Temporal answers, saying once that it waits and once when connected.
+
+    Requests still try on their own (and answer 503 while Temporal is down); this only makes
+    the API ready without waiting for the first request, and logs the state changes.
+    """
+    await until_up(
+        holder.get,
+        what="Temporal",
+        where=settings.address,
+        transient=worker.TEMPORAL_DOWN,
+        backoff=Backoff(cap=settings.reconnect_max_interval),
+        logger=log,
+    )
