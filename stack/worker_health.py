@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,7 @@ class WorkerState:
             "temporal": temporal,
             "database": database,
             "workers": "polling" if self.polling else "starting",
+            "pid": os.getpid(),
         }
         return ready, body
 
