@@ -233,6 +233,8 @@ def main() -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # ``rensei worker`` has configured WARNING already; the waits and reconnects are INFO.
+    logging.getLogger().setLevel(settings.log_level)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(settings))
 

@@ -30,6 +30,8 @@ ATTEMPTS: Counter[str] = Counter()
 
 class NoInputs(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
 DEFINITION = """\
 name: t
 trigger:
@@ -47,9 +49,7 @@ async def unavailable(call: NodeCall) -> dict[str, Any]:
     """incident.io answering 503 on every attempt, translated by the real client code."""
     ATTEMPTS[call.context.workflow_id] += 1
     with integration_errors():
-        raise _translate(
-            httpx.Response(503, json={"request_id": "req-503"}), resource="incident"
-        )
+        raise _translate(httpx.Response(503, json={"request_id": "req-503"}), resource="incident")
 
 
 async def run(env: WorkflowEnvironment, queue: str, definition: str) -> tuple[str, RunResult]:
