@@ -245,7 +245,7 @@ def banner(settings: Settings, preparation: Preparation | None = None) -> str:
         lines.append(f"  Temporal UI   http://127.0.0.1:{settings.temporal_ui_port}")
     lines += [
         f"  Temporal      {settings.address}",
-        f"  API           {api}  (health: /healthz)",
+        f"  API           {api}  (health: /healthz, ready: /readyz)",
         f"  Settings      {api}/settings/integrations",
         f"  data          {Path(settings.data_dir).resolve()}",
     ]
