@@ -81,25 +81,32 @@ def create_app(
         on_disconnect=on_disconnect or stop_workspace_sync,
     )
 
-    async def when_database_is_up() -> None:
-        if services.owns_store and not app.state.database_ready:
-            await worker.migrate_with_backoff(services.store, settings)
-        app.state.database_ready = True
+    async def load_definitions() -> None:
         for report in await load_folder(services.store, settings.definitions_dir):
             log.info("definitions folder: %s %s (%s)", report.name, report.status, report.file)
+
+    async def when_database_is_up() -> None:
+        await worker.migrate_with_backoff(services.store, settings)
+        app.state.database_ready = True
+        await load_definitions()
         await ensure_syncs(holder.get, services.store, settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with services.running(), app.state.last_events.closing():
-            if services.owns_store:
+            if not app.state.database_ready:
                 # Migrated before the port opens when the database answers; otherwise the
                 # API starts anyway, answers 503 (``/readyz`` says why) and keeps trying.
                 with contextlib.suppress(*worker.DATABASE_DOWN):
                     await services.store.migrate()
                     app.state.database_ready = True
+            if app.state.database_ready:
+                await load_definitions()
+                later = ensure_syncs(holder.get, services.store, settings)
+            else:
+                later = when_database_is_up()
             background = [
-                asyncio.create_task(when_database_is_up()),
+                asyncio.create_task(later),
                 asyncio.create_task(_connect_in_background(holder, settings)),
             ]
             try:

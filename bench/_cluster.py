@@ -110,6 +110,21 @@ class Process:
     ready_url: str
     process: asyncio.subprocess.Process | None = None
     starts: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def restart(self) -> None:
+        """``kill -9``, then start again at once (as a restart policy would)."""
+        async with self.lock:
+            await self.kill()
+            await self.start()
+
+    async def revive(self) -> bool:
+        """Starts the process again if it exited by itself; True when it did."""
+        async with self.lock:
+            if self.process is None or self.process.returncode is None:
+                return False
+            await self.start()
+            return True
 
     async def start(self) -> None:
         with self.log.open("ab") as out:
@@ -250,10 +265,6 @@ class Cluster:
                         tail = process.log.read_text()[-2000:] if process.log.exists() else ""
                         raise RuntimeError(f"{process.name} is not ready:\n{tail}")
                     await asyncio.sleep(0.2)
-
-    async def restart(self, process: Process) -> None:
-        await process.kill()
-        await process.start()
 
 
 async def _prepare_store(settings: Settings, secret: str, slack_url: str) -> None:
