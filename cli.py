@@ -198,13 +198,19 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from telemetry import logs, tracing
+
     settings = Settings()
+    logs.configure(settings.log_level, settings.log_format)
+    tracing.setup("rensei-api")
     uvicorn.run(
         "api.app:create_app",
         factory=True,
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.lower(),
+        # JSON: uvicorn's records go through the root handler like every other record.
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
     )
     return EXIT_OK
 

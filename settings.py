@@ -7,6 +7,7 @@ environment at import time.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,17 +23,34 @@ class Settings(BaseSettings):
         default=None,
         description="an existing Temporal frontend (host:port); unset starts a dev server",
     )
-    temporal_namespace: str = "default"
+    temporal_namespace: str = Field(
+        default="default", description="Temporal namespace of every workflow"
+    )
+    temporal_tls: bool = Field(
+        default=False,
+        description="TLS to the Temporal frontend with the system's CA roots (implied by the "
+        "other temporal_tls_* settings and by temporal_api_key)",
+    )
+    temporal_tls_ca: Path | None = Field(
+        default=None, description="PEM file of the CA that signed the frontend's certificate"
+    )
+    temporal_tls_cert: Path | None = Field(
+        default=None, description="PEM file of the client certificate (mTLS; with temporal_tls_key)"
+    )
+    temporal_tls_key: Path | None = Field(
+        default=None, description="PEM file of the client certificate's private key"
+    )
+    temporal_tls_server_name: str | None = Field(
+        default=None, description="name to verify the frontend's certificate against (SNI)"
+    )
+    temporal_api_key: SecretStr | None = Field(
+        default=None, description="Temporal Cloud API key (sent as a bearer token over TLS)"
+    )
     reconnect_max_interval: float = Field(
         default=10.0,
         gt=0,
         description="longest wait, seconds, between two tries to reach Temporal or the "
         "database while a process waits for them (the waits start at 0.5s and double)",
-    )
-    worker_health_port: int | None = Field(
-        default=None,
-        description="port on 127.0.0.1 where the worker answers /healthz and /readyz; "
-        "unset: the worker opens no port",
     )
     temporal_port: int = Field(default=7233, description="port of the embedded dev server")
     temporal_ui_port: int = Field(default=8233, description="port of the embedded Temporal UI")
@@ -42,6 +60,22 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text lines, or one JSON object per line with run ids"
+    )
+    worker_metrics_host: str = Field(
+        default="127.0.0.1", description="address of the worker's Prometheus endpoint"
+    )
+    worker_metrics_port: int = Field(
+        default=9464,
+        ge=0,
+        description="port of the worker's Prometheus endpoint (/metrics); 0 turns it off",
+    )
+    worker_health_port: int | None = Field(
+        default=None,
+        description="port on 127.0.0.1 where the worker answers /healthz and /readyz; "
+        "unset: the worker opens no port",
+    )
     definitions_dir: Path = Field(
         default=Path("workflows.d"), description="definition files loaded at start"
     )
@@ -56,14 +90,16 @@ class Settings(BaseSettings):
         description="task queue of the incident.io activities (one server-side rate limit)",
     )
     incident_io_requests_per_minute: int = Field(
-        default=600, gt=0, description="budget of incident.io calls per workspace and minute"
+        default=1200,
+        gt=0,
+        description="incident.io's rate limit per API key and minute (1,200 documented)",
     )
     incident_io_rate_headroom: float = Field(
-        default=0.03,
+        default=0.1,
         ge=0.0,
         lt=1.0,
-        description="share of the budget kept back from the task-queue activity rate for the "
-        "extra calls of multi-call nodes and catalogue refreshes",
+        description="share of the rate limit kept back: the call budget is the limit less "
+        "this share, for other users of the same key, clock skew and catalogue refreshes",
     )
     incident_io_max_inline_wait: float = Field(
         default=30.0, ge=0.0, description="longest Retry-After waited out inside one attempt"
@@ -124,9 +160,15 @@ class Settings(BaseSettings):
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
 
     @property
+    def incident_io_call_budget_per_minute(self) -> float:
+        """incident.io calls each process may make per workspace and minute: the limit less
+        the headroom (1,080 by default)."""
+        return self.incident_io_requests_per_minute * (1 - self.incident_io_rate_headroom)
+
+    @property
     def incident_io_activities_per_second(self) -> float:
-        """The incident.io task queue's server-side rate: the budget less the headroom."""
-        return self.incident_io_requests_per_minute * (1 - self.incident_io_rate_headroom) / 60
+        """The incident.io task queue's server-side rate: the call budget, per second."""
+        return self.incident_io_call_budget_per_minute / 60
 
     @property
     def embedded_temporal(self) -> bool:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import socket
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy.exc import InterfaceError, OperationalError
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor, TLSConfig
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
@@ -21,6 +24,7 @@ from activities.credentials import ChainedCredentials, from_settings
 from activities.definitions import DefinitionActivities
 from activities.incident_io.budget import CallBudget, CatalogueCache
 from activities.incident_io.nodes import IncidentIoActivities
+from activities.incident_io.preferences import Preferences, WorkspacePreferences
 from activities.incident_io.sync import SyncActivities
 from activities.linear import LinearActivities
 from activities.slack import SlackActivities
@@ -31,6 +35,8 @@ from stack.backoff import Backoff, until_up
 from stack.worker_health import WorkerState
 from store import Store
 from store.codec import data_converter
+from telemetry import logs, metrics, tracing
+from telemetry.logs import LogContextInterceptor
 from workflows.incident import IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow
 from workflows.sync import WorkspaceSyncWorkflow
@@ -40,16 +46,73 @@ log = logging.getLogger(__name__)
 WORKFLOWS: list[type] = [InterpreterWorkflow, IncidentWorkflow, WorkspaceSyncWorkflow]
 
 
-async def connect(settings: Settings) -> Client:
+class TemporalConfigError(RuntimeError):
+    """The Temporal connection settings are inconsistent or name an unreadable file.
+
+    A ``RuntimeError`` like the SDK's own connection failures, so every caller that reports
+    "cannot reach Temporal" reports this too, with the setting's name.
+    """
+
+
+def _read_pem(path: Path | None, setting: str) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise TemporalConfigError(
+            f"RENSEI_{setting.upper()}: cannot read {path}: {exc.strerror or exc}"
+        ) from None
+
+
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """The TLS options of the Temporal connection: False (plaintext), True (TLS with the
+    system's CA roots) or a ``TLSConfig`` with a CA, a client certificate and key, a name.
+
+    Raises:
+        TemporalConfigError: a certificate without its key (or the reverse), or a file that
+            cannot be read; the message names the setting.
+    """
+    if (settings.temporal_tls_cert is None) != (settings.temporal_tls_key is None):
+        raise TemporalConfigError(
+            "RENSEI_TEMPORAL_TLS_CERT and RENSEI_TEMPORAL_TLS_KEY go together: set both "
+            "(mTLS) or neither"
+        )
+    ca = _read_pem(settings.temporal_tls_ca, "temporal_tls_ca")
+    cert = _read_pem(settings.temporal_tls_cert, "temporal_tls_cert")
+    key = _read_pem(settings.temporal_tls_key, "temporal_tls_key")
+    name = settings.temporal_tls_server_name
+    if ca or cert or name:
+        return TLSConfig(
+            server_root_ca_cert=ca,
+            client_cert=cert,
+            client_private_key=key,
+            domain=name,
+        )
+    return settings.temporal_tls or settings.temporal_api_key is not None
+
+
+async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
     """A client for the configured Temporal frontend, with rensei's data converter.
 
-    With ``RENSEI_ENCRYPT_PAYLOADS=1`` every payload is AES-GCM encrypted under the master
-    key; every process (worker, API, CLI) connects through here, so they all agree.
+    Every process (worker, API, CLI) connects through here, so they all agree on the
+    namespace, TLS (``RENSEI_TEMPORAL_TLS*``), the Cloud API key, payload encryption
+    (``RENSEI_ENCRYPT_PAYLOADS=1``: AES-GCM under the master key) and tracing. ``runtime``
+    is the worker's (it serves the SDK's metrics).
     """
+    interceptors: list[Interceptor] = [LogContextInterceptor()]
+    traced = tracing.interceptor()
+    if traced is not None:
+        interceptors.append(traced)
+    api_key = settings.temporal_api_key
     return await Client.connect(
         settings.address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
+        tls=tls_config(settings),
+        api_key=api_key.get_secret_value() if api_key is not None else None,
+        interceptors=interceptors,
+        runtime=runtime,
     )
 
 
@@ -64,13 +127,18 @@ DATABASE_DOWN: tuple[type[BaseException], ...] = (
 )
 
 
-async def connect_with_backoff(settings: Settings) -> Client:
-    """``connect(settings)``, tried again with capped exponential backoff until Temporal answers."""
+async def connect_with_backoff(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """``connect(settings)``, tried again with capped exponential backoff until Temporal answers.
+
+    A ``TemporalConfigError`` (inconsistent TLS settings, an unreadable file) is raised at
+    once: waiting cannot fix it.
+    """
     return await until_up(
-        lambda: connect(settings),
+        lambda: connect(settings, runtime=runtime),
         what="Temporal",
         where=settings.address,
         transient=TEMPORAL_DOWN,
+        permanent=(TemporalConfigError,),
         backoff=Backoff(cap=settings.reconnect_max_interval),
         logger=log,
     )
@@ -108,7 +176,7 @@ def credential_chain(settings: Settings, store: Store | None) -> ChainedCredenti
 
 def http_client() -> httpx.AsyncClient:
     """The HTTP client every provider shares (connection pool, timeouts); close it on exit."""
-    return httpx.AsyncClient(
+    return metrics.provider_client(
         timeout=httpx.Timeout(20.0, connect=5.0),
         headers={"User-Agent": "rensei"},
         follow_redirects=False,
@@ -139,14 +207,16 @@ def incident_io_activities(
     *,
     http: httpx.AsyncClient | None = None,
     credentials: ChainedCredentials | None = None,
+    store: Store | None = None,
 ) -> IncidentIoActivities:
     """The incident.io nodes with this process's HTTP client, catalogue cache and call budget."""
     return IncidentIoActivities(
         credentials or ChainedCredentials([from_settings(settings)]),
-        http or httpx.AsyncClient(timeout=settings.incident_io_timeout),
+        http or metrics.provider_client(timeout=settings.incident_io_timeout),
         lambda _workspace: settings.incident_io_base_url,
         cache=CatalogueCache(ttl=settings.incident_io_catalogue_ttl),
-        budget=CallBudget(per_minute=settings.incident_io_requests_per_minute),
+        budget=CallBudget(per_minute=settings.incident_io_call_budget_per_minute),
+        preferences=preferences_from(store) if store else None,
         max_inline_wait=settings.incident_io_max_inline_wait,
         sandbox=(SANDBOX_TOKEN, settings.sandbox_incident_io_url)
         if settings.sandbox_incident_io_url
@@ -154,14 +224,19 @@ def incident_io_activities(
     )
 
 
-def _overrides_from(store: Store) -> Callable[[str], Awaitable[Mapping[str, str]]]:
-    """A workspace's own ``{severity name or id: "SEV-n"}`` map, read from the store."""
+def preferences_from(store: Store) -> Preferences:
+    """A workspace's severity overrides and team field, read from the store."""
 
-    async def overrides(workspace: str) -> Mapping[str, str]:
+    async def preferences(workspace: str) -> WorkspacePreferences:
         found = await store.get_workspace(workspace)
-        return {str(k): str(v) for k, v in (found.severity_overrides if found else {}).items()}
+        if found is None:
+            return WorkspacePreferences()
+        return WorkspacePreferences(
+            severity_overrides={str(k): str(v) for k, v in found.severity_overrides.items()},
+            team_field=found.team_field,
+        )
 
-    return overrides
+    return preferences
 
 
 def build_workers(
@@ -182,7 +257,9 @@ def build_workers(
     """
     queue = task_queue or settings.task_queue
     credentials = credential_chain(settings, store)
-    nodes = incident_io or incident_io_activities(settings, credentials=credentials, http=http)
+    nodes = incident_io or incident_io_activities(
+        settings, credentials=credentials, http=http, store=store
+    )
     main = list(
         activities
         if activities is not None
@@ -194,7 +271,7 @@ def build_workers(
         nodes.client,
         client,
         task_queue=queue,
-        severity_overrides=_overrides_from(store) if store else None,
+        preferences=preferences_from(store) if store else None,
         on_cursor=(lambda ws, cursor: store.set_sync_cursor(ws, "incident_io", cursor))
         if store
         else None,
@@ -210,33 +287,66 @@ def build_workers(
     ]
 
 
+def sdk_runtime(settings: Settings) -> tuple[Runtime | None, str | None]:
+    """The worker's Temporal runtime, serving the SDK's metrics on a loopback port (read by
+    the worker's own endpoint), and that address; (None, None) with metrics off."""
+    if not settings.worker_metrics_port:
+        return None, None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    # Counters end in _total and durations are seconds, as Prometheus' conventions (and
+    # rensei's own series) have them.
+    prometheus = PrometheusConfig(
+        bind_address=address, counters_total_suffix=True, durations_as_seconds=True
+    )
+    telemetry = TelemetryConfig(metrics=prometheus)
+    return Runtime(telemetry=telemetry), address
+
+
 async def run(settings: Settings) -> None:
     """Waits for the database and Temporal, then runs the workers until cancelled."""
+    runtime, sdk_address = sdk_runtime(settings)
+    server = None
+    if sdk_address is not None:
+        server = await metrics.serve_worker_metrics(
+            settings.worker_metrics_host,
+            settings.worker_metrics_port,
+            sdk=metrics.sdk_fetcher(sdk_address),
+        )
+        log.info(
+            "worker metrics on http://%s:%d/metrics",
+            settings.worker_metrics_host,
+            settings.worker_metrics_port,
+        )
     state = WorkerState()
     store = Store.from_settings(settings)
-    async with worker_health.serving(settings.worker_health_port, state):
-        try:
+    try:
+        async with worker_health.serving(settings.worker_health_port, state):
             await migrate_with_backoff(store, settings)
             state.database = True
-            state.client = await connect_with_backoff(settings)
+            state.client = await connect_with_backoff(settings, runtime=runtime)
             async with http_client() as http:
                 workers = build_workers(state.client, settings, store=store, http=http)
                 log.info("worker polling %s on %s", settings.task_queue, settings.address)
                 state.polling = True
                 await asyncio.gather(*(w.run() for w in workers))
-        finally:
-            await store.close()
+    finally:
+        await store.close()
+        if server is not None:
+            server.close()
 
 
 def main() -> None:
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # ``rensei worker`` has configured WARNING already; the waits and reconnects are INFO.
-    logging.getLogger().setLevel(settings.log_level)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(settings))
+    logs.configure(settings.log_level, settings.log_format)
+    tracing.setup("rensei-worker")
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run(settings))
+    except TemporalConfigError as exc:
+        log.error("cannot connect to Temporal at %s: %s", settings.address, exc)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

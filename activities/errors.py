@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from pydantic import ValidationError
@@ -21,6 +22,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.credentials import MissingCredentialError
+from telemetry import metrics
 
 
 class IntegrationError(Exception):
@@ -84,9 +86,21 @@ class InvalidRequestError(IntegrationError):
 
 
 class RateLimitedError(IntegrationError):
-    """The provider asked us to slow down; ``retry_after`` is how long, when it said."""
+    """The provider asked us to slow down; ``retry_after`` is how long, when it said.
+
+    Every client makes one per rate-limited answer (HTTP 429, Linear's ``RATELIMITED``),
+    whether the wait is then taken inside the attempt or by a retry, so this is where the
+    answer is counted (``rensei_provider_rate_limited_total``, ``..._retry_wait_seconds``).
+    One made with ``retryable=False`` restates an answer already counted (Linear's reset
+    falls after the step's timeout) and is not counted again.
+    """
 
     retryable = True
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        if kwargs.get("retryable") is not False:
+            metrics.rate_limited(self.retry_after)
 
 
 class ProviderUnavailableError(IntegrationError):

@@ -14,11 +14,17 @@ class _Payload(BaseModel):
     reference: str | None = Field(default=None, description="INC-123")
     title: str | None = None
     summary: str | None = None
-    severity: str | None = Field(default=None, description="SEV-1 (most severe) .. SEV-4")
+    severity: str | None = Field(
+        default=None,
+        description="the workspace severity's own level: SEV-1 (most severe), SEV-2, ... "
+        "one per severity",
+    )
     severity_name: str | None = Field(default=None, description="the workspace's own severity name")
     status: str | None = None
     status_category: str | None = None
-    team: str | None = None
+    team: str | None = Field(
+        default=None, description="the value of the workspace's team field (often catalog-backed)"
+    )
     reporter: str | None = None
     url: str | None = None
     visibility: str | None = None

@@ -15,10 +15,19 @@ from temporalio.client import Client
 
 import worker
 from activities.definitions import load_folder
-from api import health
+from api import health, observe
 from api.auth import AdminAuth
 from api.deps import ConnectHook, DisconnectHook, Services
-from api.routes import agents, approvals, codec, integrations, pages, webhooks, workflows
+from api.routes import (
+    agents,
+    approvals,
+    codec,
+    incident_io_settings,
+    integrations,
+    pages,
+    webhooks,
+    workflows,
+)
 from api.sync_control import ensure_syncs, start_sync, stop_sync
 from settings import Settings
 from stack.backoff import Backoff, until_up
@@ -129,12 +138,15 @@ def create_app(
     )
     app.state.codec = EncryptionCodec(services.store.keyring)
     app.include_router(integrations.router)
+    app.include_router(incident_io_settings.router)
     app.include_router(agents.router)
     app.include_router(pages.router)
     app.include_router(codec.router)
     app.include_router(webhooks.router)
     app.include_router(workflows.router)
     app.include_router(approvals.router)
+    app.include_router(observe.router)
+    app.add_middleware(observe.WebhookObserver)
 
     app.include_router(health.router)
     return app
@@ -146,11 +158,15 @@ async def _connect_in_background(holder: TemporalHolder, settings: Settings) -> 
     Requests still try on their own (and answer 503 while Temporal is down); this only makes
     the API ready without waiting for the first request, and logs the state changes.
     """
-    await until_up(
-        holder.get,
-        what="Temporal",
-        where=settings.address,
-        transient=worker.TEMPORAL_DOWN,
-        backoff=Backoff(cap=settings.reconnect_max_interval),
-        logger=log,
-    )
+    try:
+        await until_up(
+            holder.get,
+            what="Temporal",
+            where=settings.address,
+            transient=worker.TEMPORAL_DOWN,
+            permanent=(worker.TemporalConfigError,),
+            backoff=Backoff(cap=settings.reconnect_max_interval),
+            logger=log,
+        )
+    except worker.TemporalConfigError as exc:  # /readyz stays 503 and requests say why
+        log.error("cannot connect to Temporal at %s: %s", settings.address, exc)

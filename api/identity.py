@@ -123,9 +123,17 @@ async def slack_identity(http: httpx.AsyncClient, base_url: str, bot_token: str)
         raise InvalidCredentialError(
             f"Slack rejected the bot token: {error or f'HTTP {response.status_code}'}"
         )
+    # Slack reports the token's granted scopes in this header of every call (auth.test too).
+    raw_scopes = response.headers.get("x-oauth-scopes")
+    scopes = None if raw_scopes is None else [s.strip() for s in raw_scopes.split(",") if s.strip()]
     return Identity(
         name=str(body.get("user") or body.get("user_id") or "bot"),
-        details={"team": body.get("team"), "team_id": body.get("team_id"), "url": body.get("url")},
+        details={
+            "team": body.get("team"),
+            "team_id": body.get("team_id"),
+            "url": body.get("url"),
+            "scopes": scopes,
+        },
     )
 
 

@@ -4,7 +4,8 @@ The rensei services of ``docker-compose.yml`` (``api`` and ``worker``) are read 
 itself, so this cannot drift from it: each process runs the service's ``command`` with the
 service's ``environment``. Only the variables that say *where* things are differ here (the
 Temporal frontend, the database, the data volume, the bind address), plus what compose gives
-per replica (each API's port, each worker's health port) and the sandbox providers. Used by
+per replica (each API's port, each worker's health and metrics ports: every container has
+its own network namespace) and the sandbox providers. Used by
 the topology test and by ``bench/chaos.py``.
 """
 
@@ -360,7 +361,14 @@ async def cluster(
                 secret,
                 apis=_replicas("api", apis, root, where, operator, providers, "RENSEI_API_PORT"),
                 workers=_replicas(
-                    "worker", workers, root, where, operator, providers, "RENSEI_WORKER_HEALTH_PORT"
+                    "worker",
+                    workers,
+                    root,
+                    where,
+                    operator,
+                    providers,
+                    "RENSEI_WORKER_HEALTH_PORT",
+                    "RENSEI_WORKER_METRICS_PORT",
                 ),
                 settings=settings,
             )
@@ -382,12 +390,16 @@ def _replicas(
     operator: dict[str, str],
     providers: dict[str, str],
     port_variable: str,
+    *own_ports: str,
 ) -> list[Process]:
+    """``count`` processes of the service; each gets its own ``port_variable`` (its ready
+    URL) and ``own_ports``, as each container has its own network namespace."""
     service = compose_service(name)
     out = []
     for index in range(count):
         port = free_port()
         extra = providers | {port_variable: str(port)}
+        extra |= {variable: str(free_port()) for variable in own_ports}
         out.append(
             Process(
                 f"{name}-{index + 1}",

@@ -40,6 +40,7 @@ async def until_up(
     what: str,
     where: str,
     transient: tuple[type[BaseException], ...],
+    permanent: tuple[type[BaseException], ...] = (),
     backoff: Backoff = Backoff(),
     logger: logging.Logger = log,
 ) -> T:
@@ -50,6 +51,7 @@ async def until_up(
         what: the dependency's name in the log lines ("Temporal", "the database").
         where: its address, without credentials.
         transient: exception types that mean "not up yet"; others propagate at once.
+        permanent: subclasses of those that still propagate at once (a wrong setting).
         backoff: the delays between tries.
         logger: where the state changes are logged.
     """
@@ -58,6 +60,8 @@ async def until_up(
     for delay in backoff.delays():
         try:
             found = await attempt()
+        except permanent:
+            raise
         except transient as exc:
             if not waiting:
                 logger.warning("waiting for %s at %s (%s)", what, where, _reason(exc))

@@ -179,6 +179,8 @@ async def _prepare_store(settings: Settings) -> SandboxPlan | None:
 
 def _check_ports(settings: Settings, *, sandbox: bool = False) -> None:
     wanted = [(settings.api_port, "RENSEI_API_PORT")]
+    if settings.worker_metrics_port:
+        wanted.append((settings.worker_metrics_port, "RENSEI_WORKER_METRICS_PORT"))
     if sandbox:
         wanted += [(port, "RENSEI_SANDBOX_PORT") for port in sandbox_ports(settings).values()]
     if settings.embedded_temporal:
@@ -187,7 +189,10 @@ def _check_ports(settings: Settings, *, sandbox: bool = False) -> None:
             (settings.temporal_ui_port, "RENSEI_TEMPORAL_UI_PORT"),
         ]
     for port, variable in wanted:
-        host = settings.api_host if variable == "RENSEI_API_PORT" else "127.0.0.1"
+        host = {
+            "RENSEI_API_PORT": settings.api_host,
+            "RENSEI_WORKER_METRICS_PORT": settings.worker_metrics_host,
+        }.get(variable, "127.0.0.1")
         if port_in_use(host, port):
             raise StackError(
                 f"port {port} on {host} is already in use (is another 'make run' running?); "
@@ -247,6 +252,7 @@ def banner(settings: Settings, preparation: Preparation | None = None) -> str:
         f"  Temporal      {settings.address}",
         f"  API           {api}  (health: /healthz, ready: /readyz)",
         f"  Settings      {api}/settings/integrations",
+        *metrics_lines(settings),
         f"  data          {Path(settings.data_dir).resolve()}",
     ]
     if preparation is not None:
@@ -255,6 +261,15 @@ def banner(settings: Settings, preparation: Preparation | None = None) -> str:
             lines += _sandbox_lines(settings, preparation.sandbox)
     lines += ["Press Ctrl-C to stop.", ""]
     return "\n".join(lines)
+
+
+def metrics_lines(settings: Settings) -> list[str]:
+    """Where Prometheus scrapes the API and the worker."""
+    lines = [f"  metrics       http://{settings.api_host}:{settings.api_port}/metrics  (API)"]
+    if settings.worker_metrics_port:
+        where = f"{settings.worker_metrics_host}:{settings.worker_metrics_port}"
+        lines.append(f"                http://{where}/metrics  (worker)")
+    return lines
 
 
 def _admin_lines(preparation: Preparation) -> list[str]:

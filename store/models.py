@@ -34,6 +34,7 @@ class WorkspaceRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     severity_overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    team_field: Mapped[str | None] = mapped_column(String(200), nullable=True, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -58,6 +58,8 @@ class Workspace:
     name: str
     severity_overrides: dict[str, Any]
     created_at: datetime
+    team_field: str | None = None
+    """The incident.io custom field (name or id) that holds the team; None: by its name."""
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,14 @@ class Store:
         async with self._sessions.begin() as session:
             row = await session.get_one(WorkspaceRow, workspace)
             row.severity_overrides = dict(overrides)
+            return _workspace(row)
+
+    async def set_team_field(self, workspace: str, team_field: str | None) -> Workspace:
+        """Chooses the incident.io custom field that holds the team (None: found by name)."""
+        await self.ensure_workspace(workspace)
+        async with self._sessions.begin() as session:
+            row = await session.get_one(WorkspaceRow, workspace)
+            row.team_field = team_field
             return _workspace(row)
 
     # --- integrations
@@ -539,6 +549,7 @@ def _workspace(row: WorkspaceRow) -> Workspace:
         name=row.name,
         severity_overrides=dict(row.severity_overrides or {}),
         created_at=_aware(row.created_at),
+        team_field=row.team_field,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -23,6 +24,10 @@ from temporalio.testing import WorkflowEnvironment
 from activities.catalogue import default_catalogue
 from interpreter.nodes import Catalogue
 from stack import devserver
+
+# Worker processes the tests spawn serve no metrics endpoint: a fixed port would collide
+# between concurrent runs. Tests of the endpoint choose a free port themselves.
+os.environ.setdefault("RENSEI_WORKER_METRICS_PORT", "0")
 
 
 @pytest.fixture(scope="session")

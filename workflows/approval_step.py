@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.messages import DecideInput, DecideResult, PendingApproval
 
 
-from workflows import calls
+from workflows import calls, metrics
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 BRANCHES = {"approved": "onApproved", "rejected": "onRejected", "timeout": "onTimeout"}
@@ -122,6 +122,7 @@ async def run(wf: Any, step: StepPlan, call: NodeCall) -> dict[str, Any]:
         result_type=SlackPostOutput,
     )
     item.slack_channel, item.slack_ts = posted.channel, posted.ts
+    metrics.approval_requested(ctx.definition)  # counted once people were actually asked
     remaining = max((deadline - workflow.now()).total_seconds(), 0.0)
     with contextlib.suppress(TimeoutError):
         await workflow.wait_condition(
@@ -130,6 +131,7 @@ async def run(wf: Any, step: StepPlan, call: NodeCall) -> dict[str, Any]:
     decision = book.decisions.get(step.id)
     if decision is None:
         item.status = "timeout"
+    metrics.approval_resolved(ctx.definition, outcome=decision.decision if decision else "timeout")
     output = _output(decision, at=stamp(workflow.now()))
     await _announce(step, call, item, output)
     return _route(step, params, output)

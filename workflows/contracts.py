@@ -61,8 +61,11 @@ class PollInput(BaseModel):
     workspace: str
     cursor: str | None = None
     connected_at: str | None = None
+    seen: list[str] = []
+    """``id@updated_at`` of incidents already hinted inside the overlap before ``cursor``."""
 
 
 class PollResult(BaseModel):
     cursor: str
     hinted: int = 0
+    seen: list[str] = []

@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ids import INCIDENT_IO_TASK_QUEUE
     from workflows.normalize import parse_time
 
-from workflows import calls
+from workflows import calls, metrics
 from workflows.interpreter import InterpreterWorkflow, InterpretInput, search_attribute_pairs
 
 TERMINAL_CATEGORIES = frozenset({"closed", "declined", "merged", "canceled"})
@@ -45,6 +45,8 @@ MAX_WEBHOOK_IDS = 300
 IDLE_AFTER_CLOSE = timedelta(days=30)
 CREATION_WINDOW = timedelta(days=1)
 HISTORY_LIMIT = 2_000
+MAX_FETCH_ATTEMPTS = 5
+"""Failed fetches in a row (unreadable: deleted, private) before the retries stop."""
 
 
 class Decision(BaseModel):
@@ -80,6 +82,7 @@ class IncidentState(BaseModel):
     watchers: list[WatchRequest] = Field(default_factory=list)
     last_fetch_at: str | None = None
     last_problem: str | None = None
+    failed_fetches: int = 0
 
 
 class IncidentWorkflowInput(BaseModel):
@@ -219,11 +222,16 @@ class IncidentWorkflow:
             if hint.webhook_id is not None:
                 seen.append(hint.webhook_id)
         self._state.seen_webhooks = seen[-MAX_WEBHOOK_IDS:]
+        metrics.webhooks_deduplicated(
+            sum(1 for h in hints if h.webhook_id) - sum(1 for h in fresh if h.webhook_id)
+        )
         if not fresh:
             return  # only redeliveries: nothing new to look at
         assert self._input is not None
         result = await self._fetch()
         if result is None:
+            if self._give_up_fetching():
+                return
             # Nothing is lost: the snapshot is unchanged, so the next fetch sees every change.
             self._pending.append(Hint(source="manual"))
             await workflow.sleep(timedelta(minutes=1))
@@ -259,6 +267,19 @@ class IncidentWorkflow:
             return False
         return workflow.now() - created <= timedelta(seconds=self._input.creation_window)
 
+    def _give_up_fetching(self) -> bool:
+        """After ``MAX_FETCH_ATTEMPTS`` failed fetches in a row, stop retrying on our own
+        and say why; the next hint (a webhook, a change the sync sees) tries once more."""
+        self._state.failed_fetches += 1
+        if self._state.failed_fetches < MAX_FETCH_ATTEMPTS:
+            return False
+        self._state.last_problem = (
+            f"stopped fetching this incident after {self._state.failed_fetches} failed "
+            f"attempts: {self._state.last_problem}; the next webhook or change tries again"
+        )
+        workflow.logger.warning(self._state.last_problem)
+        return True
+
     async def _fetch(self) -> IncidentSnapshot | None:
         assert self._input is not None
         try:
@@ -283,6 +304,7 @@ class IncidentWorkflow:
             self._state.last_problem = result.missing
             return None
         self._state.last_problem = None
+        self._state.failed_fetches = 0
         return result.snapshot
 
     async def _fire(self, event: IncidentEvent) -> None:

@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.events import IncidentEvent
     from workflows.messages import AgentUpdate, DecideInput, DecideResult, PendingApproval
 
-from workflows import agent_step, approval_step, calls, wait_step
+from workflows import agent_step, approval_step, calls, metrics, wait_step
 
 StepStatus = Literal["pending", "running", "completed", "failed", "skipped"]
 
@@ -113,10 +113,12 @@ class InterpreterWorkflow:
         }
         if params.set_search_attributes:
             self._upsert_search_attributes(params)
+        metrics.run_started(plan.name)
         try:
             await self._sequence(plan.root)
         except StepFailedError as exc:
             self._finish("failed", str(exc))
+            metrics.run_finished(plan.name, failed=True)
             # The step report rides in the failure, so callers need no query to show it.
             raise ApplicationError(
                 str(exc),
@@ -125,6 +127,7 @@ class InterpreterWorkflow:
                 non_retryable=True,
             ) from None
         self._finish("completed", None)
+        metrics.run_finished(plan.name, failed=False)
         return self.state()
 
     def _finish(self, status: Literal["completed", "failed"], error: str | None) -> None:
@@ -199,8 +202,10 @@ class InterpreterWorkflow:
             output = await self._dispatch(step, call)
         except (ActivityError, ApplicationError) as exc:
             message = f"step '{step.id}' ({step.type}) failed: {calls.failure_cause(exc)}"
+            kind = metrics.error_kind(exc)
             if not step.continue_on_error:
-                raise self._fail(step, message) from None
+                raise self._fail(step, message, kind=kind) from None
+            metrics.step_failed(self._plan.name, node=step.type, error_kind=kind)
             workflow.logger.warning("%s; continuing (continueOnError)", message)
             result = self._results[step.id]
             result.status, result.error = "failed", message
@@ -276,7 +281,9 @@ class InterpreterWorkflow:
         result = self._results[step.id]
         result.status, result.output = "completed", output
 
-    def _fail(self, step: StepPlan, message: str) -> StepFailedError:
+    def _fail(self, step: StepPlan, message: str, *, kind: str = "expression") -> StepFailedError:
+        assert self._plan is not None
+        metrics.step_failed(self._plan.name, node=step.type, error_kind=kind)
         result = self._results[step.id]
         result.status, result.error = "failed", message
         workflow.logger.error(message)

@@ -14,7 +14,6 @@ CREATED = "trigger.incident_io.incident.created"
 UPDATED = "trigger.incident_io.incident.updated"
 RESOLVED = "trigger.incident_io.incident.resolved"
 
-_SEV_NAME = re.compile(r"^\s*(?:sev|p)\s*-?\s*([1-4])\b", re.IGNORECASE)
 RESOLVED_CATEGORIES = frozenset({"learning", "closed"})
 
 WEBHOOK_TRIGGERS = {
@@ -30,39 +29,120 @@ class EventFormatError(ValueError):
     """An event document is neither a trigger payload nor an incident.io webhook body."""
 
 
+LEVEL_FORM = re.compile(r"^\s*sev-([1-9][0-9]?)\s*$", re.IGNORECASE)
+"""rensei's own level names: ``SEV-1`` .. ``SEV-99``, always with the dash."""
+
+
+def severity_levels(
+    catalogue: Sequence[Mapping[str, Any]], overrides: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Maps every workspace severity id onto a distinct rensei level ``SEV-n``.
+
+    Overrides (by severity name or id) are placed first; the other severities then take
+    the free levels in rank order, most severe (highest rank) first, ties by id. So a
+    workspace with n severities gets SEV-1..SEV-n, names never repeat and every level
+    names one severity. An override naming a level already taken by an earlier override
+    is ignored, keeping the mapping one-to-one.
+    """
+    ordered = sorted(
+        (s for s in catalogue if s.get("id") is not None),
+        key=lambda s: (-_rank(s), str(s.get("id"))),
+    )
+    levels: dict[str, str] = {}
+    taken: set[str] = set()
+    for severity in ordered:
+        for key in (str(severity.get("id")), str(severity.get("name", ""))):
+            wanted = canonical_level((overrides or {}).get(key))
+            if wanted is not None and wanted not in taken:
+                levels[str(severity["id"])] = wanted
+                taken.add(wanted)
+                break
+    number = 1
+    for severity in ordered:
+        if str(severity["id"]) in levels:
+            continue
+        while f"SEV-{number}" in taken:
+            number += 1
+        levels[str(severity["id"])] = f"SEV-{number}"
+        taken.add(f"SEV-{number}")
+    return levels
+
+
+def _rank(severity: Mapping[str, Any]) -> float:
+    rank = severity.get("rank")
+    return float(rank) if isinstance(rank, int | float) else float("-inf")
+
+
+def canonical_level(level: str | None) -> str | None:
+    """``SEV-n`` for a level written ``sev-n``/`` SEV-07 ``; None when it is not one."""
+    match = LEVEL_FORM.match(level or "")
+    return f"SEV-{int(match.group(1))}" if match else None
+
+
 def severity_level(
     severity: Mapping[str, Any] | None,
     *,
     catalogue: Sequence[Mapping[str, Any]] | None = None,
     overrides: Mapping[str, str] | None = None,
 ) -> str | None:
-    """Maps a workspace severity onto ``SEV-1`` (most severe) .. ``SEV-4``.
+    """The rensei level (``SEV-1`` most severe) of a workspace severity.
 
-    An override by severity name or id wins; then a name such as ``SEV1`` or ``P2``;
-    then the rank among the workspace's severities (highest rank is SEV-1). Without a
-    catalogue, incident.io's default ranks are assumed (3 Critical, 2 Major, 1 Minor).
+    With the workspace's catalogue, see ``severity_levels``. Without one (an event file
+    read offline), incident.io's default ranks are assumed (3 Critical is SEV-1, 2 Major
+    SEV-2, 1 Minor SEV-3), and an override by name or id still wins.
     """
     if not severity:
         return None
-    name = str(severity.get("name", ""))
-    if overrides:
-        for key in (str(severity.get("id", "")), name):
-            if key in overrides:
-                return overrides[key]
-    match = _SEV_NAME.match(name)
-    if match:
-        return f"SEV-{match.group(1)}"
+    if catalogue:
+        known = severity_levels(catalogue, overrides)
+        level = known.get(str(severity.get("id")))
+        if level is not None:
+            return level
+    for key in (str(severity.get("id", "")), str(severity.get("name", ""))):
+        wanted = canonical_level((overrides or {}).get(key))
+        if wanted is not None:
+            return wanted
     rank = severity.get("rank")
     if not isinstance(rank, int | float):
         return None
-    if catalogue:
-        ranks = sorted(
-            {int(s["rank"]) for s in catalogue if isinstance(s.get("rank"), int | float)},
-            reverse=True,
+    return f"SEV-{max(1, 4 - int(rank))}"
+
+
+_TEAM_WORD = re.compile(r"\bteams?\b", re.IGNORECASE)
+
+
+def team_field_choice(
+    fields: Sequence[Mapping[str, Any]], preference: str | None = None
+) -> tuple[Mapping[str, Any] | None, str | None]:
+    """Which custom field holds the incident's team, and why none when none does.
+
+    incident.io models teams as custom fields, usually catalog-backed ("Affected Team",
+    "Owning team"), so the field is the workspace's chosen one (``preference``: its name or
+    id) or else the only field with the word "team" in its name.
+
+    Returns:
+        ``(field, None)``, or ``(None, problem)`` naming what to set.
+    """
+    if preference:
+        wanted = preference.strip().casefold()
+        for field in fields:
+            if wanted in (str(field.get("id", "")).casefold(), str(field.get("name")).casefold()):
+                return field, None
+        names = ", ".join(str(f.get("name")) for f in fields) or "none"
+        return None, (
+            f"the team field '{preference}' set for this workspace is not one of its custom "
+            f"fields ({names})"
         )
-        position = ranks.index(int(rank)) if int(rank) in ranks else len(ranks) - 1
-        return f"SEV-{min(position + 1, 4)}"
-    return f"SEV-{max(1, min(4, 4 - int(rank)))}"
+    candidates = [f for f in fields if _TEAM_WORD.search(str(f.get("name", "")))]
+    if len(candidates) == 1:
+        return candidates[0], None
+    if not candidates:
+        return None, "no custom field of this workspace has 'team' in its name"
+    names = ", ".join(repr(str(f.get("name"))) for f in candidates)
+    return None, (
+        f"several custom fields could hold the team ({names}): choose one under "
+        "Settings -> Integrations (team field)"
+    )
 
 
 def custom_fields(incident: Mapping[str, Any]) -> dict[str, Any]:
@@ -106,8 +186,13 @@ def incident_fields(
     *,
     severities: Sequence[Mapping[str, Any]] | None = None,
     overrides: Mapping[str, str] | None = None,
+    team_field: str | None = None,
 ) -> dict[str, Any]:
-    """The normalized incident fields every trigger payload carries."""
+    """The normalized incident fields every trigger payload carries.
+
+    ``severity`` is the rensei level and ``severity_name`` the workspace's own name;
+    ``team`` is the value of the team field (see ``team_field_choice``).
+    """
     status = incident.get("incident_status") or {}
     severity = incident.get("severity")
     fields = custom_fields(incident)
@@ -120,7 +205,11 @@ def incident_fields(
         ),
         None,
     )
-    team = fields.get("Team")
+    entries = incident.get("custom_field_entries") or []
+    chosen, _ = team_field_choice(
+        [e.get("custom_field") or {} for e in entries if isinstance(e, Mapping)], team_field
+    )
+    team = fields.get(str(chosen.get("name"))) if chosen is not None else None
     return {
         "incident_id": str(incident.get("id")),
         "reference": incident.get("reference"),

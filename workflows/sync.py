@@ -31,6 +31,8 @@ class SyncInput(BaseModel):
     connected_at: str | None = None
     polls: int = 0
     last_error: str | None = None
+    seen: list[str] = []
+    """What the last poll hinted inside the overlap window (not hinted again unchanged)."""
 
 
 class SyncStatus(BaseModel):
@@ -90,7 +92,10 @@ class WorkspaceSyncWorkflow:
             result: PollResult = await workflow.execute_activity(
                 "incident_io.sync.poll",
                 PollInput(
-                    workspace=state.workspace, cursor=state.cursor, connected_at=state.connected_at
+                    workspace=state.workspace,
+                    cursor=state.cursor,
+                    connected_at=state.connected_at,
+                    seen=state.seen,
                 ),
                 start_to_close_timeout=timedelta(minutes=5),
                 heartbeat_timeout=timedelta(minutes=1),
@@ -108,6 +113,7 @@ class WorkspaceSyncWorkflow:
             workflow.logger.warning("sync of %s failed: %s", state.workspace, state.last_error)
         else:
             state.cursor = result.cursor
+            state.seen = result.seen
             state.last_error = None
             self._status.last_hinted = result.hinted
         state.polls += 1

@@ -29,6 +29,7 @@ from activities.errors import (
 )
 from activities.incident_io.budget import CallBudget, CatalogueCache
 from activities.incident_io.models import (
+    CatalogEntry,
     CustomField,
     CustomFieldOption,
     Escalation,
@@ -246,6 +247,21 @@ class IncidentIoClient:
             ),
         )
 
+    async def catalog_entries(self, catalog_type_id: str) -> list[CatalogEntry]:
+        """``GET /v3/catalog_entries`` of one catalog type (cached); the values of a
+        catalog-backed custom field such as "Affected Team"."""
+        return await self._cached(
+            f"catalog:{catalog_type_id}",
+            lambda: self.paginate(
+                "/v3/catalog_entries",
+                "catalog_entries",
+                CatalogEntry,
+                params=[("catalog_type_id", catalog_type_id)],
+                page_size=250,
+                resource="catalog type",
+            ),
+        )
+
     async def escalation_paths(self) -> list[EscalationPath]:
         """The workspace's escalation paths (cached)."""
         return await self._cached(
@@ -439,14 +455,14 @@ def _translate(response: httpx.Response, *, resource: str) -> IntegrationError:
     errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
     status = response.status_code
     if status == 404:
-        return NotFoundError(not_found_message(resource), request_id=request_id)
+        return NotFoundError(not_found_message(resource), status=status, request_id=request_id)
     if status in (401, 403):
         scope = next(
             (str(e["metadata"]["scope"]) for e in errors if (e.get("metadata") or {}).get("scope")),
             None,
         )
         message = PERMISSION_DENIED + (f" (missing scope: {scope})" if scope else "")
-        return AuthenticationError(message, request_id=request_id)
+        return AuthenticationError(message, status=status, request_id=request_id)
     if status == 429:
         return RateLimitedError(
             "incident.io rate limit reached; retrying later",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
 from activities.errors import InvalidRequestError
@@ -12,9 +11,7 @@ from activities.incident_io.models import (
     IncidentStatus,
     Severity,
 )
-from workflows.normalize import severity_level
-
-_LEVEL = re.compile(r"^\s*sev\s*-?\s*([1-9])\s*$", re.IGNORECASE)
+from workflows.normalize import LEVEL_FORM, severity_level, severity_levels
 
 # Filter words for `status` in incident_io.incident.list, onto incident.io's API categories.
 CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
@@ -41,7 +38,7 @@ CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
 def level_of(
     severity: Severity, severities: Sequence[Severity], overrides: Mapping[str, str]
 ) -> str | None:
-    """``SEV-n`` of a severity, by rank among the workspace's (or an override)."""
+    """``SEV-n`` of a severity: its distinct level in the workspace (see ``severity_levels``)."""
     return severity_level(
         severity.model_dump(),
         catalogue=[s.model_dump() for s in severities],
@@ -49,28 +46,38 @@ def level_of(
     )
 
 
-def severities_matching(
+def severity_mapping(
+    severities: Sequence[Severity], overrides: Mapping[str, str]
+) -> list[tuple[str, Severity]]:
+    """``(SEV-n, severity)`` for every workspace severity, SEV-1 first."""
+    levels = severity_levels([s.model_dump() for s in severities], overrides)
+    pairs = [(levels[s.id], s) for s in severities]
+    return sorted(pairs, key=lambda pair: int(pair[0].removeprefix("SEV-")))
+
+
+def severity_matching(
     value: str, severities: Sequence[Severity], overrides: Mapping[str, str]
-) -> list[Severity]:
-    """Severities named ``value`` or at level ``SEV-n``; most severe first.
+) -> Severity:
+    """The one severity ``value`` names: a rensei level ``SEV-n``, else the workspace's own
+    name (``SEV0``, ``P1``, ``Critical``, case-insensitive), else its id.
+
+    The dashed ``SEV-n`` form always means rensei's level, so the value a trigger payload
+    carries in ``severity`` sets that same severity back.
 
     Raises:
         InvalidRequestError: nothing matches; the message lists what would.
     """
     wanted = value.strip()
-    match = _LEVEL.match(wanted)
-    if match:
-        level = f"SEV-{match.group(1)}"
-        found = [s for s in severities if level_of(s, severities, overrides) == level]
-    else:
-        found = [s for s in severities if s.name.casefold() == wanted.casefold()]
-    if not found:
-        levels = sorted({lv for s in severities if (lv := level_of(s, severities, overrides))})
-        names = [s.name for s in severities]
-        raise InvalidRequestError(
-            f"unknown severity '{value}': use one of {', '.join(levels + names)}"
-        )
-    return sorted(found, key=lambda s: -s.rank)
+    mapping = severity_mapping(severities, overrides)
+    level = LEVEL_FORM.match(wanted)
+    for mapped, severity in mapping:
+        if level is not None and mapped == f"SEV-{int(level.group(1))}":
+            return severity
+    for _, severity in mapping:
+        if wanted.casefold() in (severity.name.casefold(), severity.id.casefold()):
+            return severity
+    choices = ", ".join(f"{mapped} ({severity.name})" for mapped, severity in mapping)
+    raise InvalidRequestError(f"unknown severity '{value}': use one of {choices}")
 
 
 def status_named(value: str, statuses: Sequence[IncidentStatus]) -> IncidentStatus:

@@ -43,6 +43,16 @@ class CustomField(ApiModel):
     name: str
     field_type: str
     description: str | None = None
+    catalog_type_id: str | None = None
+    """Set when the field's values are entries of a catalog type (how teams are modelled)."""
+
+
+class CatalogEntry(ApiModel):
+    id: str
+    catalog_type_id: str
+    name: str
+    external_id: str | None = None
+    aliases: list[str] = []
 
 
 class CustomFieldOption(ApiModel):

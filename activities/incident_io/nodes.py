@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -16,7 +17,8 @@ from activities.errors import to_application_error as _to_application_error
 from activities.incident_io import lookup
 from activities.incident_io.budget import CallBudget, CatalogueCache
 from activities.incident_io.client import IncidentIoClient
-from activities.incident_io.models import Incident, Severity
+from activities.incident_io.models import Incident, IncidentStatus, Severity
+from activities.incident_io.preferences import Preferences, WorkspacePreferences, no_preferences
 from activities.incident_io.schemas import (
     AcknowledgeIncidentInput,
     AcknowledgeIncidentOutput,
@@ -32,6 +34,7 @@ from activities.incident_io.schemas import (
     ResolveIncidentOutput,
     UpdateIncidentInput,
 )
+from activities.incident_io.teams import team_filter
 from interpreter.plan import NodeCall
 from workflows.normalize import incident_fields
 
@@ -48,7 +51,7 @@ class IncidentIoActivities:
         base_url_for: the API base URL of a workspace (a simulator in the sandbox).
         cache: severities/statuses/fields, shared by every activity of the process.
         budget: the per-process call budget (token bucket per workspace).
-        severity_overrides: per-workspace ``{severity name or id: "SEV-n"}``.
+        preferences: a workspace's severity overrides and team field (the store's).
         max_inline_wait: longest Retry-After waited out inside one attempt.
         sandbox: ``(token, url)``: calls made with this token (the local simulator's sandbox
             key, which no real incident.io accepts) go to ``url``, so a workspace leaves
@@ -63,7 +66,7 @@ class IncidentIoActivities:
         *,
         cache: CatalogueCache | None = None,
         budget: CallBudget | None = None,
-        severity_overrides: Callable[[str], Mapping[str, str]] | None = None,
+        preferences: Preferences | None = None,
         max_inline_wait: float = 30.0,
         sandbox: tuple[str, str] | None = None,
     ) -> None:
@@ -73,7 +76,7 @@ class IncidentIoActivities:
         self._base_url_for = base_url_for
         self.cache = cache or CatalogueCache()
         self._budget = budget
-        self._overrides = severity_overrides or (lambda _: {})
+        self._preferences = preferences or no_preferences
         self._max_inline_wait = max_inline_wait
 
     def all(self) -> list[Callable[..., Any]]:
@@ -129,8 +132,8 @@ class IncidentIoActivities:
         self, client: IncidentIoClient, incidents: list[Incident]
     ) -> list[IncidentOutput]:
         severities = await client.severities()
-        overrides = self._overrides(client.workspace)
-        return [_normalized(i, severities, overrides) for i in incidents]
+        prefs = await self._preferences(client.workspace)
+        return [_normalized(i, severities, prefs) for i in incidents]
 
     # -- nodes -------------------------------------------------------------------------------
 
@@ -156,13 +159,14 @@ class IncidentIoActivities:
             else:
                 status = lookup.status_named(inputs.status, await client.incident_statuses())
                 filters["status_ids"] = [status.id]
+            prefs = await self._preferences(client.workspace)
             if inputs.severity is not None:
-                found = lookup.severities_matching(
-                    inputs.severity, await client.severities(), self._overrides(client.workspace)
+                found = lookup.severity_matching(
+                    inputs.severity, await client.severities(), prefs.severity_overrides
                 )
-                filters["severity_ids"] = [s.id for s in found]
+                filters["severity_ids"] = [found.id]
             if inputs.team is not None:
-                filters["custom_field"] = await _team_filter(client, inputs.team)
+                filters["custom_field"] = await team_filter(client, inputs.team, prefs.team_field)
             incidents = await client.list_incidents(limit=inputs.limit, **filters)
             normalized = await self._normalize(client, incidents)
             return ListIncidentsOutput(incidents=normalized, count=len(normalized))
@@ -171,33 +175,41 @@ class IncidentIoActivities:
 
     @activity.defn(name="incident_io.incident.acknowledge")
     async def acknowledge(self, call: NodeCall) -> dict[str, Any]:
-        """Accepts a triage incident into its first live status, posts ``message``, acks pages."""
+        """Accepts a triage incident into its first active status, posts ``message``, acks
+        its triggered pages, and reports what really happened (see ``acknowledgement``)."""
         key = call.context.idempotency_key
 
         async def body(client: IncidentIoClient, inputs: AcknowledgeIncidentInput) -> BaseModel:
             incident = await client.get_incident(inputs.incident_id)
-            status = incident.incident_status
-            live = lookup.first_in("live", await client.incident_statuses())
-            posted, message_key = False, key
-            if status.category == "triage" and live is not None:
+            before = incident.incident_status
+            move = acknowledgement(incident, await client.incident_statuses())
+            after, update_id, problem = before, None, move.problem
+            if move.target is not None:
                 try:
-                    await client.create_incident_update(
+                    update = await client.create_incident_update(
                         incident.id,
                         idempotency_key=key,
                         message=inputs.message,
-                        to_status_id=live.id,
+                        to_status_id=move.target.id,
                     )
-                    status, posted = live, True
+                    after, update_id = update.new_incident_status or move.target, update.id
                 except InvalidRequestError as exc:
-                    # The documented API only resolves triage incidents; accepting one may be
-                    # refused. The acknowledgement (message, escalation acks) still stands.
-                    activity.logger.warning(
-                        "incident.io kept %s in triage: %s", incident.reference, exc
+                    problem = (
+                        f"incident.io refused to move {incident.reference} from {before.name} "
+                        f"to {move.target.name}: {exc}"
                     )
-                    message_key = f"{key}#message"
-            if inputs.message is not None and not posted:
-                await client.create_incident_update(
-                    incident.id, idempotency_key=message_key, message=inputs.message
+            if inputs.message is not None and update_id is None:
+                update = await client.create_incident_update(
+                    incident.id, idempotency_key=f"{key}#message", message=inputs.message
+                )
+                update_id = update.id
+            if problem is not None:
+                await client.create_timeline_item(
+                    incident.id,
+                    idempotency_key=f"{key}#status",
+                    title=f"Acknowledged by rensei; the status stays {before.name}",
+                    timestamp=datetime.now(UTC),
+                    description=problem,
                 )
             pages = await client.list_escalations(
                 incident_ids=[incident.id], statuses=["triggered"]
@@ -206,8 +218,14 @@ class IncidentIoActivities:
                 await client.respond_escalation(page.id, "ack")
             return AcknowledgeIncidentOutput(
                 incident_id=incident.id,
-                incident_status=status.name,
-                escalations_acknowledged=len(pages),
+                status=after.name,
+                status_category=after.category,
+                status_changed=after.id != before.id,
+                status_from=before.name,
+                status_to=after.name if after.id != before.id else None,
+                escalations_acknowledged=[p.id for p in pages],
+                update_id=update_id,
+                problem=problem,
             )
 
         return await self._run(call, AcknowledgeIncidentInput, body)
@@ -249,10 +267,11 @@ class IncidentIoActivities:
         async def body(client: IncidentIoClient, inputs: UpdateIncidentInput) -> BaseModel:
             changes: dict[str, Any] = {}
             if inputs.severity is not None:
-                found = lookup.severities_matching(
-                    inputs.severity, await client.severities(), self._overrides(client.workspace)
+                prefs = await self._preferences(client.workspace)
+                found = lookup.severity_matching(
+                    inputs.severity, await client.severities(), prefs.severity_overrides
                 )
-                changes["severity_id"] = found[0].id
+                changes["severity_id"] = found.id
             if inputs.status is not None:
                 status = lookup.status_named(inputs.status, await client.incident_statuses())
                 changes["incident_status_id"] = status.id
@@ -317,25 +336,56 @@ class IncidentIoActivities:
         return await self._run(call, AddTimelineEventInput, body)
 
 
+@dataclass(frozen=True)
+class StatusMove:
+    """The status move acknowledging asks for: ``target`` None means none is made, and
+    ``problem`` says why when one was wanted."""
+
+    target: IncidentStatus | None
+    problem: str | None = None
+
+
+def acknowledgement(incident: Incident, statuses: list[IncidentStatus]) -> StatusMove:
+    """Which status move acknowledging ``incident`` makes.
+
+    incident.io has no "acknowledged" status. The documented moves (spec,
+    IncidentEditPayloadV2.incident_status_id) are: within a category, triage or active to
+    post-incident or closed, post-incident to closed. So:
+
+    - active (``live``): stays as it is; nothing to move.
+    - triage: accepting it into the first active status is tried; the documented list
+      does not include that move, so incident.io may refuse it, and the refusal is reported.
+    - paused, post-incident, closed, declined, canceled, merged: no move back to active
+      exists; the status stays and the problem is reported.
+    """
+    status = incident.incident_status
+    if status.category == "live":
+        return StatusMove(None)
+    if status.category == "triage":
+        live = lookup.first_in("live", statuses)
+        if live is not None:
+            return StatusMove(live)
+        return StatusMove(
+            None, f"the workspace has no active status to accept {incident.reference} into"
+        )
+    return StatusMove(
+        None,
+        f"{incident.reference} is {status.name} ({status.category}): incident.io allows no "
+        "move from it back to an active status, so the status stays",
+    )
+
+
 def _normalized(
-    incident: Incident, severities: list[Severity], overrides: Mapping[str, str]
+    incident: Incident, severities: list[Severity], prefs: WorkspacePreferences
 ) -> IncidentOutput:
     fields = incident_fields(
         incident.model_dump(mode="json"),
         severities=[s.model_dump() for s in severities],
-        overrides=overrides,
+        overrides=prefs.severity_overrides,
+        team_field=prefs.team_field,
     )
     fields["id"] = fields.pop("incident_id")
     return IncidentOutput.model_validate(fields)
-
-
-async def _team_filter(client: IncidentIoClient, team: str) -> dict[str, list[str]]:
-    fields = await client.custom_fields()
-    field = next((f for f in fields if f.name.casefold() == "team"), None)
-    if field is None:
-        raise InvalidRequestError("this workspace has no 'Team' custom field to filter by")
-    option = lookup.option_named(team, await client.custom_field_options(field.id), field="team")
-    return {field.id: [option.id]}
 
 
 async def _user_id(client: IncidentIoClient, user: str) -> str:

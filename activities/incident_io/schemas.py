@@ -62,10 +62,25 @@ class AcknowledgeIncidentInput(_Input):
 
 
 class AcknowledgeIncidentOutput(_Output):
+    """What acknowledging did on incident.io, which has no "acknowledged" incident status.
+
+    ``status`` is the incident's real status after the call; ``statusFrom``/``statusTo``
+    the move made (``statusTo`` is null when the status did not move, and ``problem`` then
+    says why when a move was wanted); ``escalationsAcknowledged`` the ids of the pages acked;
+    ``updateId`` the incident update posted (null when none was).
+    """
+
     incident_id: str = Field(alias="incidentId")
-    status: str = "acknowledged"
-    incident_status: str = Field(alias="incidentStatus")
-    escalations_acknowledged: int = Field(default=0, alias="escalationsAcknowledged")
+    status: str
+    status_category: str = Field(alias="statusCategory")
+    status_changed: bool = Field(alias="statusChanged")
+    status_from: str = Field(alias="statusFrom")
+    status_to: str | None = Field(default=None, alias="statusTo")
+    escalations_acknowledged: list[str] = Field(
+        default_factory=list, alias="escalationsAcknowledged"
+    )
+    update_id: str | None = Field(default=None, alias="updateId")
+    problem: str | None = None
 
 
 class ResolveIncidentInput(_Input):

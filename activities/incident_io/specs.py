@@ -61,7 +61,8 @@ INCIDENT_IO_NODES: dict[str, NodeSpec] = {
             "incident_io.incident.acknowledge",
             s.AcknowledgeIncidentInput,
             s.AcknowledgeIncidentOutput,
-            "Acknowledges an incident: accepts triage, posts the message, acks its pages.",
+            "Acknowledges an incident: tries to accept triage into active, posts the message, "
+            "acks its triggered pages; reports the real status and any move it could not make.",
             timeout=90.0,
         ),
         _spec(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,12 +18,14 @@ from activities.errors import (
 )
 from activities.incident_io.client import IncidentIoClient
 from activities.incident_io.models import Incident
+from activities.incident_io.preferences import Preferences, no_preferences
 from workflows.contracts import Hint, PollInput, PollResult, SnapshotInput, SnapshotResult
 from workflows.events import IncidentSnapshot, TimelineEntry, tracked_values
 from workflows.ids import incident_workflow_id
 from workflows.normalize import incident_fields, parse_time
 
 MAX_ENTRIES = 50
+MAX_SEEN = 500  # incidents updated within one OVERLAP: far more than any workspace has
 OVERLAP = timedelta(seconds=2)  # re-read the edge of the window; duplicates are harmless
 
 
@@ -34,7 +36,7 @@ class SyncActivities:
         client_for: an incident.io client for a workspace (credentials looked up inside).
         temporal: the Temporal client the poll signals-with-start incident workflows with.
         task_queue: where the incident workflows run.
-        severity_overrides: per-workspace ``{severity name or id: "SEV-n"}``.
+        preferences: a workspace's severity overrides and team field (the store's).
         on_cursor: called with (workspace, cursor) after each poll (the store records it).
     """
 
@@ -44,13 +46,13 @@ class SyncActivities:
         temporal: Client,
         *,
         task_queue: str,
-        severity_overrides: Callable[[str], Awaitable[Mapping[str, str]]] | None = None,
+        preferences: Preferences | None = None,
         on_cursor: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self._client_for = client_for
         self._temporal = temporal
         self._task_queue = task_queue
-        self._overrides = severity_overrides or _no_overrides
+        self._preferences = preferences or no_preferences
         self._on_cursor = on_cursor
 
     def all(self) -> list[Callable[..., Any]]:
@@ -64,7 +66,12 @@ class SyncActivities:
 
     @activity.defn(name="incident_io.sync.snapshot")
     async def snapshot(self, params: SnapshotInput) -> SnapshotResult:
-        """The incident as it is now, normalized, with its newest updates and timeline items."""
+        """The incident as it is now, normalized, with its newest updates and timeline items.
+
+        An incident the key cannot read (deleted: 404; private without private access:
+        403 or 404) is reported as ``missing`` with incident.io's reason, not raised: the
+        incident workflow decides how often to try again.
+        """
         client = await self._client(params.workspace)
         try:
             incident = await client.get_incident(params.incident_id)
@@ -72,13 +79,19 @@ class SyncActivities:
             updates = await client.list_incident_updates(incident.id)
             items = await client.list_timeline_items(incident.id)
         except NotFoundError as exc:
-            return SnapshotResult(missing=str(exc))
+            return SnapshotResult(missing=f"incident.io answered 404: {exc}")
+        except AuthenticationError as exc:
+            if exc.status != 403:
+                raise to_application_error(exc) from None
+            return SnapshotResult(missing=f"incident.io answered 403: {exc}")
         except IntegrationError as exc:
             raise to_application_error(exc) from None
+        prefs = await self._preferences(params.workspace)
         fields = incident_fields(
             incident.model_dump(mode="json"),
             severities=[s.model_dump() for s in severities],
-            overrides=await self._overrides(params.workspace),
+            overrides=prefs.severity_overrides,
+            team_field=prefs.team_field,
         )
         entries = [
             TimelineEntry(
@@ -103,7 +116,12 @@ class SyncActivities:
 
     @activity.defn(name="incident_io.sync.poll")
     async def poll(self, params: PollInput) -> PollResult:
-        """Hints the workflow of every incident updated since the cursor; returns the new cursor."""
+        """Hints the workflow of every incident updated since the cursor; returns the new cursor.
+
+        The window re-reads ``OVERLAP`` before the cursor so that nothing updated in the
+        same instant is missed; ``seen`` (id@updated_at of what was hinted inside that
+        overlap) keeps an unchanged incident from being hinted again on every poll.
+        """
         now = datetime.now(UTC)
         if params.cursor is None:
             cursor = (now - OVERLAP).isoformat()
@@ -121,15 +139,18 @@ class SyncActivities:
             )
         except IntegrationError as exc:
             raise to_application_error(exc) from None
-        changed = [i for i in incidents if _after(i.updated_at, since)]
-        newest = since
+        already = set(params.seen)
+        recent = [i for i in incidents if _after(i.updated_at, since)]
+        changed = [i for i in recent if _version(i) not in already]
         for incident in changed:
             await self.hint(params.workspace, incident.id, Hint(source="sync"), params.connected_at)
             activity.heartbeat(incident.id)
-            newest = max(newest, parse_time(incident.updated_at) or newest)
-        cursor = (newest - OVERLAP).isoformat() if changed else params.cursor
+        times = [t for i in recent if (t := parse_time(i.updated_at)) is not None]
+        edge = max(since, max(times) - OVERLAP) if times else since
+        cursor = edge.isoformat() if times else params.cursor
+        seen = sorted({_version(i) for i in recent if _after(i.updated_at, edge)})
         await self._record(params.workspace, cursor)
-        return PollResult(cursor=cursor, hinted=len(changed))
+        return PollResult(cursor=cursor, hinted=len(changed), seen=seen[-MAX_SEEN:])
 
     async def hint(
         self, workspace: str, incident_id: str, hint: Hint, connected_at: str | None
@@ -175,8 +196,8 @@ async def signal_incident(
     )
 
 
-async def _no_overrides(workspace: str) -> Mapping[str, str]:
-    return {}
+def _version(incident: Incident) -> str:
+    return f"{incident.id}@{incident.updated_at}"
 
 
 def _roles(incident: Incident) -> dict[str, str | None]:

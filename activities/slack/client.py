@@ -1,7 +1,8 @@
-"""A thin typed client for the Slack Web API methods rensei calls (JSON bodies, bot token)."""
+"""A thin typed client for the Slack Web API methods rensei calls (bot token, per-method args)."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -18,6 +19,7 @@ from activities.errors import (
     from_transport,
     parse_retry_after,
 )
+from activities.slack.scopes import METHODS
 
 PROVIDER = "Slack"
 JSON_UTF8 = "application/json; charset=utf-8"
@@ -62,13 +64,19 @@ class SlackClient:
     async def call(self, method: str, body: dict[str, Any], *, channel: str = "") -> dict[str, Any]:
         """POSTs one method; returns the answer when ``ok`` is true, raises otherwise.
 
-        ``channel`` is the channel as the user wrote it, so errors can name it.
+        The arguments go as a JSON body to methods that accept JSON and as form fields to
+        the others (Slack ignores a JSON body there). ``channel`` is the channel as the user
+        wrote it, so errors can name it.
         """
-        headers = {"Authorization": f"Bearer {self._token}", "Content-Type": JSON_UTF8}
+        headers = {"Authorization": f"Bearer {self._token}"}
+        url = f"{self._base}/api/{method}"
         try:
-            response = await self._http.post(
-                f"{self._base}/api/{method}", json=body, headers=headers
-            )
+            if METHODS[method].json:
+                content = json.dumps(body, separators=(",", ":")).encode()
+                headers["Content-Type"] = JSON_UTF8
+                response = await self._http.post(url, content=content, headers=headers)
+            else:
+                response = await self._http.post(url, data=form_fields(body), headers=headers)
         except httpx.TransportError as exc:
             raise from_transport(PROVIDER, exc) from exc
         if response.status_code == 429:
@@ -89,6 +97,14 @@ class SlackClient:
         code = str(answer.get("error") or "")
         if not code:
             raise from_http_status(PROVIDER, response)
+        if code == "missing_scope":
+            needed = str(answer.get("needed") or "?")
+            raise AuthenticationError(
+                f"Permission denied: the Slack token lacks the scope '{needed}' that {method} "
+                "needs; add it under OAuth & Permissions, reinstall the app and reconnect it",
+                status=response.status_code,
+                code=code,
+            )
         raise _error(method, code, channel=channel, status=response.status_code)
 
     async def channel_id(self, channel: str) -> str:
@@ -153,15 +169,6 @@ class SlackClient:
             body["metadata"] = metadata
         return await self.call("chat.update", body, channel=channel_id)
 
-    async def add_reaction(self, channel_id: str, ts: str, name: str) -> None:
-        """reactions.add; an existing reaction counts as success (idempotent)."""
-        body = {"channel": channel_id, "timestamp": ts, "name": name.strip(":")}
-        try:
-            await self.call("reactions.add", body, channel=channel_id)
-        except InvalidRequestError as exc:
-            if exc.code != "already_reacted":
-                raise
-
     async def permalink(self, channel_id: str, ts: str) -> str:
         """chat.getPermalink."""
         body = {"channel": channel_id, "message_ts": ts}
@@ -211,6 +218,22 @@ class SlackClient:
             raise InvalidRequestError(f"Slack user group '@{wanted}' not found (known: {known})")
         answer = await self.call("usergroups.users.list", {"usergroup": group["id"]})
         return str(group["id"]), [str(u) for u in answer.get("users", [])]
+
+
+def form_fields(body: dict[str, Any]) -> dict[str, str]:
+    """Arguments as Slack's form fields: booleans as 1/0 (as slack_sdk sends them), lists and
+    objects as JSON text, ``None`` left out."""
+    fields: dict[str, str] = {}
+    for name, value in body.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            fields[name] = "1" if value else "0"
+        elif isinstance(value, dict | list):
+            fields[name] = json.dumps(value, separators=(",", ":"))
+        else:
+            fields[name] = str(value)
+    return fields
 
 
 def _error(method: str, code: str, *, channel: str, status: int) -> IntegrationError:

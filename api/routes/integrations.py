@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel
 
+from activities.slack.scopes import OPTIONAL_SCOPES, REQUIRED_SCOPES
 from api.auth import require_admin
 from api.deps import Services, services, workspace_id
 from api.identity import (
@@ -19,6 +20,7 @@ from api.identity import (
     slack_identity,
 )
 from store import CredentialDecryptError, Integration, mask
+from workflows.normalize import canonical_level
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,8 @@ async def describe(
         view: dict[str, Any] = {"status": "disconnected"}
         if kind == "incident_io":
             view["webhook_url"] = webhook_url(svc, workspace)
+        if kind == "slack":
+            view |= _slack_scopes()
         return view
     view = {
         "status": integration.status,
@@ -98,6 +102,8 @@ async def describe(
     except CredentialDecryptError as exc:
         view["status"] = "error"
         view["error"] = str(exc)
+    if kind == "slack":
+        view |= _slack_scopes()
     if kind == "incident_io":
         view["webhook_url"] = webhook_url(svc, workspace)
         view["sync"] = {
@@ -105,6 +111,28 @@ async def describe(
             "last_event_at": _iso(integration.last_event_at),
         }
     return view
+
+
+def _slack_scopes() -> dict[str, list[str]]:
+    """The bot scopes to grant, for the settings card and the API listing."""
+    return {"required_scopes": list(REQUIRED_SCOPES), "optional_scopes": list(OPTIONAL_SCOPES)}
+
+
+def _missing_slack_scopes(granted: list[str] | None) -> str | None:
+    """Why the token cannot serve every Slack node, or None when it has every scope needed."""
+    if granted is None:
+        return (
+            "Slack did not report the bot token's scopes (no x-oauth-scopes header on "
+            "auth.test); is the Slack URL right?"
+        )
+    missing = [scope for scope in REQUIRED_SCOPES if scope not in granted]
+    if not missing:
+        return None
+    return (
+        f"the Slack bot token lacks scope(s) rensei's Slack nodes need: {', '.join(missing)}. "
+        "Add them in the Slack app under OAuth & Permissions -> Bot Token Scopes, reinstall "
+        "the app to the workspace, then paste the new bot token"
+    )
 
 
 @router.get("")
@@ -195,21 +223,25 @@ class SeverityOverrides(BaseModel):
     overrides: dict[str, str] = {}
 
 
-LEVELS = ("SEV-1", "SEV-2", "SEV-3", "SEV-4")
-
-
 @router.put("/incident-io/severity-overrides")
 async def put_severity_overrides(
     body: SeverityOverrides, svc: Svc, workspace: Workspace
 ) -> dict[str, Any]:
-    """Maps workspace severities (by name or id) onto SEV-1..SEV-4 instead of by rank."""
-    wrong = {k: v for k, v in body.overrides.items() if v not in LEVELS}
+    """Pins workspace severities (by name or id) to rensei levels instead of by rank."""
+    wrong = {k: v for k, v in body.overrides.items() if canonical_level(v) is None}
     if wrong:
         raise _bad_request(
-            "each severity maps onto one of SEV-1, SEV-2, SEV-3, SEV-4; not "
+            "each severity maps onto a level written SEV-1, SEV-2, ... (SEV-1 most severe); not "
             + ", ".join(f"{k!r}: {v!r}" for k, v in sorted(wrong.items()))
         )
-    saved = await svc.store.set_severity_overrides(workspace, body.overrides)
+    overrides = {k: str(canonical_level(v)) for k, v in body.overrides.items()}
+    levels = list(overrides.values())
+    twice = sorted({v for v in levels if levels.count(v) > 1})
+    if twice:
+        raise _bad_request(
+            "two severities cannot share a level: " + ", ".join(twice) + " is given twice"
+        )
+    saved = await svc.store.set_severity_overrides(workspace, overrides)
     return {"workspace": workspace, "overrides": saved.severity_overrides}
 
 
@@ -223,7 +255,7 @@ async def disconnect_incident_io(svc: Svc, workspace: Workspace) -> dict[str, An
 
 @router.post("/slack")
 async def connect_slack(body: SlackConnect, svc: Svc, workspace: Workspace) -> dict[str, Any]:
-    """Validates the bot token with ``auth.test`` and stores it with the signing secret."""
+    """Validates the bot token with ``auth.test`` (and its scopes), stores it with the secret."""
     bot_token, signing_secret = body.bot_token.strip(), body.signing_secret.strip()
     if not bot_token.startswith("xoxb-"):
         raise _bad_request("this is not a Slack bot token: bot tokens start with 'xoxb-'")
@@ -232,6 +264,9 @@ async def connect_slack(body: SlackConnect, svc: Svc, workspace: Workspace) -> d
             "paste the Slack app's signing secret (Basic Information -> App Credentials)"
         )
     identity = await _identify(slack_identity, svc.http, svc.settings.slack_base_url, bot_token)
+    problem = _missing_slack_scopes(identity.details.get("scopes"))
+    if problem is not None:
+        raise _bad_request(problem)
     await svc.store.put_credential(workspace, "slack", "bot_token", bot_token)
     await svc.store.put_credential(workspace, "slack", "signing_secret", signing_secret)
     await svc.store.upsert_integration(

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from api.auth import SESSION_COOKIE, SESSION_SECONDS, admin_auth
 from api.deps import Services, services, workspace_id
+from api.routes.incident_io_settings import workspace_mapping
 from api.routes.integrations import PRIMARY_FIELD, describe
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -94,6 +95,7 @@ async def integrations_page(request: Request, svc: Svc, workspace: Workspace) ->
     context = {
         "workspace": workspace,
         "integrations": integrations,
+        "incident_io_mapping": await workspace_mapping(svc, workspace),
         "agents": await svc.store.list_agent_cards(workspace),
         "definitions": definitions,
     }

@@ -25,6 +25,7 @@ from temporalio.service import RPCError
 from activities.incident_io.sync import signal_incident
 from api.deps import Services, services
 from store import DEFAULT_WORKSPACE
+from telemetry import logs
 from workflows.contracts import Hint
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,7 @@ async def ingest(
         return _answer(200, status="ignored", event_type=event_type)
     if not incident_id:
         return _answer(400, error=f"the {event_type} payload has no incident id")
+    logs.bind(incident=incident_id)
     hint = Hint(
         source="webhook",
         webhook_id=headers["webhook-id"],

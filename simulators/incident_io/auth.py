@@ -25,6 +25,7 @@ SCOPES: dict[tuple[str, str], str | None] = {
     ("GET", "/v2/custom_fields"): "custom_fields.view",
     ("GET", "/v2/incident_roles"): "incident_roles.view",
     ("GET", "/v1/custom_field_options"): "custom_fields.view",
+    ("GET", "/v3/catalog_entries"): "catalog_entries.view",
     ("GET", "/v2/escalation_paths"): "escalation_paths.view",
     ("GET", "/v2/users"): "users.view",
     ("GET", "/v2/incident_updates"): "incidents.view",

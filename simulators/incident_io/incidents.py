@@ -34,7 +34,18 @@ def check_transition(current: Status, target: Status, *, field: str) -> None:
     )
 
 
-def _normalize_value(cf: CustomField, value: Mapping[str, Any], where: str) -> Json:
+def _normalize_value(ws: Workspace, cf: CustomField, value: Mapping[str, Any], where: str) -> Json:
+    if cf.catalog_type_id is not None:
+        # Catalog-backed fields take value_catalog_entry_id: "ID of the catalog entry. You can
+        # also use an ExternalID or an Alias of the catalog entry." (spec,
+        # CustomFieldValuePayloadV2); they have no options to pick by value_option_id.
+        ident = value.get("value_catalog_entry_id")
+        entry = ws.catalog_entry(cf.catalog_type_id, str(ident)) if ident else None
+        if entry is None:
+            raise invalid(
+                where, f"{ident!r} is not an entry of the catalog behind the {cf.name!r} field"
+            )
+        return {"value_catalog_entry_id": entry.id}
     if cf.field_type in ("single_select", "multi_select"):
         option = value.get("value_option_id") or value.get("id")
         if option not in {o.id for o in cf.options}:
@@ -64,7 +75,7 @@ def normalize_custom_fields(
         if cf is None:
             raise invalid(f"{where}.custom_field_id", f"unknown custom field {field_id!r}")
         values = [
-            _normalize_value(cf, v, f"{where}.values.{j}")
+            _normalize_value(ws, cf, v, f"{where}.values.{j}")
             for j, v in enumerate(entry.get("values", []))
         ]
         if cf.field_type != "multi_select" and len(values) > 1:

@@ -8,6 +8,8 @@ from typing import Any
 
 from simulators.incident_io.seed import (
     ApiKey,
+    CatalogEntry,
+    CatalogType,
     CustomField,
     EscalationPath,
     IncidentType,
@@ -141,11 +143,50 @@ def option_json(field_id: str, option: Any) -> Json:
 
 
 def custom_field_json(cf: CustomField, ws: Workspace) -> Json:
-    return {
+    body: Json = {
         "id": cf.id,
         "name": cf.name,
         "description": cf.description,
         "field_type": cf.field_type,
+        "created_at": iso(ws.created_at),
+        "updated_at": iso(ws.created_at),
+    }
+    if cf.catalog_type_id is not None:
+        body["catalog_type_id"] = cf.catalog_type_id
+    return body
+
+
+def catalog_entry_json(entry: CatalogEntry, ws: Workspace) -> Json:
+    """CatalogEntryV3 (no attributes: the seeded catalog types have none)."""
+    return {
+        "id": entry.id,
+        "catalog_type_id": entry.catalog_type_id,
+        "name": entry.name,
+        "external_id": entry.external_id,
+        "aliases": list(entry.aliases),
+        "rank": entry.rank,
+        "attribute_values": {},
+        "created_at": iso(ws.created_at),
+        "updated_at": iso(ws.created_at),
+    }
+
+
+def catalog_type_json(kind: CatalogType, ws: Workspace) -> Json:
+    """CatalogTypeV3 with every required field."""
+    return {
+        "id": kind.id,
+        "name": kind.name,
+        "description": kind.description,
+        "type_name": kind.type_name,
+        "engine_resource_type": kind.type_name,
+        "ranked": False,
+        "schema": {"attributes": [], "version": 1},
+        "icon": "users",
+        "categories": ["team"],
+        "color": "blue",
+        "is_editable": True,
+        "annotations": {},
+        "use_name_as_identifier": True,
         "created_at": iso(ws.created_at),
         "updated_at": iso(ws.created_at),
     }
@@ -177,7 +218,17 @@ def incident_type_json(kind: IncidentType, ws: Workspace) -> Json:
     }
 
 
-def _value_json(cf: CustomField, value: Json) -> Json:
+def _value_json(cf: CustomField, value: Json, ws: Workspace) -> Json:
+    if "value_catalog_entry_id" in value:
+        entry = next(e for e in ws.catalog_entries if e.id == value["value_catalog_entry_id"])
+        return {
+            "value_catalog_entry": {
+                "id": entry.id,
+                "name": entry.name,
+                "external_id": entry.external_id,
+                "aliases": list(entry.aliases),
+            }
+        }
     if "value_option_id" in value:
         option = next(o for o in cf.options if o.id == value["value_option_id"])
         return {"value_option": option_json(cf.id, option)}
@@ -229,7 +280,7 @@ def incident_json(inc: IncidentRecord, ws: Workspace) -> Json:
             "field_type": cf.field_type,
             "options": [option_json(cf.id, o) for o in cf.options],
         }
-        values = [_value_json(cf, v) for v in inc.custom_fields.get(cf.id, [])]
+        values = [_value_json(cf, v, ws) for v in inc.custom_fields.get(cf.id, [])]
         body["custom_field_entries"].append({"custom_field": info, "values": values})
     return body
 

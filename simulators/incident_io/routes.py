@@ -20,6 +20,8 @@ from simulators.incident_io.records import (
     Json,
     TimelineItemRecord,
     api_key_actor,
+    catalog_entry_json,
+    catalog_type_json,
     custom_field_json,
     escalation_path_json,
     incident_json,
@@ -81,6 +83,39 @@ async def list_incident_types(request: Request, _: Key) -> Json:
 async def list_custom_fields(request: Request, _: Key) -> Json:
     ws = state_of(request).workspace
     return {"custom_fields": [custom_field_json(f, ws) for f in ws.custom_fields]}
+
+
+@router.get("/v3/catalog_entries")
+async def list_catalog_entries(request: Request, _: Key) -> Json:
+    """Catalog V3#ListEntries: ``catalog_type_id`` and ``page_size`` (<= 250) are required
+    parameters in the spec; ``identifier`` matches an ID, external ID or alias."""
+    ws = state_of(request).workspace
+    query = parse_query(request.url.query)
+    type_id = query.first("catalog_type_id")
+    if not type_id:
+        raise required("catalog_type_id")
+    if not query.first("page_size"):
+        raise required("page_size")
+    size = page_size(query, maximum=250)
+    kind = ws.catalog_type(type_id)
+    if kind is None:
+        raise not_found("catalog type", type_id)
+    ident = query.first("identifier")
+    entries = sorted(
+        (
+            e
+            for e in ws.catalog_entries
+            if e.catalog_type_id == kind.id
+            and (not ident or e.answers_to(ident) or e.name == ident)
+        ),
+        key=lambda e: (e.rank, e.id),
+    )
+    page, after = paginate(entries, after=query.first("after"), size=size, ident=lambda e: e.id)
+    return {
+        "catalog_type": catalog_type_json(kind, ws),
+        "catalog_entries": [catalog_entry_json(e, ws) for e in page],
+        "pagination_meta": _meta(after, size, len(entries)),
+    }
 
 
 @router.get("/v2/incident_roles")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 SANDBOX_TOKEN = "inc_5fd0c1fb759c29b649288a77deadd7808c0d11057a4811cc4d70f17517a1660d"  # noqa: S105
@@ -47,6 +48,12 @@ STATUS_MERGED = _id("STS", 10)
 FIELD_TEAM = _id("CFD", 1)
 FIELD_ROOT_CAUSE = _id("CFD", 2)
 FIELD_IMPACTED_SERVICES = _id("CFD", 3)
+FIELD_CATALOG_TEAM = _id("CFD", 4)
+CATALOG_TYPE_TEAM = _id("CTY", 1)
+ENTRY_TEAM_PLATFORM = _id("CTE", 1)
+ENTRY_TEAM_PAYMENTS = _id("CTE", 2)
+ENTRY_TEAM_DATA = _id("CTE", 3)
+ENTRY_TEAM_MOBILE = _id("CTE", 4)
 
 OPTION_TEAM_PLATFORM = _id("CFP", 1)
 OPTION_TEAM_PAYMENTS = _id("CFP", 2)
@@ -81,8 +88,10 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "incident_roles.view",
             "custom_fields.view",
             "users.view",
+            "catalog_entries.view",
         }
     ),
+    "catalog_viewer": frozenset({"catalog_entries.view"}),
     "incident_creator": frozenset({"incidents.create"}),
     "incident_editor": frozenset({"incidents.edit"}),
     "global_access": frozenset({"incidents.view_private"}),
@@ -146,6 +155,31 @@ class CustomField:
     description: str
     field_type: str
     options: tuple[Option, ...] = ()
+    catalog_type_id: str | None = None
+    """Set on catalog-backed fields: their values are entries of that catalog type."""
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    id: str
+    catalog_type_id: str
+    name: str
+    external_id: str
+    aliases: tuple[str, ...]
+    rank: int
+
+    def answers_to(self, ident: str) -> bool:
+        """A value_catalog_entry_id may be the entry's ID, external ID or an alias (spec,
+        CustomFieldValuePayloadV2.value_catalog_entry_id)."""
+        return ident in (self.id, self.external_id, *self.aliases)
+
+
+@dataclass(frozen=True)
+class CatalogType:
+    id: str
+    name: str
+    type_name: str
+    description: str
 
 
 @dataclass(frozen=True)
@@ -187,6 +221,8 @@ class Workspace:
     roles: tuple[Role, ...]
     incident_types: tuple[IncidentType, ...]
     escalation_paths: tuple[EscalationPath, ...]
+    catalog_types: tuple[CatalogType, ...] = ()
+    catalog_entries: tuple[CatalogEntry, ...] = ()
     dashboard_url: str = DASHBOARD_URL
     slack_team_id: str = SLACK_TEAM_ID
     created_at: datetime = SEEDED_AT
@@ -214,6 +250,24 @@ class Workspace:
     def custom_field(self, field_id: str) -> CustomField | None:
         return next((f for f in self.custom_fields if f.id == field_id), None)
 
+    def catalog_type(self, type_id: str) -> CatalogType | None:
+        return next((c for c in self.catalog_types if c.id == type_id), None)
+
+    def catalog_entry(self, type_id: str, ident: str) -> CatalogEntry | None:
+        """The entry of ``type_id`` whose ID, external ID or alias is ``ident``."""
+        return next(
+            (
+                e
+                for e in self.catalog_entries
+                if e.catalog_type_id == type_id and e.answers_to(ident)
+            ),
+            None,
+        )
+
+    def team_field(self) -> CustomField:
+        """The field the seeded incidents record their team in."""
+        return next(f for f in self.custom_fields if f.id in (FIELD_TEAM, FIELD_CATALOG_TEAM))
+
     def role(self, role_id: str) -> Role | None:
         return next((r for r in self.roles if r.id == role_id), None)
 
@@ -224,8 +278,75 @@ class Workspace:
         return next((p for p in self.escalation_paths if p.id == path_id), None)
 
 
-def build_workspace() -> Workspace:
-    """Returns the seeded workspace; every call returns equal, fixed data."""
+TEAM_NAMES = ("Platform", "Payments", "Data", "Mobile")
+
+
+def build_workspace(
+    *, severity_names: Sequence[str] | None = None, catalog_team_field: str | None = None
+) -> Workspace:
+    """Returns the seeded workspace; every call with the same arguments returns equal data.
+
+    Args:
+        severity_names: the workspace's severities, most severe first (e.g. ``SEV0`` ..
+            ``SEV4``), instead of Emergency, Critical, Major, Minor. The least severe gets
+            rank 1 and id ``SEVERITY_MINOR``, the next ``SEVERITY_MAJOR``, and so on.
+        catalog_team_field: replaces the option field "Team" by a catalog-backed field of
+            this name (e.g. "Affected Team") whose values are entries of a "Team" catalog
+            type, the way incident.io models teams.
+    """
+    ws = _default_workspace()
+    if severity_names is not None:
+        count = len(severity_names)
+        ws = replace(
+            ws,
+            severities=tuple(
+                Severity(_id("SEV", count - i), name, f"{name} incidents.", count - i)
+                for i, name in enumerate(severity_names)
+            ),
+        )
+    if catalog_team_field is not None:
+        ws = replace(
+            ws,
+            custom_fields=(
+                CustomField(
+                    FIELD_CATALOG_TEAM,
+                    catalog_team_field,
+                    "The team that owns the affected service",
+                    "single_select",
+                    catalog_type_id=CATALOG_TYPE_TEAM,
+                ),
+                *(f for f in ws.custom_fields if f.id != FIELD_TEAM),
+            ),
+            catalog_types=(
+                CatalogType(CATALOG_TYPE_TEAM, "Team", 'Custom["Team"]', "Teams of the company"),
+            ),
+            catalog_entries=tuple(
+                CatalogEntry(
+                    entry,
+                    CATALOG_TYPE_TEAM,
+                    name,
+                    f"team-{name.lower()}",
+                    (f"{name.lower()}@rensei.example",),
+                    rank,
+                )
+                for rank, (entry, name) in enumerate(
+                    zip(
+                        (
+                            ENTRY_TEAM_PLATFORM,
+                            ENTRY_TEAM_PAYMENTS,
+                            ENTRY_TEAM_DATA,
+                            ENTRY_TEAM_MOBILE,
+                        ),
+                        TEAM_NAMES,
+                        strict=True,
+                    )
+                )
+            ),
+        )
+    return ws
+
+
+def _default_workspace() -> Workspace:
     return Workspace(
         keys=(
             ApiKey(

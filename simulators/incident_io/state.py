@@ -43,6 +43,10 @@ class SimulatorConfig:
     seed_incidents: bool = True
     """Start with a few example incidents (INC-1..INC-4, one private)."""
     random_seed: int = 0
+    severity_names: tuple[str, ...] | None = None
+    """The workspace's severities, most severe first (default: Emergency..Minor)."""
+    catalog_team_field: str | None = None
+    """Model the team as a catalog-backed field of this name instead of an option field."""
 
 
 @dataclass
@@ -77,7 +81,10 @@ class SimulatorState:
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.config = config or SimulatorConfig()
-        self.workspace: Workspace = seed.build_workspace()
+        self.workspace: Workspace = seed.build_workspace(
+            severity_names=self.config.severity_names,
+            catalog_team_field=self.config.catalog_team_field,
+        )
         self.clock = clock or (lambda: datetime.now(UTC))
         self.faults = Faults(seed=self.config.random_seed)
         self.limiter = RateLimiter()
@@ -249,14 +256,26 @@ def _user_actor(user_id: str, state: SimulatorState) -> Json:
 
 def _seed_incidents(state: SimulatorState) -> None:
     base = seed.SEEDED_AT
-    team = seed.FIELD_TEAM
+    ws = state.workspace
+
+    def team(name: str) -> Json:
+        field = ws.team_field()
+        if field.catalog_type_id is not None:
+            entry = next(e for e in ws.catalog_entries if e.name == name)
+            return {"custom_field_id": field.id, "values": [{"value_catalog_entry_id": entry.id}]}
+        option = next(o for o in field.options if o.value == name)
+        return {"custom_field_id": field.id, "values": [{"value_option_id": option.id}]}
+
+    def severity(severity_id: str) -> str | None:
+        return severity_id if ws.severity(severity_id) is not None else None
+
     state.create_incident(
         "Checkout latency spike",
         status_id=seed.STATUS_CLOSED,
-        severity_id=seed.SEVERITY_MAJOR,
+        severity_id=severity(seed.SEVERITY_MAJOR),
         summary="p99 checkout latency went above 4 s after a config push.",
         custom_field_entries=[
-            {"custom_field_id": team, "values": [{"value_option_id": seed.OPTION_TEAM_PAYMENTS}]},
+            team("Payments"),
             {"custom_field_id": seed.FIELD_ROOT_CAUSE, "values": [{"value_text": "Bad config"}]},
         ],
         role_assignments={seed.ROLE_LEAD: seed.USER_CHIDI},
@@ -265,25 +284,21 @@ def _seed_incidents(state: SimulatorState) -> None:
     state.create_incident(
         "Search index lagging behind writes",
         status_id=seed.STATUS_MONITORING,
-        severity_id=seed.SEVERITY_MINOR,
-        custom_field_entries=[
-            {"custom_field_id": team, "values": [{"value_option_id": seed.OPTION_TEAM_DATA}]}
-        ],
+        severity_id=severity(seed.SEVERITY_MINOR),
+        custom_field_entries=[team("Data")],
         created_at=base + timedelta(days=1),
     )
     state.create_incident(
         "Elevated 5xx on the public API",
         status_id=seed.STATUS_TRIAGE,
-        severity_id=seed.SEVERITY_CRITICAL,
-        custom_field_entries=[
-            {"custom_field_id": team, "values": [{"value_option_id": seed.OPTION_TEAM_PLATFORM}]}
-        ],
+        severity_id=severity(seed.SEVERITY_CRITICAL),
+        custom_field_entries=[team("Platform")],
         created_at=base + timedelta(days=2),
     )
     state.create_incident(
         "Credential exposed in CI logs",
         status_id=seed.STATUS_FIXING,
-        severity_id=seed.SEVERITY_CRITICAL,
+        severity_id=severity(seed.SEVERITY_CRITICAL),
         visibility="private",
         type_id=seed.TYPE_SECURITY,
         role_assignments={seed.ROLE_LEAD: seed.USER_ALICE},

@@ -16,6 +16,7 @@ from simulators.linear.graphql import Field, GraphQLSyntaxError, parse, substitu
 from simulators.linear.state import (
     VIEWER_ID,
     Faults,
+    Label,
     LinearState,
     Team,
     label_json,
@@ -132,19 +133,58 @@ def _teams(state: LinearState, args: dict[str, Any]) -> dict[str, Any]:
     return _connection(nodes[: int(args.get("first") or 50)], "TeamConnection")
 
 
+# The IssueLabelFilter / NullableTeamFilter fields the simulator evaluates (schema.graphql);
+# any other field is refused rather than silently ignored.
+_LABEL_FILTER = {"and", "or", "id", "name", "team"}
+_TEAM_FILTER = {"and", "or", "id", "key", "name", "null"}
+
+
+def _check_filter(value: Any, allowed: set[str], type_name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _validation_error(f'Expected type "{type_name}" to be an object.')
+    for name in value:
+        if name not in allowed:
+            raise _validation_error(f'Field "{name}" is not defined by type "{type_name}".')
+    return value
+
+
+def _team_matches(wanted: Any, team: Team | None) -> bool:
+    """NullableTeamFilter: ``null: true`` matches a workspace label (no team)."""
+    spec = _check_filter(wanted, _TEAM_FILTER, "NullableTeamFilter")
+    if "null" in spec and (team is None) != bool(spec["null"]):
+        return False
+    if team is None:
+        return not ({"id", "key", "name"} & set(spec)) and all(
+            _team_matches(s, team) for s in spec.get("and") or []
+        )
+    return (
+        _string_match(spec.get("id"), team.id)
+        and _string_match(spec.get("key"), team.key)
+        and _string_match(spec.get("name"), team.name)
+        and all(_team_matches(s, team) for s in spec.get("and") or [])
+        and (not spec.get("or") or any(_team_matches(s, team) for s in spec["or"]))
+    )
+
+
+def _label_matches(state: LinearState, wanted: Any, label: Label) -> bool:
+    spec = _check_filter(wanted, _LABEL_FILTER, "IssueLabelFilter")
+    team = state.teams[label.team_id] if label.team_id is not None else None
+    return (
+        _string_match(spec.get("name"), label.name)
+        and _string_match(spec.get("id"), label.id)
+        and ("team" not in spec or _team_matches(spec["team"], team))
+        and all(_label_matches(state, s, label) for s in spec.get("and") or [])
+        and (not spec.get("or") or any(_label_matches(state, s, label) for s in spec["or"]))
+    )
+
+
 def _labels(state: LinearState, args: dict[str, Any]) -> dict[str, Any]:
     wanted = args.get("filter") or {}
-    team_filter = wanted.get("team") or {}
     nodes = []
     for label in state.labels.values():
-        team = state.teams[label.team_id]
-        if (
-            _string_match(wanted.get("name"), label.name)
-            and _string_match(wanted.get("id"), label.id)
-            and _string_match(team_filter.get("id"), team.id)
-            and _string_match(team_filter.get("key"), team.key)
-        ):
-            nodes.append(label_json(label) | {"team": team.to_json()})
+        if _label_matches(state, wanted, label):
+            team = state.teams[label.team_id].to_json() if label.team_id is not None else None
+            nodes.append(label_json(label) | {"team": team})
     return _connection(nodes[: int(args.get("first") or 50)], "IssueLabelConnection")
 
 
@@ -169,7 +209,7 @@ def _create_issue(state: LinearState, args: dict[str, Any]) -> dict[str, Any]:
         label = state.labels.get(str(label_id))
         if label is None:
             raise _not_found("IssueLabel")
-        if label.team_id != team.id:
+        if label.team_id is not None and label.team_id != team.id:
             raise LinearGraphQLError(
                 f"Label {label.name} does not belong to team {team.key}",
                 user_message="Labels must belong to the issue's team.",
@@ -185,12 +225,14 @@ def _create_issue(state: LinearState, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_new_id(state: LinearState, issue_id: str) -> None:
+    # schema.graphql, IssueCreateInput.id: "The identifier in UUID v4 format. If none is
+    # provided, the backend will generate one." Any other UUID version is refused as input.
     try:
-        uuid.UUID(issue_id)
-    except ValueError as exc:
-        raise LinearGraphQLError(
-            "Argument Validation Error", user_message="id must be a UUID."
-        ) from exc
+        parsed = uuid.UUID(issue_id)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.version != 4 or parsed.variant != uuid.RFC_4122:
+        raise LinearGraphQLError("Argument Validation Error", user_message="id must be a UUID v4.")
     if state.find_issue(issue_id) is not None:
         raise LinearGraphQLError(
             "Issue already exists with that id",

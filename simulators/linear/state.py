@@ -15,6 +15,9 @@ ORG_KEY = "rensei-sandbox"
 VIEWER_ID = "8a0f0c5e-6a53-4d3c-9f0e-0000000000a1"
 _NAMESPACE = uuid.UUID("6f1d1a52-2b1e-4f43-9c3e-2a7b3e5c0001")
 SEED_LABELS = ("incident", "sev1", "sev2", "bug")
+# Workspace-level labels (no team), usable in every team (schema.graphql: IssueLabel.team
+# "If null, the label is a workspace-level label available to all teams in the workspace").
+WORKSPACE_LABELS = ("customer-impact", "security")
 STATES = ("Backlog", "Todo", "In Progress", "Done", "Canceled")
 DEFAULT_STATE = "Todo"
 
@@ -37,9 +40,11 @@ class Team:
 
 @dataclass
 class Label:
+    """A label of one team, or of the whole workspace when ``team_id`` is None."""
+
     id: str
     name: str
-    team_id: str
+    team_id: str | None
     color: str = "#eb5757"
 
 
@@ -115,6 +120,9 @@ class LinearState:
             for label in SEED_LABELS:
                 label_id = stable_id("label", key, label)
                 self.labels[label_id] = Label(label_id, label, team.id)
+        for label in WORKSPACE_LABELS:
+            label_id = stable_id("label", "*", label)
+            self.labels[label_id] = Label(label_id, label, None)
         self.issues: list[Issue] = []
         self.requests = 0
         self._window_start = clock()
@@ -128,7 +136,7 @@ class LinearState:
         return self.teams.get(ref) or self.team_by_key(ref)
 
     def label_id(self, team_key: str, name: str) -> str:
-        """The seeded label ID for ``name`` in team ``team_key``."""
+        """The seeded label ID for ``name`` in team ``team_key`` (``*``: a workspace label)."""
         return stable_id("label", team_key, name)
 
     def find_issue(self, ref: str) -> Issue | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -28,46 +28,120 @@ MAX_TEXT = 40_000
 MAX_BLOCKS = 50
 
 Args = dict[str, Any]
-Handler = Callable[[SlackState, Args], dict[str, Any]]
+Granted = tuple[str, ...]
+Handler = Callable[[SlackState, Args, Granted], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """How Slack takes one method, from its page https://docs.slack.dev/reference/methods/<name>.
+
+    ``json``: "application/json" is among its content types; ``required``: its required
+    arguments besides ``token``; ``scopes``: the bot scopes it needs whatever the arguments
+    (methods whose scope depends on the conversation type check it in their handler).
+    """
+
+    json: bool
+    required: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ()
+
+
+SPECS: dict[str, MethodSpec] = {
+    "chat.postMessage": MethodSpec(json=True, required=("channel",), scopes=("chat:write",)),
+    "chat.update": MethodSpec(json=True, required=("channel", "ts"), scopes=("chat:write",)),
+    # channel+timestamp missing is the documented `no_item_specified`, checked by the handler.
+    "reactions.add": MethodSpec(json=True, required=("name",), scopes=("reactions:write",)),
+    "chat.getPermalink": MethodSpec(json=False, required=("channel", "message_ts")),
+    "conversations.list": MethodSpec(json=False),
+    "conversations.history": MethodSpec(json=False, required=("channel",)),
+    "conversations.replies": MethodSpec(json=False, required=("channel", "ts")),
+    "usergroups.list": MethodSpec(json=False, scopes=("usergroups:read",)),
+    "usergroups.users.list": MethodSpec(
+        json=False, required=("usergroup",), scopes=("usergroups:read",)
+    ),
+    "auth.test": MethodSpec(json=False),
+}
 
 
 class SlackApiError(Exception):
     """An ``ok:false`` answer; HTTP 200 unless it is a rate limit or an injected status."""
 
-    def __init__(self, code: str, *, status: int = 200, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        *,
+        status: int = 200,
+        retry_after: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(code)
         self.code = code
         self.status = status
         self.retry_after = retry_after
+        self.extra = extra or {}
 
-    def response(self) -> JSONResponse:
-        headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
-        body = {"ok": False, "error": self.code}
-        return JSONResponse(body, status_code=self.status, headers=headers)
+    def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
+        sent = dict(headers or {})
+        if self.retry_after is not None:
+            sent["Retry-After"] = str(self.retry_after)
+        body = {"ok": False, "error": self.code} | self.extra
+        return JSONResponse(body, status_code=self.status, headers=sent)
 
 
-async def _read_args(request: Request) -> tuple[Args, str | None, list[str]]:
-    """Parses a JSON or form body the way Slack does; returns args, token and warnings."""
-    content_type = request.headers.get("content-type", "")
+def _missing_argument(name: str) -> SlackApiError:
+    # Slack tells an absent required argument (`invalid_arguments`, with the field named in
+    # response_metadata.messages) from one that is present but names nothing
+    # (`channel_not_found`, ...): measured against slack.com in brekkylab/backlot#84; the
+    # message text is the one Slack returns (vluzrmos/laravel-slack-api#38).
+    messages = [f"[ERROR] missing required field: {name}"]
+    return SlackApiError("invalid_arguments", extra={"response_metadata": {"messages": messages}})
+
+
+def need_scope(granted: tuple[str, ...], scope: str) -> None:
+    """Refuses the call as Slack does when the token lacks ``scope`` (NOTES §1.1)."""
+    if scope not in granted:
+        extra = {"needed": scope, "provided": ",".join(granted)}
+        raise SlackApiError("missing_scope", extra=extra)
+
+
+async def _read_args(request: Request, spec: MethodSpec) -> tuple[Args, str | None, list[str]]:
+    """Reads the arguments the way Slack does; returns args, token and warnings.
+
+    Arguments come from the query string, a form body, or (only for methods that accept it)
+    a JSON body; "a mix of both GET and POST parameters" is allowed
+    (https://docs.slack.dev/apis/web-api#basics). A JSON body sent to a method that does not
+    take JSON is ignored, so its required arguments are missing. The token travels in the
+    ``Authorization`` header or as a form field; never in a JSON body nor, for apps created
+    since 2021-02-24, in the query string (NOTES §1.1).
+    """
+    content_type = request.headers.get("content-type", "").lower()
     header = request.headers.get("authorization", "")
     token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
+    args: Args = {k: v for k, v in request.query_params.items() if k != "token"}
     raw = await request.body()
     warnings: list[str] = []
+    if not raw:
+        return args, token, warnings
     if content_type.startswith("application/json"):
-        if "charset" not in content_type.lower():
+        if "charset" not in content_type:
             warnings.append("missing_charset")
+        if not spec.json:
+            return args, token, warnings
         try:
-            parsed = json.loads(raw or b"{}")
+            parsed = json.loads(raw)
         except ValueError as exc:
             raise SlackApiError("invalid_json") from exc
         if not isinstance(parsed, dict):
             raise SlackApiError("json_not_object")
-        return parsed, token, warnings  # a JSON body never carries the token (NOTES §1.1)
-    if content_type.startswith("application/x-www-form-urlencoded") or not raw:
-        args: Args = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
-        form_token = args.pop("token", None)
-        return args, token or form_token, warnings
-    raise SlackApiError("invalid_post_type")
+        return args | parsed, token, warnings
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        form: Args = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+    elif content_type.startswith("multipart/form-data"):
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    else:
+        raise SlackApiError("invalid_post_type")
+    form_token = form.pop("token", None)
+    return args | form, token or form_token, warnings
 
 
 def _blocks(args: Args) -> list[Any] | None:
@@ -92,7 +166,7 @@ def _flag(args: Args, name: str) -> bool:
     return value is True or (isinstance(value, str) and value.lower() in {"true", "1"})
 
 
-def _post_message(state: SlackState, args: Args) -> dict[str, Any]:
+def _post_message(state: SlackState, args: Args, granted: Granted) -> dict[str, Any]:
     channel = state.find_channel(str(args.get("channel", "")))
     if channel is None:
         raise SlackApiError("channel_not_found")
@@ -137,7 +211,7 @@ def _existing_message(state: SlackState, args: Args, ts_arg: str) -> Message:
     return message
 
 
-def _update(state: SlackState, args: Args) -> dict[str, Any]:
+def _update(state: SlackState, args: Args, granted: Granted) -> dict[str, Any]:
     message = _existing_message(state, args, "ts")
     if message.bot_id != BOT_ID:
         raise SlackApiError("cant_update_message")
@@ -161,7 +235,7 @@ def _update(state: SlackState, args: Args) -> dict[str, Any]:
     }
 
 
-def _react(state: SlackState, args: Args) -> dict[str, Any]:
+def _react(state: SlackState, args: Args, granted: Granted) -> dict[str, Any]:
     if not args.get("channel") or not args.get("timestamp"):
         raise SlackApiError("no_item_specified")
     name = str(args.get("name", "")).strip(":")
@@ -177,10 +251,15 @@ def _react(state: SlackState, args: Args) -> dict[str, Any]:
     return {}
 
 
-def _conversations(state: SlackState, args: Args) -> dict[str, Any]:
+def _conversations(state: SlackState, args: Args, granted: Granted) -> dict[str, Any]:
     types = str(args.get("types") or "public_channel").split(",")
     want_private = "private_channel" in types
     want_public = "public_channel" in types
+    # Each conversation type asks for its own read scope (docs: conversations.list, "Facts").
+    if want_public:
+        need_scope(granted, "channels:read")
+    if want_private:
+        need_scope(granted, "groups:read")
     listed = [
         c.to_json()
         for c in state.channels.values()
@@ -216,18 +295,20 @@ def _in_window(args: Args, ts: str) -> bool:
     return True
 
 
-def _readable_channel(state: SlackState, args: Args) -> str:
+def _readable_channel(state: SlackState, args: Args, granted: Granted) -> str:
     channel = state.find_channel(str(args.get("channel", "")), by_name=False)
     if channel is None:
         raise SlackApiError("channel_not_found")
+    # conversations.history/replies: channels:history for public, groups:history for private.
+    need_scope(granted, "groups:history" if channel.is_private else "channels:history")
     if not channel.is_member:
         raise SlackApiError("not_in_channel")
     return channel.id
 
 
-def _history(state: SlackState, args: Args) -> dict[str, Any]:
+def _history(state: SlackState, args: Args, granted: Granted) -> dict[str, Any]:
     """Top-level messages (and broadcast replies), newest first, as conversations.history."""
-    channel = _readable_channel(state, args)
+    channel = _readable_channel(state, args, granted)
     metadata = _flag(args, "include_all_metadata")
     found = [
         m.to_json(include_metadata=metadata)
@@ -245,9 +326,9 @@ def _history(state: SlackState, args: Args) -> dict[str, Any]:
     }
 
 
-def _replies(state: SlackState, args: Args) -> dict[str, Any]:
+def _replies(state: SlackState, args: Args, granted: Granted) -> dict[str, Any]:
     """A thread: the parent first, then its replies oldest first, as conversations.replies."""
-    channel = _readable_channel(state, args)
+    channel = _readable_channel(state, args, granted)
     ts = str(args.get("ts") or "")
     parent = state.find_message(channel, ts)
     if parent is None:
@@ -267,7 +348,7 @@ def _replies(state: SlackState, args: Args) -> dict[str, Any]:
     }
 
 
-def _usergroups(state: SlackState, args: Args) -> dict[str, Any]:
+def _usergroups(state: SlackState, args: Args, granted: Granted) -> dict[str, Any]:
     with_users = _flag(args, "include_users")
     groups = []
     for group in state.usergroups.values():
@@ -291,14 +372,14 @@ def _usergroups(state: SlackState, args: Args) -> dict[str, Any]:
     return {"usergroups": groups}
 
 
-def _usergroup_users(state: SlackState, args: Args) -> dict[str, Any]:
+def _usergroup_users(state: SlackState, args: Args, granted: Granted) -> dict[str, Any]:
     group = state.usergroups.get(str(args.get("usergroup") or ""))
     if group is None:
         raise SlackApiError("no_such_subteam")
     return {"users": list(group.users)}
 
 
-def _auth_test(state: SlackState, args: Args) -> dict[str, Any]:
+def _auth_test(state: SlackState, args: Args, granted: Granted) -> dict[str, Any]:
     return {
         "url": f"https://{TEAM_DOMAIN}.slack.com/",
         "team": "Rensei Sandbox",
@@ -311,7 +392,7 @@ def _auth_test(state: SlackState, args: Args) -> dict[str, Any]:
     }
 
 
-def _permalink(state: SlackState, args: Args) -> dict[str, Any]:
+def _permalink(state: SlackState, args: Args, granted: Granted) -> dict[str, Any]:
     message = _existing_message(state, args, "message_ts")
     link = (
         f"https://{TEAM_DOMAIN}.slack.com/archives/{message.channel}/p{message.ts.replace('.', '')}"
@@ -353,23 +434,35 @@ async def _call(state: SlackState, method: str, request: Request) -> JSONRespons
     handler = HANDLERS.get(method)
     if handler is None:
         return SlackApiError("unknown_method", status=404).response()
+    spec = SPECS[method]
+    headers: dict[str, str] = {}
     try:
         await _apply_faults(state, method)
-        args, token, warnings = await _read_args(request)
+        args, token, warnings = await _read_args(request, spec)
         if not token:
             raise SlackApiError("not_authed")
-        if token != state.bot_token:
+        granted = state.tokens.get(token)
+        if granted is None:
             raise SlackApiError("invalid_auth")
-        body: dict[str, Any] = {"ok": True} | handler(state, args)
+        headers = {
+            "x-oauth-scopes": ",".join(granted),
+            "x-accepted-oauth-scopes": ",".join(spec.scopes),
+        }
+        for scope in spec.scopes:
+            need_scope(granted, scope)
+        for name in spec.required:
+            if name not in args:
+                raise _missing_argument(name)
+        body: dict[str, Any] = {"ok": True} | handler(state, args, granted)
         if method == "chat.postMessage" and state.faults.fail_after_post > 0:
             state.faults.fail_after_post -= 1
             raise SlackApiError("fatal_error", status=500)
     except SlackApiError as exc:
-        return exc.response()
+        return exc.response(headers)
     if warnings:
         body["warning"] = ",".join(warnings)
         body["response_metadata"] = body.get("response_metadata", {}) | {"warnings": warnings}
-    return JSONResponse(body)
+    return JSONResponse(body, headers=headers)
 
 
 def _faults_from_json(body: dict[str, Any]) -> Faults:
@@ -389,7 +482,9 @@ def create_app(state: SlackState | None = None) -> FastAPI:
     app = FastAPI(title="Slack Web API simulator", docs_url=None, redoc_url=None)
     app.state.sim = sim
 
-    @app.post("/api/{method}")
+    # Slack takes every method by GET or POST (https://docs.slack.dev/apis/web-api#basics);
+    # slack_sdk's AsyncWebClient sends read methods as GET with query fields.
+    @app.api_route("/api/{method}", methods=["GET", "POST"])
     async def web_api(method: str, request: Request) -> JSONResponse:
         return await _call(sim, method, request)
 

@@ -25,6 +25,21 @@ PLATFORM = "C01PLATFORM"
 GENERAL = "C01GENERAL"
 OLD_INCIDENTS = "C01OLDINC"
 
+# The scopes a fully installed rensei app holds (README, "Connecting Slack and Linear"), plus
+# reactions:write for the simulator's own reactions.add. Slack answers Web
+# API calls made with a valid token with its granted scopes, comma-separated, in the
+# ``x-oauth-scopes`` response header (and the method's own in ``x-accepted-oauth-scopes``);
+# this is how a client learns them from auth.test, which itself needs no scope.
+SANDBOX_SCOPES: tuple[str, ...] = (
+    "channels:history",
+    "channels:read",
+    "chat:write",
+    "groups:history",
+    "groups:read",
+    "reactions:write",
+    "usergroups:read",
+)
+
 
 @dataclass
 class Channel:
@@ -172,6 +187,8 @@ class SlackState:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.bot_token = bot_token
+        # token -> its granted scopes; tests add tokens with fewer scopes with ``add_token``.
+        self.tokens: dict[str, tuple[str, ...]] = {bot_token: SANDBOX_SCOPES}
         self.signing_secret = signing_secret
         self.rate_limit = rate_limit or RateLimit()
         self.faults = Faults()
@@ -187,6 +204,10 @@ class SlackState:
         self.responses: list[dict[str, Any]] = []
         self._last_ts: dict[str, int] = {}
         self._buckets: dict[str, _Bucket] = {}
+
+    def add_token(self, token: str, scopes: tuple[str, ...] | list[str]) -> None:
+        """Installs another bot token holding exactly ``scopes``."""
+        self.tokens[token] = tuple(scopes)
 
     def find_channel(self, ref: str, *, by_name: bool = True) -> Channel | None:
         """Looks a channel up by ID, or (when ``by_name``) by ``#name`` or ``name``."""

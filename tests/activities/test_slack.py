@@ -20,6 +20,8 @@ from activities.slack import (
     SlackPostOutput,
     UsergroupMembersInput,
 )
+from activities.slack.client import SlackClient
+from activities.slack.scopes import METHODS
 from simulators.server import serve
 from simulators.slack import SANDBOX_BOT_TOKEN, Faults, SlackState, create_app
 from simulators.slack.state import INCIDENTS
@@ -297,3 +299,54 @@ async def test_timeout_is_retryable(env: ActivityEnvironment) -> None:
         err = await failure(env, acts.post, node_call({"channel": "#incidents", "message": "x"}))
     assert err.type == "ProviderUnavailableError" and not err.non_retryable
     assert err.message == "Slack timed out (ReadTimeout)"
+
+
+async def test_each_method_is_sent_the_way_slack_documents_it(sim: Sim) -> None:
+    """JSON only where Slack accepts JSON; read methods get form fields (which the strict
+    simulator requires: it ignores a JSON body there, as Slack does)."""
+    seen: dict[str, tuple[str, bytes]] = {}
+
+    async def record(request: httpx.Request) -> None:
+        seen[request.url.path.rsplit("/", 1)[-1]] = (
+            request.headers.get("content-type", ""),
+            request.content,
+        )
+
+    async with httpx.AsyncClient(event_hooks={"request": [record]}) as http:
+        client = SlackClient(http, base_url=sim.url, token=SANDBOX_BOT_TOKEN)
+        private = await client.channel_id("#exec")
+        posted = await client.post_message(INCIDENTS, text="SEV-1", blocks=[])
+        await client.update(INCIDENTS, posted["ts"], text="SEV-1 (ack)")
+        link = await client.permalink(INCIDENTS, posted["ts"])
+        found = await client.message(INCIDENTS, posted["ts"])
+        assert await client.find_step_message(INCIDENTS, "nope", oldest=0.0) is None
+        thread = await client.find_step_message(
+            INCIDENTS, "nope", oldest=0.0, thread_ts=posted["ts"]
+        )
+        assert thread is None
+        group, members = await client.usergroup_members("@sre-leads")
+    assert private == "C01EXEC" and link.endswith(posted["ts"].replace(".", ""))
+    assert found is not None and found["text"] == "SEV-1 (ack)"
+    assert (group, members) == ("S01SRELEADS", ["U01ALICE", "U01BOB"])
+    for method, (content_type, body) in seen.items():
+        if METHODS[method].json:
+            assert content_type == "application/json; charset=utf-8", method
+        elif body:
+            assert content_type == "application/x-www-form-urlencoded", method
+        else:  # usergroups.list: no arguments, no body
+            assert content_type == "", method
+    assert set(seen) == set(METHODS) - {"auth.test"}
+    assert b"include_all_metadata=1" in seen["conversations.history"][1]
+
+
+async def test_missing_scope_names_the_scope(sim: Sim, env: ActivityEnvironment) -> None:
+    sim.state.add_token("xoxb-narrow-1", ["chat:write"])
+    async with httpx.AsyncClient() as http:
+        acts = SlackActivities(credentials("xoxb-narrow-1"), http, base_url=sim.url)
+        err = await failure(env, acts.usergroup_members, UsergroupMembersInput(handle="@sre"))
+    assert err.type == "AuthenticationError" and err.non_retryable
+    assert err.message == (
+        "Permission denied: the Slack token lacks the scope 'usergroups:read' that "
+        "usergroups.list needs; add it under OAuth & Permissions, reinstall the app "
+        "and reconnect it"
+    )

@@ -9,6 +9,11 @@ from fastapi.responses import JSONResponse
 
 GOOD_INCIDENT_IO = "inc_good_0123456789abcd"
 GOOD_SLACK = "xoxb-111-222-goodtoken"
+NO_SCOPES_SLACK = "xoxb-111-333-noscopesheader"
+SLACK_SCOPES = (
+    "chat:write,chat:write.public,channels:read,groups:read,channels:history,groups:history,"
+    "reactions:write,usergroups:read,users:read"
+)
 GOOD_LINEAR = "lin_api_good0123456789"
 
 
@@ -49,13 +54,16 @@ def provider_app() -> FastAPI:
     @app.post("/api/auth.test")
     async def auth_test(request: Request) -> Any:
         if _bearer(request) == GOOD_SLACK:
-            return {
+            body = {
                 "ok": True,
                 "url": "https://acme.slack.com/",
                 "team": "Acme",
                 "user": "rensei",
                 "team_id": "T1",
             }
+            return JSONResponse(body, headers={"x-oauth-scopes": SLACK_SCOPES})
+        if _bearer(request) == NO_SCOPES_SLACK:
+            return {"ok": True, "team": "Acme", "user": "rensei", "team_id": "T1"}
         return {"ok": False, "error": "invalid_auth"}
 
     @app.post("/graphql")

@@ -5,11 +5,15 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from api.app import create_app
 from settings import Settings
-from simulators.server import free_port
+from simulators.server import free_port, serve
+from simulators.slack import SANDBOX_BOT_TOKEN, SlackState
+from simulators.slack import create_app as create_slack_sim
+from simulators.slack.state import SANDBOX_SCOPES
 from store import Store
-from tests.api.conftest import Hooks
-from tests.api.fakes import GOOD_INCIDENT_IO, GOOD_LINEAR, GOOD_SLACK
+from tests.api.conftest import ADMIN, Hooks
+from tests.api.fakes import GOOD_INCIDENT_IO, GOOD_LINEAR, GOOD_SLACK, NO_SCOPES_SLACK
 
 pytestmark = pytest.mark.asyncio
 
@@ -43,7 +47,8 @@ async def test_listing_is_masked(admin: httpx.AsyncClient) -> None:
     assert incident_io["token"] == "inc_...abcd"
     assert incident_io["webhook_secret"] == "whsec_...cmV0"
     assert incident_io["connected_as"] == "rensei automation"
-    assert response.json()["integrations"]["slack"] == {"status": "disconnected"}
+    slack = response.json()["integrations"]["slack"]
+    assert slack["status"] == "disconnected" and "chat:write" in slack["required_scopes"]
     assert GOOD_INCIDENT_IO not in response.text and secret not in response.text
 
 
@@ -199,11 +204,84 @@ async def test_severity_overrides_are_checked_and_stored(
     url = "/api/integrations/incident-io/severity-overrides"
     bad = await admin.put(url, json={"overrides": {"Critical": "P1"}})
     assert bad.status_code == 400
-    assert "SEV-1, SEV-2, SEV-3, SEV-4; not 'Critical': 'P1'" in bad.json()["detail"]
-    good = await admin.put(url, json={"overrides": {"Critical": "SEV-1", "Major": "SEV-1"}})
+    assert (
+        "a level written SEV-1, SEV-2, ... (SEV-1 most severe); not 'Critical': 'P1'"
+        in (bad.json()["detail"])
+    )
+    twice = await admin.put(url, json={"overrides": {"Critical": "SEV-1", "Major": "sev-1"}})
+    assert twice.status_code == 400
+    assert twice.json()["detail"] == "two severities cannot share a level: SEV-1 is given twice"
+    good = await admin.put(url, json={"overrides": {"Critical": "sev-1", "Minor": "SEV-5"}})
     assert good.status_code == 200
     workspace = await store.get_workspace("default")
     assert workspace is not None and workspace.severity_overrides == {
         "Critical": "SEV-1",
-        "Major": "SEV-1",
+        "Minor": "SEV-5",
     }
+
+
+async def test_slack_token_without_the_needed_scopes_is_refused(
+    settings: Settings, store: Store, http: httpx.AsyncClient, hooks: Hooks
+) -> None:
+    """Against the Slack simulator: auth.test's x-oauth-scopes header decides."""
+    state = SlackState()
+    state.add_token("xoxb-9-9-narrow", ["chat:write", "channels:read", "reactions:write"])
+    async with serve(create_slack_sim(state)) as url:
+        app = create_app(
+            settings.model_copy(update={"slack_base_url": url}),
+            store=store,
+            http_client=http,
+            on_connect=hooks.on_connect,
+            on_disconnect=hooks.on_disconnect,
+        )
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://rensei.test",
+            headers={"Authorization": f"Bearer {ADMIN}"},
+        ) as admin:
+            narrow = await admin.post(
+                "/api/integrations/slack",
+                json={"bot_token": "xoxb-9-9-narrow", "signing_secret": "a" * 32},
+            )
+            assert narrow.status_code == 400
+            assert narrow.json()["detail"] == (
+                "the Slack bot token lacks scope(s) rensei's Slack nodes need: "
+                "channels:history, groups:history, groups:read, usergroups:read. Add them in the "
+                "Slack app under OAuth & Permissions -> Bot Token Scopes, reinstall the app to "
+                "the workspace, then paste the new bot token"
+            )
+            assert await store.get_credential("default", "slack", "bot_token") is None
+            full = await admin.post(
+                "/api/integrations/slack",
+                json={"bot_token": SANDBOX_BOT_TOKEN, "signing_secret": "a" * 32},
+            )
+            assert full.status_code == 200, full.text
+            listed = (await admin.get("/api/integrations")).json()["integrations"]["slack"]
+    assert listed["required_scopes"] == [
+        "channels:history",
+        "channels:read",
+        "chat:write",
+        "groups:history",
+        "groups:read",
+        "usergroups:read",
+    ]
+    assert listed["details"]["scopes"] == list(SANDBOX_SCOPES)
+
+
+async def test_slack_answer_without_scopes_header_is_refused(admin: httpx.AsyncClient) -> None:
+    # The fake provider's "Acme" workspace is set up without the header for this token prefix.
+    response = await admin.post(
+        "/api/integrations/slack", json={"bot_token": NO_SCOPES_SLACK, "signing_secret": "a" * 32}
+    )
+    assert response.status_code == 400
+    assert "no x-oauth-scopes header on auth.test" in response.json()["detail"]
+
+
+async def test_settings_card_lists_the_slack_scopes(admin: httpx.AsyncClient) -> None:
+    page = await admin.get("/settings/integrations")
+    assert page.status_code == 200
+    card = page.text.split('id="slack-scopes"', 1)[1].split("</p>", 1)[0]
+    for scope in ("chat:write", "channels:history", "groups:read", "usergroups:read"):
+        assert f"<code>{scope}</code>" in card
+    assert "<code>chat:write.public</code>" in card

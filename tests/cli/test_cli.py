@@ -236,7 +236,13 @@ def test_run_sandbox_drives_every_incident_io_node_against_the_simulator() -> No
         "Platform",
     )
     assert fetched["id"] in {i["id"] for i in steps["open_for_team"]["output"]["incidents"]}
-    assert steps["take"]["output"]["status"] == "acknowledged"
+    take = steps["take"]["output"]
+    assert (take["status"], take["statusFrom"], take["statusChanged"]) == (
+        "Triage",
+        "Triage",
+        False,
+    )
+    assert take["problem"].startswith("incident.io refused to move INC-43 from Triage")
     assert steps["raise_severity"]["output"]["severity"] == "SEV-1"
     assert steps["page"]["output"]["status"] == "triggered"
     assert steps["note"]["output"]["title"] == "[automation] Paged the on-call path"

@@ -47,6 +47,7 @@ async def test_the_worker_waits_for_temporal_then_polls(server: DevServer, tmp_p
         RENSEI_TEMPORAL_ADDRESS=f"127.0.0.1:{server.port}",
         RENSEI_DATA_DIR=str(tmp_path / "data"),
         RENSEI_WORKER_HEALTH_PORT=str(health),
+        RENSEI_WORKER_METRICS_PORT=str(free_port()),
         RENSEI_RECONNECT_MAX_INTERVAL="0.5",
         RENSEI_TASK_QUEUE=f"waits-{uuid.uuid4().hex[:8]}",
     )

@@ -251,6 +251,9 @@ async def test_every_endpoint_conforms(receiver: Receiver) -> None:
         await check.call("POST", respond, 422, id=esc_id, body={"response": "nack"})
         await check.call("POST", respond, 200, id=esc_id, body={"response": "ack"})
 
+        async with running_sim(SimulatorConfig(catalog_team_field="Affected Team")) as cat:
+            await _catalog_team_conforms(Conformance(cat.client), check.seen)
+
         for method, template in SCOPES:
             path = template.format(id=incident_id)
             await check.call(method, path, 401, token=None, body={} if method == "POST" else None)
@@ -276,3 +279,68 @@ async def test_every_endpoint_conforms(receiver: Receiver) -> None:
         } <= kinds
         for event in events:
             spec.validate_webhook(event["event_type"], event)
+
+
+async def _catalog_team_conforms(check: Conformance, seen: set[tuple[str, str, str]]) -> None:
+    """A workspace whose team is a catalog-backed field, as incident.io models teams."""
+    fields = await check.call("GET", "/v2/custom_fields", 200)
+    team = next(f for f in fields["custom_fields"] if f["name"] == "Affected Team")
+    assert team["catalog_type_id"] == s.CATALOG_TYPE_TEAM
+    entries = "/v3/catalog_entries"
+    params = {"catalog_type_id": s.CATALOG_TYPE_TEAM, "page_size": 2}
+    page = await check.call("GET", entries, 200, params=params)
+    assert [e["name"] for e in page["catalog_entries"]] == ["Platform", "Payments"]
+    rest = await check.call(
+        "GET", entries, 200, params=params | {"after": page["pagination_meta"]["after"]}
+    )
+    assert [e["name"] for e in rest["catalog_entries"]] == ["Data", "Mobile"]
+    await check.call("GET", entries, 422, params={"catalog_type_id": s.CATALOG_TYPE_TEAM})
+    await check.call("GET", entries, 422, params={"page_size": 25})
+    await check.call(
+        "GET",
+        entries,
+        404,
+        params={"catalog_type_id": "01HNOTYPE00000000000000000", "page_size": 5},
+    )
+    created = await check.call(
+        "POST",
+        "/v2/incidents",
+        200,
+        body={
+            "idempotency_key": "catalog-1",
+            "visibility": "public",
+            "name": "Ledger writes stall",
+            "custom_field_entries": [
+                {
+                    "custom_field_id": team["id"],
+                    "values": [{"value_catalog_entry_id": "team-payments"}],
+                }
+            ],
+        },
+    )
+    entry = created["incident"]["custom_field_entries"][0]
+    assert entry["values"][0]["value_catalog_entry"]["id"] == s.ENTRY_TEAM_PAYMENTS
+    await check.call(
+        "POST",
+        "/v2/incidents",
+        422,
+        body={
+            "idempotency_key": "catalog-2",
+            "visibility": "public",
+            "name": "x",
+            "custom_field_entries": [
+                {"custom_field_id": team["id"], "values": [{"value_option_id": s.OPTION_TEAM_DATA}]}
+            ],
+        },
+    )
+    listed = await check.call(
+        "GET",
+        "/v2/incidents",
+        200,
+        params={f"custom_field[{team['id']}][one_of]": s.ENTRY_TEAM_PAYMENTS},
+    )
+    assert {i["name"] for i in listed["incidents"]} == {
+        "Ledger writes stall",
+        "Checkout latency spike",
+    }
+    seen |= check.seen

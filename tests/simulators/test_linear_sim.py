@@ -252,3 +252,75 @@ def test_parser_reads_aliases_literals_and_operation_names() -> None:
         parse(document)
     with pytest.raises(GraphQLSyntaxError, match="Fragments"):
         parse("{ viewer { ...F } }")
+
+
+WORKSPACE_AND_TEAM = """
+query Labels($teamId: ID!) {
+  issueLabels(filter: {or: [{team: {id: {eq: $teamId}}}, {team: {null: true}}]}) {
+    nodes { name team { key } }
+  }
+}
+"""
+
+
+@pytest.mark.asyncio
+async def test_workspace_labels_have_no_team_and_serve_every_team(
+    sim: tuple[LinearState, httpx.AsyncClient],
+) -> None:
+    state, client = sim
+    eng = await team_id(client, "ENG")
+    only_team = (await gql(client, LABELS, {"names": ["security", "bug"], "teamId": eng})).json()
+    assert [n["name"] for n in only_team["data"]["issueLabels"]["nodes"]] == ["bug"]
+    both = (await gql(client, WORKSPACE_AND_TEAM, {"teamId": eng})).json()
+    found = {n["name"]: n["team"] for n in both["data"]["issueLabels"]["nodes"]}
+    assert found == {
+        "incident": {"key": "ENG"},
+        "sev1": {"key": "ENG"},
+        "sev2": {"key": "ENG"},
+        "bug": {"key": "ENG"},
+        "customer-impact": None,
+        "security": None,
+    }
+    created = await gql(
+        client,
+        CREATE,
+        {
+            "input": {
+                "teamId": await team_id(client, "PAY"),
+                "title": "x",
+                "labelIds": [state.label_id("*", "security")],
+            }
+        },
+    )
+    assert created.json()["data"]["issueCreate"]["issue"]["labels"]["nodes"] == [
+        {"id": state.label_id("*", "security"), "name": "security"}
+    ]
+    unknown = await gql(client, '{ issueLabels(filter: {colour: {eq: "red"}}) { nodes { id } } }')
+    assert unknown.status_code == 400
+    assert unknown.json()["errors"][0]["message"] == (
+        'Field "colour" is not defined by type "IssueLabelFilter".'
+    )
+
+
+@pytest.mark.parametrize(
+    "issue_id",
+    [
+        str(uuid.uuid5(uuid.NAMESPACE_URL, "wf-1/ticket")),  # a v5: what the old client sent
+        str(uuid.uuid1()),
+        "2f3b6f5e-9c1d-4a7b-0c3e-1234567890ab",  # version 4 nibble, but not the RFC variant
+        "not-a-uuid",
+    ],
+)
+@pytest.mark.asyncio
+async def test_issue_id_must_be_a_uuid_v4(
+    sim: tuple[LinearState, httpx.AsyncClient], issue_id: str
+) -> None:
+    state, client = sim
+    inputs = {"id": issue_id, "teamId": await team_id(client, "ENG"), "title": "x"}
+    response = await gql(client, CREATE, {"input": inputs})
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "INPUT_ERROR"
+    assert error["extensions"]["userPresentableMessage"] == "id must be a UUID v4."
+    assert state.issues == []
+    ok = inputs | {"id": str(uuid.uuid4())}
+    assert (await gql(client, CREATE, {"input": ok})).json()["data"]["issueCreate"]["success"]

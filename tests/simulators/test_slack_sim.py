@@ -27,6 +27,7 @@ from simulators.slack import (
     sign,
     signed_headers,
 )
+from simulators.slack.app import SPECS
 from simulators.slack.state import GENERAL, INCIDENTS
 
 AUTH = {"Authorization": f"Bearer {SANDBOX_BOT_TOKEN}"}
@@ -60,8 +61,14 @@ async def sim() -> AsyncIterator[tuple[SlackState, httpx.AsyncClient]]:
 
 
 async def call(client: httpx.AsyncClient, method: str, **body: Any) -> httpx.Response:
-    headers = AUTH | {"Content-Type": JSON_UTF8}
-    return await client.post(f"/api/{method}", content=json.dumps(body), headers=headers)
+    """Calls ``method`` the way Slack documents it: JSON where it accepts JSON, else a form."""
+    if SPECS[method].json:
+        headers = AUTH | {"Content-Type": JSON_UTF8}
+        return await client.post(f"/api/{method}", content=json.dumps(body), headers=headers)
+    form = {
+        k: json.dumps(v) if isinstance(v, bool | list | dict) else str(v) for k, v in body.items()
+    }
+    return await client.post(f"/api/{method}", data=form, headers=AUTH)
 
 
 @pytest.mark.asyncio

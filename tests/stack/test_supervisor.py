@@ -90,6 +90,7 @@ async def test_kill_9_of_the_worker_under_rensei_up_brings_it_back(tmp_path: Pat
         RENSEI_TEMPORAL_UI_PORT=str(free_port()),
         RENSEI_API_PORT=str(free_port()),
         RENSEI_WORKER_HEALTH_PORT=str(health),
+        RENSEI_WORKER_METRICS_PORT=str(free_port()),
         RENSEI_ADMIN_TOKEN="admin-token-for-this-test-0123",
     )
     env.pop("RENSEI_TEMPORAL_ADDRESS", None)

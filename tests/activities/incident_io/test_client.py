@@ -165,3 +165,16 @@ async def test_the_call_budget_paces_calls_per_workspace() -> None:
         await budget.acquire(("u", "a"))
     await budget.acquire(("u", "b"))
     assert waits == [1.0, 1.0]  # 1/s after a burst of 2; workspace b has its own bucket
+
+
+async def test_the_default_budget_is_incident_ios_limit_less_the_headroom() -> None:
+    from settings import Settings
+    from worker import incident_io_activities
+
+    settings = Settings()
+    assert settings.incident_io_requests_per_minute == 1200  # incident.io's documented limit
+    assert settings.incident_io_call_budget_per_minute == pytest.approx(1080)
+    assert settings.incident_io_activities_per_second == pytest.approx(18)
+    async with httpx.AsyncClient() as http:
+        nodes = incident_io_activities(settings, http=http)
+    assert nodes._budget is not None and nodes._budget.rate == pytest.approx(1080 / 60)

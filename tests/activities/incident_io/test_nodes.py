@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from temporalio.exceptions import ApplicationError
 
+from activities.incident_io.preferences import WorkspacePreferences
 from simulators.incident_io import seed as s
 from simulators.incident_io.payloads import CreateEscalationPayload
 from tests.activities.incident_io.conftest import Env
@@ -30,13 +31,17 @@ async def test_get_normalizes_the_incident(env: Env) -> None:
 async def test_severity_overrides_are_per_workspace(env: Env) -> None:
     from tests.activities.incident_io.conftest import activities_for
 
-    nodes = activities_for(
-        env.url,
-        env.http,
-        severity_overrides=lambda ws: {"Major": "SEV-1"} if ws == "default" else {},
-    )
+    async def preferences(workspace: str) -> WorkspacePreferences:
+        return WorkspacePreferences({"Major": "SEV-1"} if workspace == "default" else {})
+
+    nodes = activities_for(env.url, env.http, preferences=preferences)
     out = await env.run(nodes.get, {"incidentId": "INC-1"})
     assert out["severity"] == "SEV-1"
+    # The others keep rank order in the levels left: names stay one-to-one.
+    emergency = await env.run(nodes.list, {"severity": "SEV-2", "status": "open"})
+    assert emergency["count"] == 0  # Emergency (now SEV-2) has no open incident
+    critical = await env.run(nodes.list, {"severity": "SEV-3"})
+    assert {i["severity_name"] for i in critical["incidents"]} == {"Critical"}
 
 
 async def test_list_defaults_to_open_incidents(env: Env) -> None:
@@ -93,28 +98,97 @@ async def test_acknowledge_acks_pages_posts_the_message_and_is_idempotent(env: E
     )
     inputs = {"incidentId": incident.id, "message": "On it"}
     out = await env.run(env.nodes.acknowledge, inputs)
+    update = next(u for u in env.state.updates if u.incident_id == incident.id)
     assert out == {
         "incidentId": incident.id,
-        "status": "acknowledged",
-        "incidentStatus": "Monitoring",
-        "escalationsAcknowledged": 1,
+        "status": "Monitoring",
+        "statusCategory": "live",
+        "statusChanged": False,
+        "statusFrom": "Monitoring",
+        "statusTo": None,
+        "escalationsAcknowledged": [escalation.id],
+        "updateId": update.id,
+        "problem": None,
     }
     assert escalation.status == "acked"
     again = await env.run(env.nodes.acknowledge, inputs)
-    assert again["escalationsAcknowledged"] == 0
+    assert again["escalationsAcknowledged"] == []
+    assert again["updateId"] == update.id  # the same run step never posts twice
     messages = [u.message for u in env.state.updates if u.incident_id == incident.id]
-    assert messages == ["On it"]  # the same run step never posts twice
+    assert messages == ["On it"]
+    assert not [i for i in env.state.timeline if i.incident_id == incident.id]
 
 
-async def test_acknowledge_in_triage_keeps_the_acknowledgement_when_triage_cannot_be_accepted(
+async def test_acknowledge_in_triage_reports_the_refused_move_and_writes_it_on_the_timeline(
     env: Env,
 ) -> None:
-    # The documented API only resolves triage incidents; the simulator refuses accepting one.
+    # The documented moves do not include triage -> active; the simulator refuses it.
     out = await env.run(env.nodes.acknowledge, {"incidentId": "INC-3", "message": "Looking"})
-    assert out["status"] == "acknowledged"
-    assert out["incidentStatus"] == "Triage"
+    assert out["status"] == "Triage" and out["status"] != "acknowledged"
+    assert (out["statusChanged"], out["statusFrom"], out["statusTo"]) == (False, "Triage", None)
+    assert out["problem"].startswith(
+        "incident.io refused to move INC-3 from Triage to Investigating: "
+        "incident.io rejected the request: Cannot move an incident from Triage"
+    )
     incident = env.state.find_incident("3")
+    assert incident.status_id == s.STATUS_TRIAGE
     assert [u.message for u in env.state.updates if u.incident_id == incident.id] == ["Looking"]
+    [item] = [i for i in env.state.timeline if i.incident_id == incident.id]
+    assert item.title == "Acknowledged by rensei; the status stays Triage"
+    assert item.description == out["problem"]
+
+
+async def test_acknowledge_reports_a_move_that_happened(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Where incident.io accepts triage -> active, the output says it moved, from and to what.
+    from simulators.incident_io import incidents as rules
+
+    monkeypatch.setattr(rules, "check_transition", lambda current, target, *, field: None)
+    incident = env.state.create_incident("Disk full", status_id=s.STATUS_TRIAGE)
+    out = await env.run(env.nodes.acknowledge, {"incidentId": incident.id})
+    assert (out["status"], out["statusChanged"], out["statusFrom"], out["statusTo"]) == (
+        "Investigating",
+        True,
+        "Triage",
+        "Investigating",
+    )
+    assert incident.status_id == s.STATUS_INVESTIGATING
+    assert out["problem"] is None and out["updateId"] is not None
+    assert not [i for i in env.state.timeline if i.incident_id == incident.id]
+
+
+@pytest.mark.parametrize(
+    ("status", "name"),
+    [
+        (s.STATUS_PAUSED, "Paused"),
+        (s.STATUS_DOCUMENTING, "Documenting"),
+        (s.STATUS_CLOSED, "Closed"),
+    ],
+)
+async def test_acknowledge_where_no_move_exists_says_so_in_output_and_timeline(
+    env: Env, status: str, name: str
+) -> None:
+    incident = env.state.create_incident("Stuck", status_id=status)
+    out = await env.run(env.nodes.acknowledge, {"incidentId": incident.id})
+    assert (out["status"], out["statusChanged"], out["updateId"]) == (name, False, None)
+    assert out["problem"] == (
+        f"{incident.reference} is {name} ({env.state.workspace.status(status).category}): "
+        "incident.io allows no move from it back to an active status, so the status stays"
+    )
+    [item] = [i for i in env.state.timeline if i.incident_id == incident.id]
+    assert item.description == out["problem"]
+
+
+async def test_the_catalogue_shape_of_acknowledge_matches_its_output() -> None:
+    from activities.catalogue import default_catalogue
+    from interpreter.shapes import ObjectShape, ScalarShape
+
+    shape = default_catalogue().nodes["incident_io.incident.acknowledge"].output_shape
+    assert isinstance(shape, ObjectShape)
+    assert shape.fields["statusChanged"] == ScalarShape("boolean")
+    assert "incidentStatus" not in shape.fields
+    assert set(shape.fields) >= {"status", "statusFrom", "statusTo", "updateId", "problem"}
 
 
 async def test_resolve_moves_to_post_incident_once(env: Env) -> None:
@@ -147,8 +221,8 @@ async def test_update_with_unknown_values_lists_the_valid_ones(env: Env) -> None
         await env.run(env.nodes.update, {"incidentId": "INC-2", "severity": "SEV-9"})
     assert info.value.type == "InvalidRequestError" and info.value.non_retryable
     assert info.value.message == (
-        "unknown severity 'SEV-9': use one of SEV-1, SEV-2, SEV-3, SEV-4, "
-        "Emergency, Critical, Major, Minor"
+        "unknown severity 'SEV-9': use one of SEV-1 (Emergency), SEV-2 (Critical), "
+        "SEV-3 (Major), SEV-4 (Minor)"
     )
     with pytest.raises(ApplicationError) as info:
         await env.run(env.nodes.update, {"incidentId": "INC-2", "status": "Done"})

@@ -8,22 +8,22 @@ from typing import Any
 import pytest
 from temporalio.testing import ActivityEnvironment
 
+from activities.incident_io.preferences import WorkspacePreferences
 from activities.incident_io.sync import SyncActivities
 from simulators.incident_io.seed import SEVERITY_MINOR, STATUS_INVESTIGATING
 from tests.activities.incident_io.conftest import Env
-from workflows.contracts import SnapshotInput, SnapshotResult
+from workflows.contracts import PollInput, PollResult, SnapshotInput, SnapshotResult
 
 pytestmark = pytest.mark.asyncio
 
 
-def sync_for(env: Env, overrides: Mapping[str, str] | None = None) -> SyncActivities:
-    async def lookup(workspace: str) -> Mapping[str, str]:
-        return overrides or {}
+def sync_for(
+    env: Env, overrides: Mapping[str, str] | None = None, temporal: Any = None
+) -> SyncActivities:
+    async def lookup(workspace: str) -> WorkspacePreferences:
+        return WorkspacePreferences(overrides or {})
 
-    temporal: Any = None  # snapshots never signal anything
-    return SyncActivities(
-        env.nodes.client, temporal, task_queue="unused", severity_overrides=lookup
-    )
+    return SyncActivities(env.nodes.client, temporal, task_queue="unused", preferences=lookup)
 
 
 async def test_a_snapshot_normalizes_the_incident_and_its_entries(env: Env) -> None:
@@ -59,4 +59,75 @@ async def test_a_missing_incident_is_reported_not_raised(env: Env) -> None:
         sync_for(env).snapshot, SnapshotInput(workspace="default", incident_id="01NOPE")
     )
     assert result.snapshot is None
-    assert result.missing is not None and result.missing.startswith("Incident not found")
+    assert result.missing is not None
+    assert result.missing.startswith("incident.io answered 404: Incident not found")
+
+
+class Recorder:
+    """Stands in for the Temporal client: records which incident workflows were hinted."""
+
+    def __init__(self) -> None:
+        self.hinted: list[str] = []
+
+    async def start_workflow(self, *args: Any, **kwargs: Any) -> None:
+        self.hinted.append(kwargs["id"])
+
+
+async def test_the_poll_hints_a_change_once_not_on_every_poll(env: Env) -> None:
+    recorder = Recorder()
+    sync = sync_for(env, temporal=recorder)
+    since = "2020-01-01T00:00:00+00:00"
+    first: PollResult = await ActivityEnvironment().run(
+        sync.poll, PollInput(workspace="default", cursor=since)
+    )
+    assert first.hinted == len(env.state.incidents)
+    # Nothing changed: the newest incident sits inside the re-read overlap, yet is not
+    # hinted again, however many polls follow.
+    second: PollResult = await ActivityEnvironment().run(
+        sync.poll, PollInput(workspace="default", cursor=first.cursor, seen=first.seen)
+    )
+    third: PollResult = await ActivityEnvironment().run(
+        sync.poll, PollInput(workspace="default", cursor=second.cursor, seen=second.seen)
+    )
+    assert (second.hinted, third.hinted) == (0, 0)
+    assert third.cursor == first.cursor
+    # A real change is hinted, once.
+    changed = env.state.create_incident("Queue backlog", status_id=STATUS_INVESTIGATING)
+    fourth: PollResult = await ActivityEnvironment().run(
+        sync.poll, PollInput(workspace="default", cursor=third.cursor, seen=third.seen)
+    )
+    assert fourth.hinted == 1 and recorder.hinted[-1].endswith(changed.id)
+    fifth: PollResult = await ActivityEnvironment().run(
+        sync.poll, PollInput(workspace="default", cursor=fourth.cursor, seen=fourth.seen)
+    )
+    assert fifth.hinted == 0
+
+
+async def test_a_forbidden_incident_is_reported_not_raised() -> None:
+    import httpx
+
+    from activities.incident_io.client import IncidentIoClient
+
+    def forbidden(request: httpx.Request) -> httpx.Response:
+        body = {
+            "type": "resource_forbidden",
+            "status": 403,
+            "request_id": "req-403",
+            "errors": [{"code": "resource_forbidden", "message": "Forbidden"}],
+        }
+        return httpx.Response(403, json=body)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(forbidden)) as http:
+        client = IncidentIoClient(http, base_url="https://api.incident.io", token="inc_x")
+
+        async def client_for(workspace: str) -> IncidentIoClient:
+            return client
+
+        temporal: Any = None
+        sync = SyncActivities(client_for, temporal, task_queue="unused")
+        result: SnapshotResult = await ActivityEnvironment().run(
+            sync.snapshot, SnapshotInput(workspace="default", incident_id="01PRIVATE")
+        )
+    assert result.snapshot is None
+    assert result.missing is not None
+    assert result.missing.startswith("incident.io answered 403: Permission denied")

@@ -1,0 +1,1 @@
+"""Operating rensei: Prometheus metrics, structured logs and OpenTelemetry traces."""
