@@ -1,8 +1,8 @@
 """The docker-compose topology on one machine: the same commands and variables, local addresses.
 
-The rensei services of ``docker-compose.yml`` (``api`` and ``worker``) are read from the file
-itself, so this cannot drift from it: each process runs the service's ``command`` with the
-service's ``environment``. Only the variables that say *where* things are differ here (the
+The rensei services of ``docker-compose.yml`` (those running ``rensei api`` and ``rensei
+worker``) are read from the file itself, so this cannot drift from it: each process runs its
+service's ``command`` with the service's ``environment``. Only the variables that say *where* things are differ here (the
 Temporal frontend, the database, the data volume, the bind address), plus what compose gives
 per replica (each API's port, each worker's health and metrics ports: every container has
 its own network namespace) and the sandbox providers. Used by
@@ -47,8 +47,17 @@ from store.store import create_engine, database_url
 
 ROOT = Path(__file__).parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
-# What differs between a container and this machine: where things are.
-WHERE = ("RENSEI_TEMPORAL_ADDRESS", "RENSEI_DATABASE_URL", "RENSEI_DATA_DIR", "RENSEI_API_HOST")
+# What differs between a container and this machine: where things are...
+WHERE = (
+    "RENSEI_TEMPORAL_ADDRESS",
+    "RENSEI_DATABASE_URL",
+    "RENSEI_DATA_DIR",
+    "RENSEI_DEFINITIONS_DIR",
+    "RENSEI_API_HOST",
+    "RENSEI_WORKER_METRICS_HOST",
+)
+# ...and the ports, one set per replica here (each container has its own network namespace).
+PER_REPLICA = ("RENSEI_API_PORT", "RENSEI_WORKER_METRICS_PORT", "RENSEI_WORKER_HEALTH_PORT")
 _INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-?][^}]*)?\}")
 SIDE_EFFECT = re.compile(r"paging for (\w+)")
 DEFINITION = """\
@@ -73,11 +82,17 @@ class Service:
     environment: dict[str, str]
 
 
-def compose_service(name: str, path: Path = COMPOSE) -> Service:
-    """The service ``name`` as docker-compose.yml declares it (anchors resolved)."""
-    spec = yaml.safe_load(path.read_text())["services"][name]
-    environment = {str(k): str(v) for k, v in (spec.get("environment") or {}).items()}
-    return Service(name, [str(part) for part in spec["command"]], environment)
+def compose_services(verb: str, path: Path = COMPOSE) -> list[Service]:
+    """The services of docker-compose.yml that run ``rensei <verb>`` (anchors resolved)."""
+    found = []
+    for name, spec in yaml.safe_load(path.read_text())["services"].items():
+        command = [str(part) for part in spec.get("command") or []]
+        if command[:2] == ["rensei", verb]:
+            environment = {str(k): str(v) for k, v in (spec.get("environment") or {}).items()}
+            found.append(Service(str(name), command, environment))
+    if not found:
+        raise LookupError(f"docker-compose.yml has no service running 'rensei {verb}'")
+    return found
 
 
 def interpolate(value: str, variables: dict[str, str]) -> str:
@@ -105,6 +120,7 @@ class Process:
     """One service replica: started, killed and started again with the same command and env."""
 
     name: str
+    service: Service
     command: list[str]
     env: dict[str, str]
     log: Path
@@ -202,6 +218,7 @@ class Cluster:
     settings: Settings
     acknowledged: set[str] = field(default_factory=set)
     refused: Counter[str] = field(default_factory=Counter)
+    exits: list[str] = field(default_factory=list)
 
     @property
     def processes(self) -> list[Process]:
@@ -258,12 +275,17 @@ class Cluster:
         return found
 
     async def wait_ready(self, processes: list[Process], *, seconds: float) -> None:
+        """Waits until each process answers ready; one that exits meanwhile is started again,
+        as compose's ``restart: unless-stopped`` does, and noted in ``exits``."""
         deadline = asyncio.get_running_loop().time() + seconds
         async with httpx.AsyncClient(timeout=2.0) as http:
             for process in processes:
                 while not await process.ready(http):
+                    code = process.process.returncode if process.process else None
+                    if await process.revive():
+                        self.exits.append(f"{process.name} exited with code {code}")
                     if asyncio.get_running_loop().time() > deadline:
-                        tail = process.log.read_text()[-2000:] if process.log.exists() else ""
+                        tail = process.log.read_text()[-4000:] if process.log.exists() else ""
                         raise RuntimeError(f"{process.name} is not ready:\n{tail}")
                     await asyncio.sleep(0.2)
 
@@ -327,6 +349,7 @@ async def cluster(
     operator = {  # what an operator's .env holds for docker compose
         "RENSEI_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "RENSEI_ADMIN_TOKEN": secrets.token_urlsafe(24),
+        "RENSEI_PUBLIC_URL": "http://127.0.0.1",
     }
     try:
         async with (
@@ -334,11 +357,14 @@ async def cluster(
             serve(incident_io_app(incident_io)) as incident_io_url,
             serve(slack_app(slack)) as slack_url,
         ):
+            (root / "definitions").mkdir(exist_ok=True)
             where = {
                 "RENSEI_TEMPORAL_ADDRESS": temporal.address,
                 "RENSEI_DATABASE_URL": db_url,
                 "RENSEI_DATA_DIR": str(root / "data"),
+                "RENSEI_DEFINITIONS_DIR": str(root / "definitions"),
                 "RENSEI_API_HOST": "127.0.0.1",
+                "RENSEI_WORKER_METRICS_HOST": "127.0.0.1",
             }
             providers = SandboxPlan(
                 {"incident-io": incident_io_url, "slack": slack_url, "linear": "", "agent": ""},
@@ -383,7 +409,7 @@ async def cluster(
 
 
 def _replicas(
-    name: str,
+    verb: str,
     count: int,
     root: Path,
     where: dict[str, str],
@@ -392,20 +418,22 @@ def _replicas(
     port_variable: str,
     *own_ports: str,
 ) -> list[Process]:
-    """``count`` processes of the service; each gets its own ``port_variable`` (its ready
-    URL) and ``own_ports``, as each container has its own network namespace."""
-    service = compose_service(name)
+    """``count`` processes of the compose services running ``rensei <verb>`` (taken in turn);
+    each gets its own ``port_variable`` (its ready URL) and ``own_ports``."""
+    services = compose_services(verb)
     out = []
     for index in range(count):
+        service = services[index % len(services)]
         port = free_port()
         extra = providers | {port_variable: str(port)}
         extra |= {variable: str(free_port()) for variable in own_ports}
         out.append(
             Process(
-                f"{name}-{index + 1}",
+                f"{verb}-{index + 1}",
+                service,
                 local_command(service),
                 _process_env(service, where, operator, extra),
-                root / f"{name}-{index + 1}.log",
+                root / f"{verb}-{index + 1}.log",
                 f"http://127.0.0.1:{port}/readyz",
             )
         )
