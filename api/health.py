@@ -40,11 +40,22 @@ async def database_state(request: Request) -> str:
     if not request.app.state.database_ready:
         return "migrating"
     try:
-        await asyncio.wait_for(request.app.state.services.store.ping(), CHECK_SECONDS)
+        await asyncio.wait_for(asyncio.shield(_ping(request)), CHECK_SECONDS)
     except (TimeoutError, OSError, SQLAlchemyError) as exc:
         log.debug("database health check failed: %s", exc)
         return "unreachable"
     return "ok"
+
+
+def _ping(request: Request) -> asyncio.Task[None]:
+    """The store's ping in flight, or a new one. A probe that times out leaves it running
+    (shielded): cancelling a connect half-way would leak the connection."""
+    task: asyncio.Task[None] | None = getattr(request.app.state, "database_ping", None)
+    if task is None or task.done():
+        task = asyncio.create_task(request.app.state.services.store.ping())
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+        request.app.state.database_ping = task
+    return task
 
 
 async def _states(request: Request) -> dict[str, Any]:

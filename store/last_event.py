@@ -40,7 +40,7 @@ class LastEventWriter:
         self._clock = clock
         self._written: dict[tuple[str, str], float] = {}
         self._pending: dict[tuple[str, str], datetime] = {}
-        self._flushes: set[asyncio.Task[None]] = set()
+        self._flushes: dict[tuple[str, str], asyncio.Task[None]] = {}
 
     async def note(self, workspace: str, kind: str) -> None:
         """Records that an event for ``workspace`` arrived now (maybe a few seconds later)."""
@@ -50,18 +50,21 @@ class LastEventWriter:
         now = self._clock()
         if last is not None and now - last < self.interval:
             if key not in self._pending:
-                task = asyncio.create_task(self._flush_later(key, self.interval - (now - last)))
-                self._flushes.add(task)
-                task.add_done_callback(self._flushes.discard)
+                delay = self.interval - (now - last)
+                self._flushes[key] = asyncio.create_task(self._flush_later(key, delay))
             self._pending[key] = at
             return
         await self._write(key, at)
 
     async def _flush_later(self, key: tuple[str, str], delay: float) -> None:
-        await asyncio.sleep(delay)
-        at = self._pending.pop(key, None)
-        if at is not None:
-            await self._write(key, at)
+        try:
+            await asyncio.sleep(delay)
+            at = self._pending.pop(key, None)
+            if at is not None:
+                await self._write(key, at)
+        finally:
+            if self._flushes.get(key) is asyncio.current_task():
+                del self._flushes[key]
 
     async def _write(self, key: tuple[str, str], at: datetime) -> None:
         self._written[key] = self._clock()
@@ -73,8 +76,11 @@ class LastEventWriter:
 
     async def flush(self) -> None:
         """Writes what is pending now (at shutdown)."""
-        for task in list(self._flushes):
-            task.cancel()
+        for key, task in list(self._flushes.items()):
+            if key in self._pending:
+                task.cancel()  # still sleeping: its write is done below
+            else:
+                await task  # writing: a cancelled write would leave its connection open
         pending, self._pending = self._pending, {}
         for key, at in pending.items():
             await self._write(key, at)

@@ -116,8 +116,7 @@ def failure_cause(exc: BaseException) -> str:
         current = current.cause
         if gave_up is None and isinstance(current, ActivityGaveUpError):
             gave_up = current
-    text = current.message if isinstance(current, FailureError) else str(current)
-    message = _RETRYING.sub("", text) or type(current).__name__
+    message = _RETRYING.sub("", str(current)) or type(current).__name__
     if gave_up is None or not gave_up.worth_saying():
         return message
     return f"{message} ({gave_up.summary()})"

@@ -83,7 +83,8 @@ async def test_a_final_failure_names_cause_attempts_and_time(
     assert result.error is not None
     assert "retrying" not in result.error
     assert result.error.startswith(
-        "step 'note' (test.unavailable) failed: incident.io is unavailable (HTTP 503) "
+        "step 'note' (test.unavailable) failed: ProviderUnavailableError: "
+        "incident.io is unavailable (HTTP 503) "
         "(request id req-503) (after 5 attempts over "
     ), result.error
     step = next(s for s in result.steps if s.id == "note")
