@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -101,8 +102,44 @@ def _stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+@contextlib.contextmanager
+def _quiet(log: Path) -> Iterator[None]:
+    """fds 1 and 2 (this process's and its children's: banners, logs) go to ``log``."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with log.open("ab") as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def _summary(name: str, outcome: dict[str, Any]) -> str:
+    """One line for people: how the run ended and what its steps did."""
+    counts: dict[str, int] = {}
+    for step in outcome["steps"]:
+        counts[step["status"]] = counts.get(step["status"], 0) + 1
+    steps = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    line = f"rensei run: {name} {outcome['status']} ({steps or 'no steps'})"
+    if outcome.get("error"):
+        line += f": {outcome['error']}"
+    return line
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """Runs a definition once for one event and prints the outcome as JSON."""
+    """Runs a definition once for one event and prints the outcome as JSON.
+
+    stdout holds only the JSON document, stderr one line for people; with ``--sandbox``
+    the servers' banners and logs are shown only with ``--verbose``.
+    """
     try:
         plan, trigger = _load_run_inputs(args)
     except DefinitionError as exc:
@@ -115,8 +152,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     from stack.runner import RunnerError, run_once  # Temporal imports only for this verb
 
     settings = Settings()
-    try:
-        with _stdout_to_stderr() if args.sandbox else contextlib.nullcontext():
+    log: Path | None = None
+    with contextlib.ExitStack() as scope:
+        if args.sandbox and not args.verbose:
+            handle, name = tempfile.mkstemp(prefix="rensei-run-", suffix=".log")
+            os.close(handle)
+            log = Path(name)
+            scope.enter_context(_quiet(log))
+        elif args.sandbox:
+            scope.enter_context(_stdout_to_stderr())
+        try:
             outcome = asyncio.run(
                 run_once(
                     plan,
@@ -127,10 +172,22 @@ def cmd_run(args: argparse.Namespace) -> int:
                     approve_as=args.approve_as,
                 )
             )
-    except RunnerError as exc:
-        _err(str(exc))
+            problem = None
+        except RunnerError as exc:
+            problem = str(exc)
+        except Exception as exc:  # shown in one line; the traceback with --verbose
+            if args.verbose:
+                raise
+            logging.getLogger(__name__).exception("rensei run failed")
+            problem = f"the run could not complete ({type(exc).__name__}: {exc}); "
+            problem += f"the sandbox's log is {log}; run again with --verbose for the details"
+    if problem is not None:
+        _err(f"rensei run: {problem}")
         return EXIT_FAILED
+    if log is not None:
+        log.unlink(missing_ok=True)
     _out(json.dumps(outcome, indent=2, default=str))
+    _err(_summary(plan.name, outcome))
     return EXIT_OK if outcome["status"] == "completed" else EXIT_FAILED
 
 
@@ -138,15 +195,32 @@ def cmd_approve(args: argparse.Namespace) -> int:
     """Decides a waiting approval step of a run, as an operator, through Temporal directly."""
     import getpass
 
+    from temporalio.service import RPCError
+
+    import worker
     from stack.approvals import ApprovalError, decide
+    from stack.references import IncidentReferenceError, as_reference, run_waiting_for_approval
 
     by = args.by or getpass.getuser() or "cli"
     decision: Literal["approved", "rejected"] = "rejected" if args.reject else "approved"
+    settings = Settings()
+
+    async def approve() -> Any:
+        run = args.run
+        reference = as_reference(run)
+        if reference is not None:
+            try:
+                client = await worker.connect(settings)
+            except (RuntimeError, RPCError) as exc:
+                raise ApprovalError(
+                    f"cannot reach Temporal at {settings.address} ({exc})"
+                ) from None
+            run = await run_waiting_for_approval(client, args.workspace, reference, args.step)
+        return await decide(settings, run, args.step, decision=decision, by=by, reason=args.reason)
+
     try:
-        result = asyncio.run(
-            decide(Settings(), args.run, args.step, decision=decision, by=by, reason=args.reason)
-        )
-    except ApprovalError as exc:
+        result = asyncio.run(approve())
+    except (ApprovalError, IncidentReferenceError) as exc:
         _err(f"rensei approve: {exc}")
         return EXIT_FAILED
     _out(json.dumps(result.model_dump(mode="json"), indent=2))
@@ -158,18 +232,22 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from temporalio.service import RPCError
 
     import worker
-    from stack.explain import REFERENCE, ExplainError, explain, render, resolve_reference
+    from stack.explain import ExplainError, explain, render
+    from stack.references import IncidentReferenceError, resolve
 
     settings = Settings()
 
     async def report() -> Any:
-        incident = args.incident
-        if REFERENCE.match(incident):
-            incident = await resolve_reference(settings, incident, args.workspace)
         try:
             client = await worker.connect(settings)
         except (RuntimeError, RPCError) as exc:
             raise ExplainError(f"cannot reach Temporal at {settings.address} ({exc})") from None
+        try:
+            incident = await resolve(
+                settings, args.incident, workspace=args.workspace, client=client
+            )
+        except IncidentReferenceError as exc:
+            raise ExplainError(str(exc)) from None
         return await explain(client, incident, args.workspace)
 
     try:
@@ -179,6 +257,59 @@ def cmd_explain(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     _out(json.dumps(found.model_dump(mode="json"), indent=2) if args.json else render(found))
     return EXIT_OK
+
+
+def cmd_workflows(args: argparse.Namespace) -> int:
+    """Lists, enables, disables or deletes stored definitions (the store of RENSEI_DATA_DIR)."""
+    from store import Store
+    from store.listing import describe
+
+    async def act(store: Store) -> int:
+        if args.workflows_verb == "list":
+            listed = [describe(d) for d in await store.latest_definitions(args.workspace)]
+            if args.json:
+                _out(json.dumps([d.to_json() for d in listed], indent=2))
+            for d in [] if args.json else listed:
+                state = "enabled" if d.enabled else f"disabled ({d.disabled_by})"
+                _out(f"{d.name:<28} v{d.version:<4} {state:<20} {d.trigger_type or d.problem}")
+            return EXIT_OK
+        name = args.name
+        if args.workflows_verb == "delete":
+            versions = await store.delete_definition(args.workspace, name)
+            found = versions > 0
+            if found:
+                _err(f"deleted {name} ({versions} version(s)); runs already started finish")
+        else:
+            enabled = args.workflows_verb == "enable"
+            found = await store.set_definition_enabled(args.workspace, name, enabled)
+            current = await store.get_definition(args.workspace, name)
+            if current is not None:
+                _report_enabled(describe(current).disabled_by, name, enabled=enabled)
+        if not found:
+            _err(f"rensei workflows: no definition named '{name}' in workspace '{args.workspace}'")
+            return EXIT_FAILED
+        return EXIT_OK
+
+    async def main() -> int:
+        store = Store.from_settings(Settings())
+        try:
+            await store.migrate()
+            return await act(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(main())
+
+
+def _report_enabled(disabled_by: str | None, name: str, *, enabled: bool) -> None:
+    if not enabled:
+        _err(f"disabled {name}: new events no longer start it")
+    elif disabled_by == "yaml":
+        _err(f"enabled {name} in the store, but its YAML says 'enabled: false': edit the file")
+    elif disabled_by == "invalid":
+        _err(f"enabled {name}, but its newest version does not compile: fix it first")
+    else:
+        _err(f"enabled {name}: new events start it")
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -324,6 +455,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--workspace", default="default")
     run.add_argument(
+        "--verbose",
+        action="store_true",
+        help="with --sandbox: show the servers' banners and logs (on stderr) and tracebacks",
+    )
+    run.add_argument(
         "--approve-as",
         default=None,
         metavar="USER",
@@ -363,7 +499,9 @@ def build_parser() -> argparse.ArgumentParser:
     incident.add_argument("--severity", default="SEV-2", help="SEV-1 .. SEV-4 (SEV-2)")
     incident.add_argument("--title", default="Sandbox incident")
     incident.add_argument("--summary", default=None)
-    incident.add_argument("--resolve", metavar="INCIDENT_ID", help="resolve this incident instead")
+    incident.add_argument(
+        "--resolve", metavar="INCIDENT", help="resolve this incident (INC-42 or its id) instead"
+    )
     incident.set_defaults(func=cmd_sandbox_incident)
 
     approve = verbs.add_parser(
@@ -372,7 +510,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Decides an approval step as an operator, through Temporal at "
         "RENSEI_TEMPORAL_ADDRESS (the local stack by default).",
     )
-    approve.add_argument("run", metavar="RUN", help="the run's workflow id")
+    approve.add_argument(
+        "run",
+        metavar="RUN",
+        help="the run's workflow id, or its incident (INC-42): the run of it whose step waits",
+    )
+    approve.add_argument("--workspace", default="default", help="with an incident reference")
     approve.add_argument("step", metavar="STEP", help="the approval step's id")
     approve.add_argument("--reject", action="store_true", help="reject instead of approve")
     approve.add_argument("--reason", default=None, help="shown in Slack and on the timeline")
@@ -386,6 +529,26 @@ def build_parser() -> argparse.ArgumentParser:
     explain_cmd.add_argument("--workspace", default="default")
     explain_cmd.add_argument("--json", action="store_true", help="print the report as JSON")
     explain_cmd.set_defaults(func=cmd_explain)
+
+    workflows = verbs.add_parser(
+        "workflows",
+        help="list, enable, disable or delete stored definitions",
+        description="Acts on the definitions stored in the data directory's store "
+        "(RENSEI_DATA_DIR, or RENSEI_DATABASE_URL).",
+    )
+    workflow_verbs = workflows.add_subparsers(dest="workflows_verb", required=True, metavar="VERB")
+    listing = workflow_verbs.add_parser("list", help="every definition and whether it runs")
+    listing.add_argument("--json", action="store_true", help="print the list as JSON")
+    listing.add_argument("--workspace", default="default")
+    for verb, text in (
+        ("enable", "let new events start it"),
+        ("disable", "stop new events from starting it (runs already started finish)"),
+        ("delete", "delete every version (runs already started finish)"),
+    ):
+        one = workflow_verbs.add_parser(verb, help=text)
+        one.add_argument("name", metavar="NAME")
+        one.add_argument("--workspace", default="default")
+    workflows.set_defaults(func=cmd_workflows)
 
     up = verbs.add_parser("up", help="run Temporal, the worker and the API in the foreground")
     up.set_defaults(func=cmd_up)

@@ -148,6 +148,15 @@ class Settings(BaseSettings):
         description="first of four ports of the sandbox simulators "
         "(incident.io, Slack, Linear, the A2A agent)",
     )
+    sandbox_channels: list[str] = Field(
+        default_factory=list,
+        description="more Slack channels for the sandbox workspace (JSON list of names)",
+    )
+    sandbox_teams: list[str] = Field(
+        default_factory=list,
+        description="more incident.io teams (Team field options) for the sandbox workspace "
+        "(JSON list of names)",
+    )
     sandbox_incident_io_url: str | None = Field(
         default=None,
         description="set by make run in sandbox mode: where calls made with the simulator's "

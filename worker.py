@@ -22,6 +22,7 @@ from activities.agents import AgentActivities, ChainedAgentRegistry, StaticAgent
 from activities.catalogue import default_catalogue
 from activities.credentials import ChainedCredentials, from_settings
 from activities.definitions import DefinitionActivities
+from activities.http import HttpActivities, no_hosts
 from activities.incident_io.budget import CallBudget, CatalogueCache
 from activities.incident_io.nodes import IncidentIoActivities
 from activities.incident_io.preferences import Preferences, WorkspacePreferences
@@ -199,7 +200,13 @@ def default_activities(
     static = StaticAgentRegistry.from_settings(settings)
     registry = ChainedAgentRegistry([StoreAgentRegistry(store), static]) if store else static
     agents = AgentActivities(shared, registry=registry)
-    return [debug.echo, *slack.all(), *linear.all(), *agents.all()]
+    http_node = HttpActivities(
+        credentials,
+        shared,
+        allowed_hosts=store.http_hosts if store else no_hosts,
+        loopback=settings.sandbox is True or settings.sandbox_incident_io_url is not None,
+    )
+    return [debug.echo, *slack.all(), *linear.all(), *agents.all(), *http_node.all()]
 
 
 def incident_io_activities(

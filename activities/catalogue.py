@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from activities.agents import AgentDispatchInput, AgentDispatchOutput
 from activities.debug import EchoInput, EchoOutput
+from activities.http_models import HttpRequestInput, HttpRequestOutput
 from activities.incident_io.specs import INCIDENT_IO_NODES
 from activities.linear import CreateIssueInput, CreateIssueResult
 from activities.models import ApprovalInput, ApprovalOutput, WaitForInput, WaitForOutput
@@ -50,6 +51,14 @@ NODES: dict[str, NodeSpec] = {
         output_model=CreateIssueResult,
         description="Opens a Linear issue (once per run, even across retries).",
         timeout=timedelta(seconds=30),
+        retry=PROVIDER_RETRY,
+    ),
+    "http.request": NodeSpec(
+        name="http.request",
+        input_model=HttpRequestInput,
+        output_model=HttpRequestOutput,
+        description="Calls an allowlisted HTTP endpoint; 408, 429 and 5xx are retried.",
+        timeout=timedelta(minutes=3),  # each attempt; the request's own timeout is `timeout`
         retry=PROVIDER_RETRY,
     ),
     "agent.dispatch": NodeSpec(

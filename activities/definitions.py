@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from interpreter.errors import DefinitionError
 from interpreter.nodes import Catalogue
 from interpreter.plan import Plan
 from store import Definition, Store
+from store.store import compile_definition
 from workflows.contracts import CandidatesInput, DefinitionCandidate
 
 log = logging.getLogger(__name__)
@@ -38,25 +40,35 @@ def read_folder(folder: Path) -> list[tuple[Path, str]]:
 
 
 async def load_folder(
-    store: Store, folder: Path, *, workspace: str = "default"
+    store: Store,
+    folder: Path,
+    *,
+    workspace: str = "default",
+    enable_new: Callable[[str], bool] | None = None,
 ) -> list[FolderReport]:
     """Validates every ``*.yaml`` of ``folder`` and stores the changed ones as new versions.
 
-    An invalid file is reported with every diagnostic and stores nothing, so the previous
-    version (if any) keeps running.
+    A file's definition is named by its ``name:`` (the file's stem when it has none). An
+    invalid file is reported with every diagnostic and stores nothing, so the previous
+    version (if any) keeps running. A new version keeps its definition's enabled flag; a
+    definition seen for the first time is enabled unless ``enable_new`` says otherwise.
     """
     reports: list[FolderReport] = []
     files = read_folder(folder)
     if files:
         await store.ensure_workspace(workspace)
     for path, text in files:
-        name = path.stem
+        try:
+            name = compile_definition(path.stem, text).name
+        except DefinitionError:
+            name = path.stem  # put_definition reports every problem below
         current = await store.get_definition(workspace, name)
         if current is not None and current.yaml == text:
             reports.append(FolderReport(str(path), name, current.version, "unchanged"))
             continue
+        first = None if current is not None or enable_new is None else enable_new(name)
         try:
-            version = await store.put_definition(workspace, name, text)
+            version = await store.put_definition(workspace, name, text, enabled=first)
         except DefinitionError as exc:
             rendered = tuple(d.render() for d in exc.diagnostics)
             for line in rendered:

@@ -22,6 +22,7 @@ from api.routes import (
     agents,
     approvals,
     codec,
+    http,
     incident_io_settings,
     integrations,
     pages,
@@ -140,6 +141,7 @@ def create_app(
     app.include_router(integrations.router)
     app.include_router(incident_io_settings.router)
     app.include_router(agents.router)
+    app.include_router(http.router)
     app.include_router(pages.router)
     app.include_router(codec.router)
     app.include_router(webhooks.router)

@@ -2,49 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from settings import Settings
 from workflows.ids import incident_workflow_id
 from workflows.incident import ExplainReport, IncidentWorkflow
-
-REFERENCE = re.compile(r"^(?:INC-)?\d+$", re.IGNORECASE)
 
 
 class ExplainError(RuntimeError):
     """The incident cannot be explained; the message says why and what to do."""
-
-
-async def resolve_reference(settings: Settings, reference: str, workspace: str) -> str:
-    """The incident id of ``INC-42`` (or ``42``), asked of incident.io with the workspace token."""
-    import worker
-    from activities.credentials import ChainedCredentials, from_settings
-    from activities.errors import IntegrationError
-    from activities.incident_io.client import IncidentIoClient
-    from store import Store
-
-    store = Store.from_settings(settings)
-    try:
-        await store.migrate()
-        token = await ChainedCredentials([store, from_settings(settings)]).get(
-            workspace, "incident_io", "token"
-        )
-    finally:
-        await store.close()
-    if token is None:
-        raise ExplainError(
-            f"{reference} is a reference: rensei needs the incident.io token of workspace "
-            f"'{workspace}' to look it up (connect incident.io, or pass the incident id instead)"
-        )
-    async with worker.http_client() as http:
-        client = IncidentIoClient(http, base_url=settings.incident_io_base_url, token=token)
-        try:
-            return (await client.get_incident(reference)).id
-        except IntegrationError as exc:
-            raise ExplainError(f"{reference}: {exc}") from None
 
 
 async def explain(client: Client, incident_id: str, workspace: str) -> ExplainReport:

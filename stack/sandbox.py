@@ -14,7 +14,7 @@ import os
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from simulators.server import free_port, serve
 from simulators.slack import SANDBOX_BOT_TOKEN, SANDBOX_SIGNING_SECRET, SlackState
 from simulators.slack import create_app as slack_app
 from stack import devserver
-from stack.sandbox_seed import seed_from_trigger
+from stack.sandbox_seed import seed_from_trigger, seed_sandbox_workspace
 from store import Store
 from workflows.contracts import Hint
 from workflows.ids import incident_workflow_id
@@ -98,14 +98,22 @@ def stdout_to_stderr() -> Iterator[None]:
 
 @contextlib.asynccontextmanager
 async def simulators(
-    incident_io: SimulatorState | None = None, *, ports: Mapping[str, int] | None = None
+    incident_io: SimulatorState | None = None,
+    *,
+    ports: Mapping[str, int] | None = None,
+    slack: SlackState | None = None,
+    linear: LinearState | None = None,
+    channels: Sequence[str] = (),
+    teams: Sequence[str] = (),
 ) -> AsyncIterator[Simulators]:
     """incident.io, Slack, Linear and the ``incident-responder`` A2A agent on 127.0.0.1.
 
     ``ports`` fixes the port of each (keys as in ``Simulators.urls``); free ports otherwise.
+    ``channels`` and ``teams`` are added to the sandbox workspace's own.
     """
     state = incident_io or SimulatorState()
-    slack, linear, agent = SlackState(), LinearState(), AgentRecord()
+    slack, linear, agent = slack or SlackState(), linear or LinearState(), AgentRecord()
+    seed_sandbox_workspace(state, slack, channels=channels, teams=teams)
     chosen = dict(ports or {})
     agent_port = chosen.get("incident-responder") or free_port()
     agent_config = AgentConfig(public_url=f"http://127.0.0.1:{agent_port}", work_seconds=1.0)
@@ -131,6 +139,7 @@ def sandbox_settings(settings: Settings, sims: Simulators, data_dir: Path) -> Se
         update={
             "data_dir": data_dir,
             "database_url": None,
+            "sandbox": True,  # http.request may call 127.0.0.1
             "incident_io_base_url": sims.urls["incident-io"],
             "incident_io_token": SecretStr(SANDBOX_TOKEN),
             "slack_base_url": sims.urls["slack"],
@@ -156,7 +165,9 @@ async def sandbox(settings: Settings, trigger: dict[str, Any]) -> AsyncIterator[
     with tempfile.TemporaryDirectory(prefix="rensei-sandbox-") as data:
         async with (
             server as env,
-            simulators(state) as sims,
+            simulators(
+                state, channels=settings.sandbox_channels, teams=settings.sandbox_teams
+            ) as sims,
             worker.http_client() as http,
         ):
             local = sandbox_settings(settings, sims, Path(data)).model_copy(

@@ -5,8 +5,10 @@ workspace is connected to the simulators through the normal store API (the sandb
 a fresh ``whsec_`` signing secret, Slack and Linear keys, the ``incident-responder`` agent
 card) and ``examples/*.yaml`` is loaded as definitions. The simulators then run as one more
 child process, ``rensei simulate sandbox``, which delivers webhooks to the API's ingest URL
-signed with the stored secret. Connecting a real incident.io token from the settings page
-turns the workspace's ``sandbox`` flag off, and the next ``make run`` starts no simulators.
+signed with the stored secret. Only ``ENABLED_EXAMPLES`` start enabled, so one incident
+gets one coherent reaction; ``rensei workflows enable NAME`` turns another on. Connecting a
+real incident.io token from the settings page turns the workspace's ``sandbox`` flag off,
+and the next ``make run`` starts no simulators.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from activities.definitions import FolderReport, load_folder
 from settings import Settings
 from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState
 from simulators.incident_io.seed import STATUS_DOCUMENTING
-from simulators.linear import SANDBOX_API_KEY
-from simulators.slack import SANDBOX_BOT_TOKEN, SANDBOX_SIGNING_SECRET
+from simulators.linear import SANDBOX_API_KEY, LinearState
+from simulators.slack import SANDBOX_BOT_TOKEN, SANDBOX_SIGNING_SECRET, SlackState
 from stack.sandbox_seed import severity_id
+from stack.sandbox_state import keep, restore, state_file
 from store import DEFAULT_WORKSPACE, Store
 
 log = logging.getLogger(__name__)
@@ -37,6 +40,8 @@ log = logging.getLogger(__name__)
 SIMULATORS = ("incident-io", "slack", "linear", "incident-responder")
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 AGENT = "incident-responder"
+ENABLED_EXAMPLES = frozenset({"seed-routing"})
+"""The one coherent set the sandbox starts with; the other examples are stored disabled."""
 
 
 class SandboxError(RuntimeError):
@@ -52,6 +57,17 @@ class SandboxPlan:
     slack: bool
     linear: bool
     definitions: list[FolderReport] = field(default_factory=list)
+
+    def definition_lines(self) -> list[str]:
+        """The banner's account of the examples: which run, and how to enable another."""
+        loaded = [r for r in self.definitions if r.status in ("stored", "unchanged")]
+        enabled = sorted(r.name for r in loaded if r.name in ENABLED_EXAMPLES)
+        return [
+            f"  definitions   {len(loaded)} from examples/ loaded; enabled at first start: "
+            f"{', '.join(enabled) or 'none'}",
+            "                (see them: rensei workflows list; "
+            "enable one: rensei workflows enable NAME)",
+        ]
 
     def env(self) -> dict[str, str]:
         """The variables the worker and API processes need to reach the simulators."""
@@ -99,7 +115,8 @@ async def prepare_sandbox(settings: Settings, store: Store) -> SandboxPlan | Non
     await store.put_credential(ws, "incident_io", "token", SANDBOX_TOKEN)
     await store.put_credential(ws, "incident_io", "webhook_secret", secret)
     await store.upsert_integration(ws, "incident_io", display=_display("incident.io", urls))
-    # A new simulator starts empty: the previous run's cursor means nothing to it.
+    # The simulators keep their state in the data directory, but a cursor from another
+    # simulator process is not worth trusting: the sync takes a fresh baseline.
     await store.set_sync_cursor(ws, "incident_io", None)
     slack = await _connect(
         store,
@@ -118,7 +135,9 @@ async def prepare_sandbox(settings: Settings, store: Store) -> SandboxPlan | Non
     card = await store.get_agent_card(ws, AGENT)
     if AGENT not in settings.agents and (card is None or card.url.startswith("http://127.0.0.1")):
         await store.put_agent_card(ws, AGENT, urls[AGENT])
-    reports = await load_folder(store, EXAMPLES, workspace=ws)
+    reports = await load_folder(
+        store, EXAMPLES, workspace=ws, enable_new=lambda name: name in ENABLED_EXAMPLES
+    )
     return SandboxPlan(urls, ingest_url(settings), slack, linear, reports)
 
 
@@ -189,11 +208,21 @@ async def serve_sandbox(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-    state = SimulatorState(config)
-    async with simulators(state, ports=sandbox_ports(settings)) as sims:
+    state, slack, linear = SimulatorState(config), SlackState(), LinearState()
+    kept = state_file(settings.data_dir)
+    if restore(kept, state, slack, linear):
+        log.info("sandbox simulators restored from %s", kept)
+    async with simulators(
+        state,
+        ports=sandbox_ports(settings),
+        slack=slack,
+        linear=linear,
+        channels=settings.sandbox_channels,
+        teams=settings.sandbox_teams,
+    ) as sims:
         for name, url in sims.urls.items():
             log.info("sandbox simulator %s on %s", name, url)
-        await stop.wait()
+        await keep(kept, state, slack, linear, stop=stop)
 
 
 def incident_command(settings: Settings) -> str:
@@ -222,13 +251,33 @@ async def declare_incident(
     return await _sim_post(settings, "/_sim/incidents", body)
 
 
-async def resolve_incident(settings: Settings, incident_id: str) -> dict[str, Any]:
-    """Moves a sandbox incident to post-incident (what ``wait_for: resolved`` waits for)."""
+async def resolve_incident(settings: Settings, incident: str) -> dict[str, Any]:
+    """Moves a sandbox incident (``INC-42``, ``42`` or its id) to post-incident, what
+    ``wait_for: resolved`` waits for."""
+    incident_id = await sandbox_incident_id(settings, incident)
     return await _sim_post(
         settings,
         f"/_sim/incidents/{incident_id}/status",
         {"incident_status_id": STATUS_DOCUMENTING},
     )
+
+
+async def sandbox_incident_id(settings: Settings, incident: str) -> str:
+    """The id of a sandbox incident named by reference, asked of the simulator."""
+    from activities.errors import IntegrationError
+    from activities.incident_io.client import IncidentIoClient
+    from stack.references import as_reference
+
+    reference = as_reference(incident)
+    if reference is None:
+        return incident.strip()
+    url = sandbox_urls(settings)["incident-io"]
+    async with httpx.AsyncClient(timeout=10) as http:
+        client = IncidentIoClient(http, base_url=url, token=SANDBOX_TOKEN)
+        try:
+            return (await client.get_incident(reference)).id
+        except IntegrationError as exc:
+            raise SandboxError(f"{reference} in the sandbox at {url}: {exc}") from None
 
 
 async def _sim_post(settings: Settings, path: str, body: dict[str, Any]) -> dict[str, Any]:

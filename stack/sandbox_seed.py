@@ -1,13 +1,19 @@
-"""Seeds the sandbox's incident.io simulator with the incident an event describes."""
+"""What the sandbox workspace holds beyond the simulators' own seed (the seed document's
+channels and team), and the incident an event describes."""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
+import zlib
+from collections.abc import Sequence
 from typing import Any
 
 from simulators.incident_io import SimulatorState
 from simulators.incident_io import seed as s
+from simulators.slack import SlackState
+from simulators.slack.state import Channel
 
 # The seeded workspace's severities by level: four severities, ranked 4 (SEV-1) .. 1 (SEV-4).
 _LEVELS = {
@@ -17,6 +23,45 @@ _LEVELS = {
     "SEV-4": s.SEVERITY_MINOR,
 }
 _REFERENCE = re.compile(r"^(?:INC-)?(\d+)$", re.IGNORECASE)
+
+
+# The channels and team the seed document's examples name (SPEC sections 7, 8, 8a), beside
+# the simulators' own (#incidents, #exec, #payments-oncall, ...; teams Platform, Payments...).
+SANDBOX_CHANNELS = ("oncall", "eng-team")
+SANDBOX_TEAMS = ("eng-on-call",)
+
+
+def _stable(kind: str, name: str) -> str:
+    """An id that stays the same for a name across restarts (and in the state file)."""
+    digest = zlib.crc32(name.encode())
+    return f"C0SBX{digest:010d}" if kind == "channel" else s._id("CFP", 10**9 + digest)
+
+
+def seed_sandbox_workspace(
+    incident_io: SimulatorState,
+    slack: SlackState,
+    *,
+    channels: Sequence[str] = (),
+    teams: Sequence[str] = (),
+) -> None:
+    """Adds the sandbox's channels (and ``channels``) to Slack, and its teams (and ``teams``)
+    to the options of incident.io's Team field."""
+    for name in (*SANDBOX_CHANNELS, *channels):
+        name = name.lstrip("#")
+        if slack.find_channel(name) is None:
+            slack.channels[_stable("channel", name)] = Channel(_stable("channel", name), name)
+    ws = incident_io.workspace
+    fields = []
+    for f in ws.custom_fields:
+        if f.id == s.FIELD_TEAM:
+            known = {o.value.casefold() for o in f.options}
+            wanted = [
+                t for t in dict.fromkeys((*SANDBOX_TEAMS, *teams)) if t.casefold() not in known
+            ]
+            extra = [s.Option(_stable("team", t), t, 100 + i) for i, t in enumerate(wanted)]
+            f = dataclasses.replace(f, options=(*f.options, *extra))
+        fields.append(f)
+    incident_io.workspace = dataclasses.replace(ws, custom_fields=tuple(fields))
 
 
 def severity_id(severity: str) -> str | None:
@@ -69,7 +114,9 @@ def seed_from_trigger(state: SimulatorState, trigger: dict[str, Any]) -> dict[st
 
 def _team_option(team: str) -> str | None:
     field = next(f for f in s.build_workspace().custom_fields if f.id == s.FIELD_TEAM)
-    return next((o.id for o in field.options if o.value.casefold() == team.casefold()), None)
+    options = [(o.id, o.value) for o in field.options]
+    options += [(_stable("team", t), t) for t in SANDBOX_TEAMS]
+    return next((oid for oid, value in options if value.casefold() == team.casefold()), None)
 
 
 def _number(reference: Any, state: SimulatorState) -> int | None:

@@ -284,7 +284,6 @@ def _admin_lines(preparation: Preparation) -> list[str]:
 
 
 def _sandbox_lines(settings: Settings, plan: SandboxPlan) -> list[str]:
-    stored = sum(1 for r in plan.definitions if r.status in ("stored", "unchanged"))
     return [
         "",
         "Sandbox mode: no incident.io token is connected, so the default workspace uses local",
@@ -293,7 +292,7 @@ def _sandbox_lines(settings: Settings, plan: SandboxPlan) -> list[str]:
         f"  Slack         {plan.urls['slack']}" + ("" if plan.slack else "  (not used)"),
         f"  Linear        {plan.urls['linear']}" + ("" if plan.linear else "  (not used)"),
         f"  agent         {plan.urls['incident-responder']}  (incident-responder)",
-        f"  definitions   {stored} from examples/ loaded",
+        *plan.definition_lines(),
         "Declare an incident:",
         f"  .venv/bin/{incident_command(settings)}",
         f"  or: {curl_command(settings)}",

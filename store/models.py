@@ -95,3 +95,15 @@ class DefinitionRow(Base):
     valid: Mapped[bool] = mapped_column(Boolean, default=True)
     diagnostics: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class HttpHostRow(Base):
+    """One host of a workspace's ``http.request`` allowlist (``*.example.com`` allowed)."""
+
+    __tablename__ = "http_hosts"
+
+    workspace_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    host: Mapped[str] = mapped_column(String(253), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

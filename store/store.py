@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,14 +22,15 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from activities.catalogue import default_catalogue
-from interpreter.compiler import check_text
-from interpreter.errors import DefinitionError, Diagnostic
+from interpreter.compiler import compile_text
+from interpreter.plan import Plan
 from settings import Settings
 from store import crypto
 from store.models import (
     AgentCardRow,
     CredentialRow,
     DefinitionRow,
+    HttpHostRow,
     IntegrationRow,
     WorkspaceRow,
     utcnow,
@@ -42,10 +43,24 @@ DEFAULT_WORKSPACE = "default"
 INTEGRATION_KINDS = ("incident_io", "slack", "linear")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST = re.compile(rf"^(?:\*\.)?(?:{_LABEL}\.)*{_LABEL}$")
+MAX_HTTP_HOSTS = 200
 
 
 class StoreError(Exception):
     """Base of the store's errors that callers show to users."""
+
+
+class DefinitionNameError(StoreError, ValueError):
+    """A definition's YAML ``name:`` is not the name it is being stored under."""
+
+    def __init__(self, declared: str, given: str) -> None:
+        self.declared, self.given = declared, given
+        super().__init__(
+            f"the YAML names this definition '{declared}', not '{given}': the name in the "
+            f"YAML is the name (store it as '{declared}', or change its name:)"
+        )
 
 
 class InvalidNameError(StoreError, ValueError):
@@ -435,17 +450,21 @@ class Store:
     # --- definitions
 
     async def put_definition(
-        self, workspace: str, name: str, yaml: str, *, enabled: bool = True
+        self, workspace: str, name: str, yaml: str, *, enabled: bool | None = None
     ) -> int:
         """Validates and stores a new version of a definition; returns its version number.
 
+        A new version keeps the enabled flag of the one before (``enabled`` overrides it; a
+        new definition is enabled unless ``enabled`` is False).
+
         Raises:
             DefinitionError: the text has problems (all of them listed); nothing is stored.
+            DefinitionNameError: the YAML's ``name:`` differs from ``name``.
         """
         _check(_NAME, name, "definition name")
-        diagnostics = check_definition(name, yaml)
-        if diagnostics:
-            raise DefinitionError(diagnostics)
+        plan = compile_definition(name, yaml)
+        if plan.name != name:
+            raise DefinitionNameError(plan.name, name)
         await self.ensure_workspace(workspace)
         for _attempt in range(5):
             try:
@@ -455,15 +474,18 @@ class Store:
         raise StoreError(f"definition {name!r} is being written concurrently; try again")
 
     async def _insert_definition(
-        self, workspace: str, name: str, yaml: str, *, enabled: bool
+        self, workspace: str, name: str, yaml: str, *, enabled: bool | None
     ) -> int:
         async with self._sessions.begin() as session:
             latest = await session.scalar(
-                select(func.max(DefinitionRow.version)).where(
-                    DefinitionRow.workspace_id == workspace, DefinitionRow.name == name
-                )
+                select(DefinitionRow)
+                .where(DefinitionRow.workspace_id == workspace, DefinitionRow.name == name)
+                .order_by(DefinitionRow.version.desc())
+                .limit(1)
             )
-            version = int(latest or 0) + 1
+            version = 1 if latest is None else latest.version + 1
+            if enabled is None:
+                enabled = True if latest is None else latest.enabled
             session.add(
                 DefinitionRow(
                     workspace_id=workspace,
@@ -530,10 +552,58 @@ class Store:
             row.enabled = enabled
             return True
 
+    async def delete_definition(self, workspace: str, name: str) -> int:
+        """Deletes every version of a definition; returns how many there were.
 
-def check_definition(name: str, yaml: str) -> list[Diagnostic]:
-    """The diagnostics of a definition text, as the compiler reports them (empty when valid)."""
-    return list(check_text(yaml, file=f"{name}.yaml", catalogue=default_catalogue()))
+        Runs already started keep going: each carries its compiled plan.
+        """
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(DefinitionRow).where(
+                    DefinitionRow.workspace_id == workspace, DefinitionRow.name == name
+                )
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    # --- the http.request allowlist
+
+    async def set_http_hosts(self, workspace: str, hosts: Sequence[str]) -> list[str]:
+        """Replaces the workspace's allowlist; returns it normalised (lowercase, sorted)."""
+        wanted = sorted({h.strip().lower().rstrip(".") for h in hosts})
+        if len(wanted) > MAX_HTTP_HOSTS:
+            raise InvalidNameError(f"at most {MAX_HTTP_HOSTS} hosts may be allowed")
+        for host in wanted:
+            if len(host) > 253 or not _HOST.match(host):
+                raise InvalidNameError(
+                    f"host {host!r} is not valid (a host name such as status.example.com, "
+                    "or *.example.com for its subdomains; no scheme, port or path)"
+                )
+        await self.ensure_workspace(workspace)
+        async with self._sessions.begin() as session:
+            await session.execute(delete(HttpHostRow).where(HttpHostRow.workspace_id == workspace))
+            session.add_all(
+                HttpHostRow(workspace_id=workspace, host=h, created_at=utcnow()) for h in wanted
+            )
+        return wanted
+
+    async def http_hosts(self, workspace: str) -> list[str]:
+        """The hosts ``http.request`` may call for the workspace (none: deny everything)."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(HttpHostRow.host)
+                .where(HttpHostRow.workspace_id == workspace)
+                .order_by(HttpHostRow.host)
+            )
+            return list(rows)
+
+
+def compile_definition(name: str, yaml: str) -> Plan:
+    """The plan of a definition text stored as ``name`` (its YAML ``name:`` may differ).
+
+    Raises:
+        DefinitionError: the text has problems (all of them listed).
+    """
+    return compile_text(yaml, file=f"{name}.yaml", catalogue=default_catalogue())
 
 
 def _upgrade(connection: Connection) -> None:

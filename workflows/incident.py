@@ -469,6 +469,9 @@ class IncidentWorkflow:
             search.INCIDENT_ID.value_set(self._input.incident_id),
             search.WORKSPACE.value_set(self._input.workspace),
         ]
+        reference = snapshot.fields.get("reference")
+        if isinstance(reference, str) and reference:
+            updates.append(search.INCIDENT_REFERENCE.value_set(reference))
         severity = snapshot.fields.get("severity")
         updates.append(
             search.INCIDENT_SEVERITY.value_set(severity)

@@ -309,6 +309,9 @@ def search_attribute_pairs(params: InterpretInput) -> list[SearchAttributePair[s
     ]
     if params.incident_id:
         pairs.append(SearchAttributePair(search.INCIDENT_ID, params.incident_id))
+    reference = params.trigger.get("incident_io", {}).get("reference")
+    if isinstance(reference, str) and reference:
+        pairs.append(SearchAttributePair(search.INCIDENT_REFERENCE, reference))
     severity = params.trigger.get("incident_io", {}).get("severity")
     if isinstance(severity, str):
         pairs.append(SearchAttributePair(search.INCIDENT_SEVERITY, severity))

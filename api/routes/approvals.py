@@ -18,6 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import require_admin
 from api.deps import Services, services, workspace_id
+from stack.references import IncidentReferenceError, as_reference, run_waiting_for_approval
 from workflows.interpreter import InterpreterWorkflow
 from workflows.messages import DecideInput, DecideResult, PendingApproval, parse_button_value
 
@@ -57,10 +58,17 @@ async def decide(
     step_id: str,
     body: ApprovalRequest,
     request: Request,
+    workspace: Workspace,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> DecideResult:
-    """Approves or rejects a waiting step: 409 with the run's reason when it refuses."""
-    handle = (await temporal(request)).get_workflow_handle(workflow_id)
+    """Approves or rejects a waiting step: 409 with the run's reason when it refuses.
+
+    ``workflow_id`` may be an incident reference (``INC-42``): the run of that incident
+    whose step ``step_id`` waits.
+    """
+    client = await temporal(request)
+    workflow_id = await _run_named(client, workspace, workflow_id, step_id)
+    handle = client.get_workflow_handle(workflow_id)
     params = DecideInput(
         step_id=step_id,
         decision=body.decision,
@@ -79,6 +87,16 @@ async def decide(
             raise HTTPException(404, detail=f"no running workflow '{workflow_id}'") from None
         raise
     return result
+
+
+async def _run_named(client: Client, workspace: str, name: str, step_id: str) -> str:
+    reference = as_reference(name)
+    if reference is None:
+        return name
+    try:
+        return await run_waiting_for_approval(client, workspace, reference, step_id)
+    except IncidentReferenceError as exc:
+        raise HTTPException(404, detail=str(exc)) from None
 
 
 @router.get("/api/approvals/{workflow_id}", dependencies=[Depends(require_admin)])

@@ -1,4 +1,4 @@
-"""Admin API of workflow definitions: register a YAML definition, list them with versions."""
+"""Admin API of workflow definitions: store, list, enable, disable and delete them by name."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 from api.auth import require_admin
 from api.deps import Services, services, workspace_id
 from interpreter.errors import DefinitionError
-from store import InvalidNameError
+from store import DefinitionNameError, InvalidNameError
+from store.listing import describe
 
 router = APIRouter(
     prefix="/api/workflows", tags=["workflows"], dependencies=[Depends(require_admin)]
@@ -22,34 +23,51 @@ MAX_BODY = 512 * 1024
 
 @router.get("")
 async def list_workflows(svc: Svc, workspace: Workspace) -> dict[str, Any]:
-    """Every definition of the workspace: newest version, enabled, valid."""
+    """Every definition of the workspace: newest version, whether it can run, and why not."""
     found = await svc.store.latest_definitions(workspace)
-    return {
-        "workspace": workspace,
-        "workflows": [
-            {
-                "name": d.name,
-                "version": d.version,
-                "enabled": d.enabled,
-                "status": "valid" if d.valid else "invalid",
-                "created_at": d.created_at.isoformat(),
-            }
-            for d in found
-        ],
-    }
+    return {"workspace": workspace, "workflows": [describe(d).to_json() for d in found]}
 
 
 @router.get("/{name}")
 async def get_workflow(name: str, svc: Svc, workspace: Workspace) -> dict[str, Any]:
     found = await svc.store.get_definition(workspace, name)
     if found is None:
-        raise HTTPException(404, detail=f"no definition named '{name}' in workspace '{workspace}'")
-    return {
-        "name": found.name,
-        "version": found.version,
-        "enabled": found.enabled,
-        "yaml": found.yaml,
-    }
+        raise HTTPException(404, detail=_missing(name, workspace))
+    return describe(found).to_json() | {"yaml": found.yaml}
+
+
+@router.delete("/{name}")
+async def delete_workflow(name: str, svc: Svc, workspace: Workspace) -> dict[str, Any]:
+    """Deletes every version; runs already started finish on the plan they pinned."""
+    deleted = await svc.store.delete_definition(workspace, name)
+    if not deleted:
+        raise HTTPException(404, detail=_missing(name, workspace))
+    return {"name": name, "deleted_versions": deleted, "status": "deleted"}
+
+
+@router.post("/{name}/enable")
+async def enable_workflow(name: str, svc: Svc, workspace: Workspace) -> dict[str, Any]:
+    return await _set_enabled(svc, workspace, name, enabled=True)
+
+
+@router.post("/{name}/disable")
+async def disable_workflow(name: str, svc: Svc, workspace: Workspace) -> dict[str, Any]:
+    return await _set_enabled(svc, workspace, name, enabled=False)
+
+
+async def _set_enabled(
+    svc: Services, workspace: str, name: str, *, enabled: bool
+) -> dict[str, Any]:
+    if not await svc.store.set_definition_enabled(workspace, name, enabled):
+        raise HTTPException(404, detail=_missing(name, workspace))
+    found = await svc.store.get_definition(workspace, name)
+    if found is None:  # deleted in between
+        raise HTTPException(404, detail=_missing(name, workspace))
+    return describe(found).to_json()
+
+
+def _missing(name: str, workspace: str) -> str:
+    return f"no definition named '{name}' in workspace '{workspace}'"
 
 
 @router.put("/{name}")
@@ -66,6 +84,8 @@ async def put_workflow(name: str, request: Request, svc: Svc, workspace: Workspa
         return JSONResponse(status_code=400, content={"error": "the body is not UTF-8 text"})
     try:
         version = await svc.store.put_definition(workspace, name, text)
+    except DefinitionNameError as exc:
+        return JSONResponse(status_code=400, content={"error": f"PUT /api/workflows/{name}: {exc}"})
     except InvalidNameError as exc:
         return JSONResponse(status_code=400, content={"error": str(exc)})
     except DefinitionError as exc:

@@ -24,6 +24,7 @@ async def test_default_activities_are_registered_under_node_names() -> None:
         "agent.get",
         "agent.send",
         "debug.echo",
+        "http.request",
         "linear.issue.create",
         "slack.approval.post",
         "slack.approval.resolve",

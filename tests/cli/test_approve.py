@@ -102,3 +102,48 @@ async def test_approve_and_reject_from_the_command_line(
     code, _, err = await rensei(address, "approve", "no-such-run", "gate")
     assert code == 1
     assert "no running workflow 'no-such-run'" in err
+
+
+async def test_approve_names_the_run_by_its_incident_reference(
+    dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    from temporalio.common import TypedSearchAttributes
+
+    from workflows.interpreter import search_attribute_pairs
+
+    address = dev_env.client.service_client.config.target_host
+    plan = compile_text(DEFINITION, file="gate.yaml", catalogue=CATALOGUE)
+    reference = f"INC-{uuid.uuid4().int % 10**9}"
+    params = InterpretInput(
+        plan=plan,
+        trigger={"incident_io": {"reference": reference}},
+        incident_id="01INCREF",
+        set_search_attributes=False,
+    )
+    async with Worker(
+        dev_env.client,
+        task_queue=task_queue,
+        workflows=[InterpreterWorkflow],
+        activities=[echo, post, resolve],
+    ):
+        handle = await dev_env.client.start_workflow(
+            InterpreterWorkflow.run,
+            params,
+            id=f"cli-ref-{uuid.uuid4().hex}",
+            task_queue=task_queue,
+            search_attributes=TypedSearchAttributes(search_attribute_pairs(params)),
+        )
+        from stack.references import run_waiting_for_approval
+        from tests.e2e.test_incident_flow import eventually
+
+        async def visible_and_waiting() -> str | None:
+            try:
+                return await run_waiting_for_approval(dev_env.client, "default", reference, "gate")
+            except LookupError:
+                return None
+
+        assert await eventually(visible_and_waiting) == handle.id
+        code, _, err = await rensei(address, "approve", reference.lower(), "gate")
+        assert code == 0, err
+        result = await handle.result()
+    assert [s.status for s in result.steps] == ["completed", "skipped"]

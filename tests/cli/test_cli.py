@@ -61,6 +61,18 @@ def test_run_sandbox_takes_the_sev1_branch() -> None:
         "note": "completed",
     }
     assert [set(s) >= {"id", "type", "status", "output"} for s in outcome["steps"]] == [True] * 5
+    # stdout is the JSON alone; stderr one line for people, no server banner
+    assert done.stderr.splitlines() == [
+        "rensei run: route-by-severity completed (4 completed, 1 skipped)"
+    ]
+
+
+def test_run_sandbox_verbose_shows_the_servers(tmp_path: Path) -> None:
+    event = ROOT / "examples" / "events" / "sev3.json"
+    done = rensei("run", str(EXAMPLE), "--event", str(event), "--sandbox", "--verbose")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "completed"
+    assert "Temporal Server" in done.stderr
 
 
 def test_run_accepts_a_raw_webhook_body(tmp_path: Path) -> None:
@@ -104,6 +116,9 @@ def test_run_that_fails_prints_json_and_exits_one(tmp_path: Path) -> None:
         == f"{definition}:7:14: step 'a': no field 'reference' in $trigger.incident_io (present: incident_id)"
     )
     assert outcome["steps"][0]["status"] == "failed"
+    assert done.stderr.splitlines() == [
+        f"rensei run: bad-ref failed (1 failed): {outcome['error']}"
+    ]
 
 
 def test_run_rejects_bad_input_before_starting_anything(tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ from stack.sandbox_mode import (
 from stack.supervisor import Preparation, banner
 from store import Store
 from tests.e2e.test_incident_flow import eventually, explain
+from workflows.interpreter import InterpreterWorkflow, RunResult
 
 pytestmark = pytest.mark.asyncio
 ADMIN = "admin-token-for-sandbox-tests-0123"
@@ -149,11 +150,24 @@ async def test_sandbox_mode_runs_definitions_then_a_real_token_switches_it_off(
         text = banner(s, Preparation(ADMIN, True, "admin.token", plan))
         assert "Sandbox mode" in text and "rensei sandbox incident" in text
         assert f"{api}/settings/integrations" in text and ADMIN in text
+        assert "enabled at first start: seed-routing" in text
+        assert "rensei workflows enable NAME" in text
 
         created = await declare_incident(s, title="Checkout is down", severity="SEV-1")
         incident_id = created["incident"]["id"]
         client = await worker.connect(s)
-        assert await eventually(lambda: _started_run(client, incident_id), seconds=20)
+        run_id = await eventually(lambda: _started_run(client, incident_id), seconds=20)
+        assert run_id.endswith("-seed-routing")
+        # one coherent reaction: the other examples are stored but disabled
+        decisions = (await explain(client, incident_id)).events[0].decisions
+        started = [d.definition for d in decisions if d.outcome == "started"]
+        assert started == ["seed-routing"] and len(decisions) == len(plan.definitions)
+        routed: RunResult = await client.get_workflow_handle_for(
+            InterpreterWorkflow.run, run_id
+        ).result()
+        statuses = {step.id: step.status for step in routed.steps}
+        assert statuses["page_oncall"] == statuses["dispatch_agent"] == "completed"
+        assert "failed" not in statuses.values()
 
         headers = {"Authorization": f"Bearer {ADMIN}"}
         async with httpx.AsyncClient(base_url=api, headers=headers) as http:

@@ -128,15 +128,15 @@ async def test_agent_cards(store: Store) -> None:
 async def test_definitions_are_versioned(store: Store) -> None:
     assert await store.put_definition("default", "hello", VALID) == 1
     assert await store.put_definition("default", "hello", VALID.replace("hello", "hi")) == 2
-    assert await store.put_definition("default", "route", EXAMPLE) == 1
+    assert await store.put_definition("default", "route-by-severity", EXAMPLE) == 1
     latest = await store.latest_definitions("default")
     assert [(d.name, d.version, d.valid) for d in latest] == [
         ("hello", 2, True),
-        ("route", 1, True),
+        ("route-by-severity", 1, True),
     ]
     first = await store.get_definition("default", "hello", 1)
     assert first is not None and "id: hello" in first.yaml
-    assert await store.set_definition_enabled("default", "route", False)
+    assert await store.set_definition_enabled("default", "route-by-severity", False)
     assert [d.name for d in await store.latest_definitions("default", enabled_only=True)] == [
         "hello"
     ]
