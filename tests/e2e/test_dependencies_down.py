@@ -91,6 +91,10 @@ async def test_the_api_answers_503_until_its_dependencies_are_up(
     server: DevServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
+
+    def messages() -> list[str]:
+        return [r.getMessage() for r in caplog.records]
+
     missing = tmp_path / "db-volume-not-mounted-yet"
     settings = Settings(
         data_dir=tmp_path / "data",
@@ -130,11 +134,14 @@ async def test_the_api_answers_503_until_its_dependencies_are_up(
                 f"{api}/api/webhooks/ingest/incident-io", content=body, headers=signed(body)
             )
         assert accepted.status_code == 200
-    messages = [r.getMessage() for r in caplog.records]
-    assert sum(m.startswith("waiting for Temporal at") for m in messages) == 1
-    assert sum(m.startswith("waiting for the database at") for m in messages) == 1
-    assert any(m.startswith("connected to Temporal at") for m in messages)
-    assert any(m.startswith("connected to the database at") for m in messages)
+
+        async def logged(prefix: str) -> bool | None:  # within one backoff interval
+            return True if any(m.startswith(prefix) for m in messages()) else None
+
+        await eventually(lambda: logged("connected to Temporal at"), seconds=10)
+        await eventually(lambda: logged("connected to the database at"), seconds=10)
+    assert sum(m.startswith("waiting for Temporal at") for m in messages()) == 1
+    assert sum(m.startswith("waiting for the database at") for m in messages()) == 1
 
 
 async def _field(url: str, name: str, value: str) -> bool | None:
