@@ -124,6 +124,7 @@ def create_app(
             finally:
                 for task in background:
                     task.cancel()
+                await health.settle(app)
 
     app = FastAPI(title="rensei", version="0.1.0", lifespan=lifespan)
     app.state.database_ready = not services.owns_store

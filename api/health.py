@@ -9,6 +9,7 @@ Each check is bounded in time, so a hung dependency cannot hang the probe.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -56,6 +57,14 @@ def _ping(request: Request) -> asyncio.Task[None]:
         task.add_done_callback(lambda done: done.cancelled() or done.exception())
         request.app.state.database_ping = task
     return task
+
+
+async def settle(app: Any) -> None:
+    """Waits for a ping still in flight at shutdown, so the store closes every connection."""
+    task: asyncio.Task[None] | None = getattr(app.state, "database_ping", None)
+    if task is not None and not task.done():
+        with contextlib.suppress(TimeoutError, OSError, SQLAlchemyError):
+            await asyncio.wait_for(task, CHECK_SECONDS * 5)
 
 
 async def _states(request: Request) -> dict[str, Any]:
