@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from activities.catalogue import default_catalogue
-from interpreter.compiler import check_text, compile_text
+from interpreter.bounded import check_bounded
+from interpreter.compiler import compile_text
 from interpreter.errors import DefinitionError
+from interpreter.limits import MAX_DEFINITION_BYTES
 from interpreter.plan import Plan
 from settings import Settings
 from workflows.normalize import EventFormatError, trigger_from_document
@@ -34,17 +36,16 @@ def _err(text: str) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Prints one ``file:line:col: message`` line per problem; exit 1 when any is found."""
-    catalogue = default_catalogue()
     problems = 0
     for name in args.files:
-        path = Path(name)
         try:
-            text = path.read_text(encoding="utf-8")
+            with Path(name).open("rb") as file:  # one byte past the limit is enough to refuse
+                text = file.read(MAX_DEFINITION_BYTES + 1).decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             _out(f"{name}:1:1: cannot read the file: {exc}")
             problems += 1
             continue
-        diagnostics = check_text(text, file=name, catalogue=catalogue)
+        diagnostics = check_bounded(text, file=name, catalogue=default_catalogue)
         for diagnostic in diagnostics:
             _out(diagnostic.render())
         problems += len(diagnostics)
@@ -340,6 +341,7 @@ def cmd_api(args: argparse.Namespace) -> int:
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.lower(),
+        access_log=False,  # one log line per webhook delivery was a cost on the hot path
         # JSON: uvicorn's records go through the root handler like every other record.
         log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
     )

@@ -18,6 +18,7 @@ from activities.definitions import load_folder
 from api import health, observe
 from api.auth import AdminAuth
 from api.deps import ConnectHook, DisconnectHook, Services
+from api.responses import ERROR_RESPONSES, TemporalUnavailableError, install_error_handlers
 from api.routes import (
     agents,
     approvals,
@@ -49,7 +50,12 @@ class TemporalHolder:
 
     async def get(self) -> Client:
         if self._client is None:
-            self._client = await worker.connect(self.settings)
+            try:
+                self._client = await worker.connect(self.settings)
+            except worker.TemporalConfigError:
+                raise  # a wrong setting, not an outage
+            except RuntimeError as exc:  # the SDK's "Failed client connect"
+                raise TemporalUnavailableError(str(exc)) from exc
         return self._client
 
 
@@ -126,7 +132,8 @@ def create_app(
                     task.cancel()
                 await health.settle(app)
 
-    app = FastAPI(title="rensei", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="rensei", version="0.1.0", lifespan=lifespan, responses=ERROR_RESPONSES)
+    install_error_handlers(app)
     app.state.database_ready = not services.owns_store
     app.state.last_events = LastEventWriter(services.store)
     app.add_exception_handler(OperationalError, health.database_unavailable)

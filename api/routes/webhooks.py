@@ -10,9 +10,11 @@ bad signature, a malformed body or an event type rensei does not handle.
 from __future__ import annotations
 
 import asyncio
+import base64
 import binascii
-import json
 import logging
+import re
+import secrets
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -22,8 +24,10 @@ from fastapi.responses import JSONResponse
 from standardwebhooks import Webhook, WebhookVerificationError
 from temporalio.service import RPCError
 
+from activities.ids import MAX_ID_LENGTH, is_valid_id
 from activities.incident_io.sync import signal_incident
 from api.deps import Services, services
+from api.limits import MAX_WEBHOOK_BODY, MAX_WEBHOOK_ID, BodyError, parse_json, read_body
 from store import DEFAULT_WORKSPACE
 from telemetry import logs
 from workflows.contracts import Hint
@@ -45,6 +49,10 @@ INCIDENT_EVENTS = frozenset(
 )
 
 
+EVENT_TYPE = re.compile(r"[a-z0-9_]{1,64}\.[a-z0-9_]{1,64}")
+_NOBODYS_SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
 def _answer(code: int, **body: Any) -> JSONResponse:
     return JSONResponse(status_code=code, content=body)
 
@@ -55,7 +63,7 @@ class SecretCache:
 
     def __init__(self, ttl: float = SECRET_TTL) -> None:
         self.ttl = ttl
-        self._entries: dict[str, tuple[float, str | None]] = {}
+        self._entries: dict[str, tuple[float, str]] = {}
 
     async def get(self, svc: Services, workspace: str, *, fresh: bool = False) -> str | None:
         now = time.monotonic()
@@ -63,7 +71,11 @@ class SecretCache:
         if cached is not None and not fresh and now - cached[0] < self.ttl:
             return cached[1]
         secret = await _secret(svc, workspace)
-        self._entries[workspace] = (now, secret)
+        if secret is None:
+            # Not kept: names of workspaces without a secret must not fill the cache.
+            self._entries.pop(workspace, None)
+        else:
+            self._entries[workspace] = (now, secret)
         return secret
 
 
@@ -93,6 +105,54 @@ def _verify(secret: str, raw: bytes, headers: dict[str, str]) -> str | None:
     return None
 
 
+async def _check_signature(
+    cache: SecretCache, svc: Services, workspace: str, raw: bytes, headers: dict[str, str]
+) -> JSONResponse | None:
+    """None when the delivery carries a valid signature; otherwise the 401 to answer.
+
+    The cached secret is tried first; when there is none or it does not verify, the store
+    is read again, so a secret rotated or configured a moment ago is honoured at once. An
+    unknown workspace is verified against a secret nobody has, so that its answer is
+    exactly a bad signature's: the endpoint does not reveal which workspaces exist.
+    """
+    secret: str | None = None
+    problem: str | None = "no signing secret is configured"
+    if is_valid_id(workspace):
+        secret = await cache.get(svc, workspace)
+        problem = _verify(secret, raw, headers) if secret is not None else problem
+        if problem is not None:
+            secret = await cache.get(svc, workspace, fresh=True)
+    if secret is None or problem is not None:
+        problem = _verify(secret or _NOBODYS_SECRET, raw, headers)
+    if problem is not None:
+        reason = problem if secret is not None else "no signing secret is configured"
+        log.warning("incident.io webhook for %.64r refused: %s", workspace, reason)
+        return _answer(401, error=f"signature verification failed: {problem}")
+    return None
+
+
+def _envelope(raw: bytes, headers: dict[str, str]) -> tuple[str, str | None]:
+    """(event_type, incident id or None for other events) of a verified body, every part
+    checked before anything starts: JSON depth, envelope shape, id format, header size."""
+    body = parse_json(raw)
+    parsed = incident_id_of(body) if isinstance(body, dict) else None
+    if parsed is None or not EVENT_TYPE.fullmatch(parsed[0]):
+        raise BodyError(400, "expected an incident.io envelope {event_type, <event_type>: {...}}")
+    event_type, incident_id = parsed
+    if len(headers["webhook-id"]) > MAX_WEBHOOK_ID:
+        raise BodyError(400, f"the webhook-id header is longer than {MAX_WEBHOOK_ID} characters")
+    if incident_id == "":
+        raise BodyError(400, f"the {event_type} payload has no incident id")
+    if incident_id is not None and not is_valid_id(incident_id):
+        shown = incident_id[:40] + ("..." if len(incident_id) > 40 else "")
+        raise BodyError(
+            400,
+            f"the incident id {shown!r} is not a valid incident.io id (letters, digits, "
+            f"'_' and '-', at most {MAX_ID_LENGTH} characters)",
+        )
+    return event_type, incident_id
+
+
 def incident_id_of(body: dict[str, Any]) -> tuple[str, str | None] | None:
     """(event_type, incident id) of an envelope; None when it is not an envelope."""
     event_type = body.get("event_type")
@@ -119,38 +179,29 @@ async def ingest(
     request: Request, svc: Svc, workspace: str, later: BackgroundTasks
 ) -> JSONResponse:
     """Deliveries for ``workspace``, signed with that workspace's secret only."""
-    raw = await request.body()
+    try:
+        raw = await read_body(request, limit=MAX_WEBHOOK_BODY)
+    except BodyError as exc:
+        return _answer(exc.status, error=exc.message)
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:
         return _answer(400, error="the body is not UTF-8 text")
-    secret = await _secret(svc, workspace)
-    if secret is None:
-        return _answer(
-            401, error=f"no webhook signing secret is configured for workspace '{workspace}'"
-        )
     headers = {k.lower(): v for k, v in request.headers.items()}
-    problem = _verify(secret, raw, headers)
-    if problem is not None:
-        log.warning("incident.io webhook for %s refused: %s", workspace, problem)
-        return _answer(401, error=f"signature verification failed: {problem}")
+    refused = await _check_signature(
+        request.app.state.webhook_secrets, svc, workspace, raw, headers
+    )
+    if refused is not None:
+        return refused
     try:
-        body = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        return _answer(400, error=f"the body is not JSON: {exc}")
-    parsed = incident_id_of(body) if isinstance(body, dict) else None
-    if parsed is None:
-        return _answer(
-            400, error="expected an incident.io envelope {event_type, <event_type>: {...}}"
-        )
-    event_type, incident_id = parsed
+        event_type, incident_id = _envelope(raw, headers)
+    except BodyError as exc:
+        return _answer(exc.status, error=exc.message)
     if incident_id is None:
         log.info(
             "incident.io event %s for %s ignored (not an incident event)", event_type, workspace
         )
         return _answer(200, status="ignored", event_type=event_type)
-    if not incident_id:
-        return _answer(400, error=f"the {event_type} payload has no incident id")
     logs.bind(incident=incident_id)
     hint = Hint(
         source="webhook",
