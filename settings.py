@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     temporal_api_key: SecretStr | None = Field(
         default=None, description="Temporal Cloud API key (sent as a bearer token over TLS)"
     )
+    reconnect_max_interval: float = Field(
+        default=10.0,
+        gt=0,
+        description="longest wait, seconds, between two tries to reach Temporal or the "
+        "database while a process waits for them (the waits start at 0.5s and double)",
+    )
     temporal_port: int = Field(default=7233, description="port of the embedded dev server")
     temporal_ui_port: int = Field(default=8233, description="port of the embedded Temporal UI")
     task_queue: str = Field(
@@ -77,6 +83,11 @@ class Settings(BaseSettings):
         ge=0,
         description="port of the worker's Prometheus endpoint (/metrics); 0 turns it off; "
         "with RENSEI_WORKERS=N, make run gives the workers this port and the N-1 after it",
+    )
+    worker_health_port: int | None = Field(
+        default=None,
+        description="port on 127.0.0.1 where the worker answers /healthz and /readyz; "
+        "unset: the worker opens no port",
     )
     definitions_dir: Path = Field(
         default=Path("workflows.d"), description="definition files loaded at start"

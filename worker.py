@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.exc import InterfaceError, OperationalError
 from temporalio.client import Client, Interceptor, TLSConfig
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import RPCError
 from temporalio.worker import PollerBehaviorAutoscaling, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -30,6 +32,9 @@ from activities.linear import LinearActivities
 from activities.slack import SlackActivities
 from settings import Settings
 from simulators.incident_io.seed import SANDBOX_TOKEN
+from stack import worker_health
+from stack.backoff import Backoff, until_up
+from stack.worker_health import WorkerState
 from store import Store
 from store.codec import data_converter
 from telemetry import logs, metrics, tracing
@@ -115,6 +120,46 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Clie
         api_key=api_key.get_secret_value() if api_key is not None else None,
         interceptors=interceptors,
         runtime=runtime,
+    )
+
+
+# Client.connect raises RuntimeError when the frontend does not answer; RPCError when it
+# answers but is not serving yet (a cluster still starting).
+TEMPORAL_DOWN: tuple[type[BaseException], ...] = (RuntimeError, RPCError, OSError, TimeoutError)
+DATABASE_DOWN: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    OSError,
+    TimeoutError,
+)
+
+
+async def connect_with_backoff(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """``connect(settings)``, tried again with capped exponential backoff until Temporal answers.
+
+    A ``TemporalConfigError`` (inconsistent TLS settings, an unreadable file) is raised at
+    once: waiting cannot fix it.
+    """
+    return await until_up(
+        lambda: connect(settings, runtime=runtime),
+        what="Temporal",
+        where=settings.address,
+        transient=TEMPORAL_DOWN,
+        permanent=(TemporalConfigError,),
+        backoff=Backoff(cap=settings.reconnect_max_interval),
+        logger=log,
+    )
+
+
+async def migrate_with_backoff(store: Store, settings: Settings) -> None:
+    """Migrates the store, waiting for the database with capped exponential backoff."""
+    await until_up(
+        store.migrate,
+        what="the database",
+        where=store.engine.url.render_as_string(hide_password=True),
+        transient=DATABASE_DOWN,
+        backoff=Backoff(cap=settings.reconnect_max_interval),
+        logger=log,
     )
 
 
@@ -290,7 +335,7 @@ def sdk_runtime(settings: Settings) -> tuple[Runtime | None, str | None]:
 
 
 async def run(settings: Settings) -> None:
-    """Runs the workers until cancelled."""
+    """Waits for the database and Temporal, then runs the workers until cancelled."""
     runtime, sdk_address = sdk_runtime(settings)
     server = None
     if sdk_address is not None:
@@ -304,15 +349,20 @@ async def run(settings: Settings) -> None:
             settings.worker_metrics_host,
             settings.worker_metrics_port,
         )
-    client = await connect(settings, runtime=runtime)
+    state = WorkerState()
     store = Store.from_settings(settings)
-    await store.migrate()
     try:
-        async with http_client() as http:
-            workers = build_workers(client, settings, store=store, http=http)
-            log.info("worker polling %s on %s", settings.task_queue, settings.address)
-            await asyncio.gather(*(w.run() for w in workers))
+        async with worker_health.serving(settings.worker_health_port, state):
+            await migrate_with_backoff(store, settings)
+            state.database = True
+            state.client = await connect_with_backoff(settings, runtime=runtime)
+            async with http_client() as http:
+                workers = build_workers(state.client, settings, store=store, http=http)
+                log.info("worker polling %s on %s", settings.task_queue, settings.address)
+                state.polling = True
+                await asyncio.gather(*(w.run() for w in workers))
     finally:
+        await store.close()
         if server is not None:
             server.close()
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 from pydantic import ValidationError
+from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.credentials import MissingCredentialError
@@ -161,8 +162,12 @@ def to_application_error(exc: IntegrationError) -> ApplicationError:
     delay = None
     if exc.retryable and exc.retry_after is not None:
         delay = timedelta(seconds=exc.retry_after)
+    # The attempt number travels with the failure, so that a step that fails for good can
+    # say how many attempts it made (the workflow sees only the last failure).
+    details = [{"attempt": activity.info().attempt}] if activity.in_activity() else []
     return ApplicationError(
         exc.message,
+        *details,
         type=type(exc).__name__,
         non_retryable=not exc.retryable,
         next_retry_delay=delay,

@@ -10,10 +10,12 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.exc import InterfaceError, OperationalError
 from temporalio.client import Client
 
+import worker
 from activities.definitions import load_folder
-from api import observe
+from api import health, observe
 from api.auth import AdminAuth
 from api.deps import ConnectHook, DisconnectHook, Services
 from api.responses import ERROR_RESPONSES, TemporalUnavailableError, install_error_handlers
@@ -30,9 +32,11 @@ from api.routes import (
 )
 from api.sync_control import ensure_syncs, start_sync, stop_sync
 from settings import Settings
+from stack.backoff import Backoff, until_up
 from store import Store
 from store.admin_token import ensure_admin_token
 from store.codec import EncryptionCodec
+from store.last_event import LastEventWriter
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +50,10 @@ class TemporalHolder:
 
     async def get(self) -> Client:
         if self._client is None:
-            import worker
-
             try:
                 self._client = await worker.connect(self.settings)
+            except worker.TemporalConfigError:
+                raise  # a wrong setting, not an outage
             except RuntimeError as exc:  # the SDK's "Failed client connect"
                 raise TemporalUnavailableError(str(exc)) from exc
         return self._client
@@ -93,19 +97,47 @@ def create_app(
         on_disconnect=on_disconnect or stop_workspace_sync,
     )
 
+    async def load_definitions() -> None:
+        for report in await load_folder(services.store, settings.definitions_dir):
+            log.info("definitions folder: %s %s (%s)", report.name, report.status, report.file)
+
+    async def when_database_is_up() -> None:
+        await worker.migrate_with_backoff(services.store, settings)
+        app.state.database_ready = True
+        await load_definitions()
+        await ensure_syncs(holder.get, services.store, settings)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with services.running():
-            for report in await load_folder(services.store, settings.definitions_dir):
-                log.info("definitions folder: %s %s (%s)", report.name, report.status, report.file)
-            syncs = asyncio.create_task(ensure_syncs(holder.get, services.store, settings))
+        async with services.running(), app.state.last_events.closing():
+            if not app.state.database_ready:
+                # Migrated before the port opens when the database answers; otherwise the
+                # API starts anyway, answers 503 (``/readyz`` says why) and keeps trying.
+                with contextlib.suppress(*worker.DATABASE_DOWN):
+                    await services.store.migrate()
+                    app.state.database_ready = True
+            if app.state.database_ready:
+                await load_definitions()
+                later = ensure_syncs(holder.get, services.store, settings)
+            else:
+                later = when_database_is_up()
+            background = [
+                asyncio.create_task(later),
+                asyncio.create_task(_connect_in_background(holder, settings)),
+            ]
             try:
                 yield
             finally:
-                syncs.cancel()
+                for task in background:
+                    task.cancel()
+                await health.settle(app)
 
     app = FastAPI(title="rensei", version="0.1.0", lifespan=lifespan, responses=ERROR_RESPONSES)
     install_error_handlers(app)
+    app.state.database_ready = not services.owns_store
+    app.state.last_events = LastEventWriter(services.store)
+    app.add_exception_handler(OperationalError, health.database_unavailable)
+    app.add_exception_handler(InterfaceError, health.database_unavailable)
     app.state.settings = settings
     app.state.temporal = holder
     app.state.services = services
@@ -126,16 +158,25 @@ def create_app(
     app.include_router(observe.router)
     app.add_middleware(observe.WebhookObserver)
 
-    @app.get("/healthz")
-    async def healthz() -> dict[str, Any]:
-        """Liveness and whether Temporal answers."""
-        try:
-            client = await holder.get()
-            await client.service_client.check_health()
-            temporal = "ok"
-        except Exception as exc:  # reported, not swallowed
-            log.warning("Temporal health check failed: %s", exc)
-            temporal = "unreachable"
-        return {"status": "ok", "temporal": temporal, "address": settings.address}
-
+    app.include_router(health.router)
     return app
+
+
+async def _connect_in_background(holder: TemporalHolder, settings: Settings) -> None:
+    """Connects as soon as Temporal answers, saying once that it waits and once when connected.
+
+    Requests still try on their own (and answer 503 while Temporal is down); this only makes
+    the API ready without waiting for the first request, and logs the state changes.
+    """
+    try:
+        await until_up(
+            holder.get,
+            what="Temporal",
+            where=settings.address,
+            transient=worker.TEMPORAL_DOWN,
+            permanent=(worker.TemporalConfigError,),
+            backoff=Backoff(cap=settings.reconnect_max_interval),
+            logger=log,
+        )
+    except worker.TemporalConfigError as exc:  # /readyz stays 503 and requests say why
+        log.error("cannot connect to Temporal at %s: %s", settings.address, exc)

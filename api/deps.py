@@ -62,9 +62,7 @@ class Services:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Migrates an owned store at start; closes what it owns at shutdown."""
-        if self.owns_store:
-            await self.store.migrate()
+        """Closes what it owns at shutdown (the app's lifespan migrates an owned store)."""
         try:
             yield
         finally:

@@ -5,7 +5,8 @@ sandbox mode is decided: with no incident.io connected, the simulators run as on
 (``rensei simulate sandbox``) and the default workspace is connected to them.
 
 Children run in their own sessions so that Ctrl-C reaches only the supervisor, which then
-stops them in order (API, worker, Temporal) and waits for each.
+stops them in order (API, worker, Temporal) and waits for each. A child that exits on its own
+is restarted with backoff; one that keeps crashing stops the stack, with its last lines.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -43,12 +47,36 @@ class StackError(RuntimeError):
     """The stack could not start (port taken, binary missing, a child died)."""
 
 
+OUTPUT_LINES = 20  # kept per child, printed when it keeps crashing
+
+
 @dataclass
 class Child:
-    """One supervised process."""
+    """One supervised process: how to start it again, and the tail of its output."""
 
     name: str
     process: subprocess.Popen[bytes]
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    output: deque[str] = field(default_factory=lambda: deque(maxlen=OUTPUT_LINES))
+    crashes: deque[float] = field(default_factory=deque)
+    restart_at: float | None = None
+    relay: threading.Thread | None = None
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """A crashed child restarts after ``initial * 2**(n-1)`` seconds (at most ``cap``), n being
+    its crashes within ``window`` seconds; the ``limit``-th crash within the window stops the
+    stack instead."""
+
+    limit: int = 5
+    window: float = 60.0
+    initial: float = 1.0
+    cap: float = 30.0
+
+    def delay(self, crashes: int) -> float:
+        return float(min(self.initial * 2 ** max(crashes - 1, 0), self.cap))
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -72,10 +100,36 @@ def wait_for_port(host: str, port: int, *, child: Child, timeout: float) -> None
     raise StackError(f"{child.name} did not open {host}:{port} within {timeout:.0f}s")
 
 
+def _popen(
+    command: list[str], env: dict[str, str], output: deque[str]
+) -> tuple[subprocess.Popen[bytes], threading.Thread]:
+    process = subprocess.Popen(
+        command,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    relay = threading.Thread(target=_relay, args=(process, output), daemon=True)
+    relay.start()
+    return process, relay
+
+
+def _relay(process: subprocess.Popen[bytes], output: deque[str]) -> None:
+    """Copies the child's output to ours as it comes, keeping its last lines."""
+    assert process.stdout is not None
+    for line in iter(process.stdout.readline, b""):
+        sys.stdout.buffer.write(line)
+        sys.stdout.flush()
+        output.append(line.decode("utf-8", "replace").rstrip())
+    process.stdout.close()
+
+
 def _spawn(name: str, command: list[str], *, env: dict[str, str]) -> Child:
     log.debug("starting %s: %s", name, " ".join(command))
-    process = subprocess.Popen(command, env=env, start_new_session=True)
-    return Child(name, process)
+    output: deque[str] = deque(maxlen=OUTPUT_LINES)
+    process, relay = _popen(command, env, output)
+    return Child(name, process, command=command, env=env, output=output, relay=relay)
 
 
 def _stop(children: list[Child]) -> None:
@@ -202,7 +256,7 @@ def banner(settings: Settings, preparation: Preparation | None = None) -> str:
         lines.append(f"  Temporal UI   http://127.0.0.1:{settings.temporal_ui_port}")
     lines += [
         f"  Temporal      {settings.address}",
-        f"  API           {api}  (health: /healthz)",
+        f"  API           {api}  (health: /healthz, ready: /readyz)",
         f"  Settings      {api}/settings/integrations",
         *metrics_lines(settings),
         f"  data          {Path(settings.data_dir).resolve()}",
@@ -261,7 +315,7 @@ def _sandbox_lines(settings: Settings, plan: SandboxPlan) -> list[str]:
 
 
 def run_stack(settings: Settings) -> int:
-    """Runs the stack until Ctrl-C (exit 0) or until a child dies (exit 1)."""
+    """Runs the stack until Ctrl-C (exit 0) or until a child keeps crashing (exit 1)."""
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -283,15 +337,67 @@ def run_stack(settings: Settings) -> int:
     sys.stdout.flush()
     code = 0
     with contextlib.suppress(KeyboardInterrupt):
-        while not stopping:
-            dead = next((c for c in children if c.process.poll() is not None), None)
-            if dead is not None:
-                sys.stderr.write(
-                    f"rensei: {dead.name} exited with code {dead.process.returncode}; stopping\n"
-                )
-                code = 1
-                break
-            time.sleep(0.2)
+        code = supervise(children, stopping=lambda: stopping)
     sys.stdout.write("stopping...\n")
     _stop(children)
     return code
+
+
+def supervise(
+    children: list[Child],
+    *,
+    stopping: Callable[[], bool],
+    policy: RestartPolicy = RestartPolicy(),
+    tick: float = 0.2,
+) -> int:
+    """Keeps the children running until ``stopping()`` (0) or one keeps crashing (1).
+
+    A child that exits is restarted after a backoff, and the supervisor says so; one that
+    crashes ``policy.limit`` times within ``policy.window`` seconds stops the stack, with its
+    last lines of output.
+    """
+    while not stopping():
+        now = time.monotonic()
+        for child in children:
+            if child.restart_at is not None:
+                if now >= child.restart_at:
+                    _restart(child)
+                continue
+            if child.process.poll() is None:
+                continue
+            if not _schedule_restart(child, now, policy):
+                return 1
+        time.sleep(tick)
+    return 0
+
+
+def _schedule_restart(child: Child, now: float, policy: RestartPolicy) -> bool:
+    """Notes the crash and plans the restart; False when the child keeps crashing."""
+    child.process.wait()
+    if child.relay is not None:
+        child.relay.join(timeout=2.0)  # the child's last lines, once its pipe is drained
+    code = child.process.returncode
+    child.crashes.append(now)
+    while child.crashes and now - child.crashes[0] > policy.window:
+        child.crashes.popleft()
+    if len(child.crashes) >= policy.limit:
+        lines = "\n".join(f"  | {line}" for line in child.output) or "  (no output)"
+        sys.stderr.write(
+            f"rensei: {child.name} keeps crashing ({len(child.crashes)} exits within "
+            f"{policy.window:.0f}s, the last with code {code}); stopping the stack. "
+            f"Its last lines of output:\n{lines}\n"
+        )
+        return False
+    delay = policy.delay(len(child.crashes))
+    sys.stderr.write(
+        f"rensei: {child.name} exited with code {code}; restarting it in {delay:.0f}s "
+        f"(exit {len(child.crashes)} of {policy.limit} allowed within {policy.window:.0f}s)\n"
+    )
+    child.restart_at = now + delay
+    return True
+
+
+def _restart(child: Child) -> None:
+    child.restart_at = None
+    child.process, child.relay = _popen(child.command, child.env, child.output)
+    sys.stderr.write(f"rensei: {child.name} restarted (pid {child.process.pid})\n")

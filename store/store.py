@@ -13,7 +13,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, delete, event, func, select
+from sqlalchemy import Connection, delete, event, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -125,15 +125,29 @@ def database_url(settings: Settings) -> str:
     return url
 
 
+SQLITE_BUSY_TIMEOUT = 15.0  # seconds a connection waits for another process's write lock
+
+
 def create_engine(url: str, *, connect_args: Mapping[str, Any] | None = None) -> AsyncEngine:
-    """An async engine; on SQLite, foreign keys are switched on for every connection."""
-    engine = create_async_engine(url, connect_args=dict(connect_args or {}))
+    """An async engine; on SQLite, every connection has foreign keys on, WAL and a busy timeout.
+
+    The API processes and the workers share one SQLite file under ``make run``: in WAL mode
+    readers never block the writer, and a writer waits up to ``SQLITE_BUSY_TIMEOUT`` for the
+    lock instead of failing at once with ``database is locked``.
+    """
+    args = dict(connect_args or {})
+    if url.startswith("sqlite"):
+        args.setdefault("timeout", SQLITE_BUSY_TIMEOUT)
+    engine = create_async_engine(url, connect_args=args)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine.sync_engine, "connect")
-        def _foreign_keys(dbapi_connection: Any, record: Any) -> None:
+        def _pragmas(dbapi_connection: Any, record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
+            if ":memory:" not in url:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT * 1000)}")
             cursor.close()
 
     return engine
@@ -176,6 +190,11 @@ class Store:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+    async def ping(self) -> None:
+        """One round trip to the database; raises ``SQLAlchemyError`` when it does not answer."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
 
     # --- workspaces
 

@@ -231,6 +231,7 @@ async def ingest(
             content={"error": "Temporal is unavailable; the event was not accepted, please retry"},
             headers={"Retry-After": "5"},
         )
-    # Informational only, and Temporal has the event already: noted after answering.
-    later.add_task(svc.store.record_integration_event, workspace, "incident_io")
+    # Informational only, and Temporal has the event already: noted after answering, and
+    # coalesced so that a burst of deliveries is one store write per workspace.
+    later.add_task(request.app.state.last_events.note, workspace, "incident_io")
     return _answer(200, status="accepted", incident_id=incident_id, event_type=event_type)
