@@ -19,7 +19,7 @@ from settings import Settings
 from stack.references import run_waiting_for_approval
 from store import Store
 from tests.cli.test_approve import DEFINITION, post, resolve
-from tests.e2e.test_incident_flow import eventually
+from tests.waiting import eventually
 from tests.workflows.helpers import CATALOGUE
 from workflows.interpreter import InterpreterWorkflow, InterpretInput, search_attribute_pairs
 

@@ -3,10 +3,9 @@ definitions -> severity routing -> resolution -> wait_for wakes -> all-clear."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +26,7 @@ from simulators.incident_io.seed import SEVERITY_EMERGENCY, SEVERITY_MINOR, STAT
 from simulators.server import serve
 from store import Store
 from tests.api.test_webhooks import SECRET
+from tests.waiting import eventually
 from workflows.ids import incident_workflow_id
 from workflows.incident import ExplainReport, IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow, RunResult
@@ -77,18 +77,6 @@ class Stack:
     api_url: str
     temporal: Client
     store: Store
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], *, seconds: float = 30) -> T:
-    """Polls ``check`` until it returns a value (state that can only be queried, not awaited)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        found = await check()
-        if found is not None:
-            return found
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("the condition did not hold in time")
-        await asyncio.sleep(0.1)
 
 
 @contextlib.asynccontextmanager

@@ -18,8 +18,9 @@ from simulators.server import serve
 from stack import references
 from stack.sandbox_mode import sandbox_incident_id
 from store import Store
-from tests.e2e.test_incident_flow import eventually, run_of, stack
+from tests.e2e.test_incident_flow import run_of, stack
 from tests.e2e.test_sandbox_mode import four_free_ports
+from tests.waiting import eventually
 from workflows import search
 from workflows.ids import incident_workflow_id
 

@@ -34,7 +34,8 @@ from simulators.slack.state import Faults
 from store import Store
 from telemetry import metrics
 from tests.api.test_webhooks import OTHER_SECRET, SECRET, body_for, signed
-from tests.e2e.test_incident_flow import declare, eventually, run_of
+from tests.e2e.test_incident_flow import declare, run_of
+from tests.waiting import eventually
 from workflows import metrics as workflow_metrics
 from workflows.interpreter import InterpreterWorkflow
 from workflows.messages import DecideInput
