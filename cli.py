@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from activities.catalogue import default_catalogue
+from activities.incident_io.normalize import EventFormatError, trigger_from_document
 from interpreter.compiler import check_text, compile_text
 from interpreter.errors import DefinitionError
 from interpreter.plan import Plan
 from settings import Settings
-from workflows.normalize import EventFormatError, trigger_from_document
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

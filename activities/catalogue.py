@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from activities.agents import AgentDispatchInput, AgentDispatchOutput
 from activities.debug import EchoInput, EchoOutput
 from activities.http_models import HttpRequestInput, HttpRequestOutput
 from activities.incident_io.specs import INCIDENT_IO_NODES
 from activities.linear import CreateIssueInput, CreateIssueResult
-from activities.models import ApprovalInput, ApprovalOutput, WaitForInput, WaitForOutput
 from activities.slack import SlackPostInput, SlackPostOutput
 from activities.triggers import TRIGGER_MODELS
+from contracts.agents import AgentDispatchInput, AgentDispatchOutput
+from contracts.steps import ApprovalInput, ApprovalOutput, WaitForInput, WaitForOutput
 from interpreter.nodes import Catalogue, NodeSpec, RetryDefaults, TriggerSpec
 
 TRIGGERS = {

@@ -6,9 +6,9 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.messages import DecideInput, DecideResult, Decision
 from settings import Settings
 from workflows.interpreter import InterpreterWorkflow
-from workflows.messages import DecideInput, DecideResult, Decision
 
 
 class ApprovalError(RuntimeError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.ids import incident_workflow_id
+from contracts.ids import incident_workflow_id
 from workflows.incident import ExplainReport, IncidentWorkflow
 
 

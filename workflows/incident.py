@@ -19,21 +19,23 @@ from temporalio.common import RetryPolicy, TypedSearchAttributes, WorkflowIDReus
 from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from interpreter import expressions as ex
-    from interpreter.errors import EvaluationError
-    from interpreter.plan import Plan
-    from workflows import search
-    from workflows.contracts import (
+    from contracts.ids import INCIDENT_IO_TASK_QUEUE
+    from contracts.incident import (
         CandidatesInput,
         DefinitionCandidate,
         Hint,
+        IncidentEvent,
+        IncidentSnapshot,
         SnapshotInput,
         SnapshotResult,
         WatchRequest,
     )
-    from workflows.events import IncidentEvent, IncidentSnapshot, diff, trim_seen
-    from workflows.ids import INCIDENT_IO_TASK_QUEUE
-    from workflows.normalize import parse_time
+    from contracts.triggers import parse_time
+    from interpreter import expressions as ex
+    from interpreter.errors import EvaluationError
+    from interpreter.plan import Plan
+    from workflows import search
+    from workflows.events import diff, trim_seen
 
 from workflows import calls, metrics
 from workflows.interpreter import InterpreterWorkflow, InterpretInput, search_attribute_pairs

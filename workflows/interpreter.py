@@ -14,12 +14,12 @@ from temporalio.common import SearchAttributePair
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from contracts.incident import IncidentEvent
+    from contracts.messages import AgentUpdate, DecideInput, DecideResult, PendingApproval
     from interpreter import expressions as ex
     from interpreter.errors import EvaluationError
     from interpreter.plan import NodeCall, NodeContext, Plan, StepPlan
     from workflows import search
-    from workflows.events import IncidentEvent
-    from workflows.messages import AgentUpdate, DecideInput, DecideResult, PendingApproval
 
 from workflows import agent_step, approval_step, calls, metrics, wait_step
 

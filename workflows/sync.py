@@ -16,8 +16,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.contracts import PollInput, PollResult
-    from workflows.ids import INCIDENT_IO_TASK_QUEUE
+    from contracts.ids import INCIDENT_IO_TASK_QUEUE
+    from contracts.incident import PollInput, PollResult
 
 POLLS_PER_RUN = 200
 

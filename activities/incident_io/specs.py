@@ -7,8 +7,8 @@ from datetime import timedelta
 from pydantic import BaseModel
 
 from activities.incident_io import schemas as s
+from contracts.ids import INCIDENT_IO_TASK_QUEUE
 from interpreter.nodes import NodeSpec, RetryDefaults
-from workflows.ids import INCIDENT_IO_TASK_QUEUE
 
 TASK_QUEUE = INCIDENT_IO_TASK_QUEUE
 """incident.io activities run on their own queue so one server-side rate limit covers them."""

@@ -24,9 +24,9 @@ from temporalio.service import RPCError
 
 from activities.incident_io.sync import signal_incident
 from api.deps import Services, services
+from contracts.incident import Hint
 from store import DEFAULT_WORKSPACE
 from telemetry import logs
-from workflows.contracts import Hint
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/webhooks/ingest", tags=["webhooks"])

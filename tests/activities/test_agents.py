@@ -14,15 +14,8 @@ from fastapi import FastAPI
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.agents import (
-    AgentActivities,
-    AgentDispatchInput,
-    AgentSendInput,
-    AgentTask,
-    AgentTaskRef,
-    StaticAgentRegistry,
-    normalize_state,
-)
+from activities.agents import AgentActivities, StaticAgentRegistry, normalize_state
+from contracts.agents import AgentDispatchInput, AgentSendInput, AgentTask, AgentTaskRef
 from settings import Settings
 from simulators.agent import AgentConfig, AgentRecord, create_app
 from simulators.server import free_port, serve

@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 import worker
 from api.app import create_app
 from api.sync_control import start_sync, stop_sync
+from contracts.ids import incident_workflow_id
 from settings import Settings
 from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState
 from simulators.incident_io import create_app as simulator_app
@@ -27,7 +28,6 @@ from simulators.server import serve
 from store import Store
 from tests.api.test_webhooks import SECRET
 from tests.waiting import eventually
-from workflows.ids import incident_workflow_id
 from workflows.incident import ExplainReport, IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow, RunResult
 
@@ -213,7 +213,7 @@ async def _cursor(s: Stack) -> Any:
     integration = await s.store.get_integration("default", "incident_io")
     if integration is not None and integration.sync_cursor:
         return integration.sync_cursor
-    from workflows.ids import sync_workflow_id
+    from contracts.ids import sync_workflow_id
     from workflows.sync import WorkspaceSyncWorkflow
 
     status = await s.temporal.get_workflow_handle_for(

@@ -12,11 +12,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.debug import echo
+from contracts.ids import INCIDENT_IO_TASK_QUEUE
+from contracts.incident import Hint
 from tests.e2e.test_temporal_outage import DevServer
 from tests.waiting import eventually
 from tests.workflows import test_incident as fakes
-from workflows.contracts import Hint
-from workflows.ids import INCIDENT_IO_TASK_QUEUE
 from workflows.incident import IncidentWorkflow, IncidentWorkflowInput
 from workflows.interpreter import InterpreterWorkflow, RunResult
 

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from temporalio.api.enums.v1 import EventType
 
 from api.app import create_app
+from contracts.ids import incident_workflow_id
 from settings import Settings
 from simulators.server import free_port
 from stack import devserver
@@ -22,7 +23,6 @@ from stack.supervisor import port_in_use
 from store import Store
 from tests.api.test_webhooks import SECRET, body_for, signed
 from tests.waiting import eventually
-from workflows.ids import incident_workflow_id
 
 pytestmark = pytest.mark.asyncio
 

@@ -17,13 +17,13 @@ from temporalio.worker import Worker
 
 from activities.credentials import ChainedCredentials, StaticCredentials
 from activities.slack import SlackActivities
+from contracts.messages import DecideInput, PendingApproval
 from interpreter.compiler import compile_text
 from interpreter.plan import NodeCall
 from simulators.server import serve
 from simulators.slack import SANDBOX_BOT_TOKEN, SlackState, create_app
 from tests.waiting import eventually
 from workflows.interpreter import InterpreterWorkflow, InterpretInput, RunResult, result_of_failure
-from workflows.messages import DecideInput, PendingApproval
 
 from .helpers import CATALOGUE
 

@@ -17,17 +17,19 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.debug import echo
-from interpreter.compiler import compile_text
-from tests.waiting import eventually
-from workflows.contracts import (
+from contracts.ids import INCIDENT_IO_TASK_QUEUE
+from contracts.incident import (
     CandidatesInput,
     DefinitionCandidate,
     Hint,
+    IncidentSnapshot,
     SnapshotInput,
     SnapshotResult,
+    TimelineEntry,
+    tracked_values,
 )
-from workflows.events import IncidentSnapshot, TimelineEntry, tracked_values
-from workflows.ids import INCIDENT_IO_TASK_QUEUE
+from interpreter.compiler import compile_text
+from tests.waiting import eventually
 from workflows.incident import IncidentWorkflow, IncidentWorkflowInput
 from workflows.interpreter import InterpreterWorkflow, RunResult
 
