@@ -27,8 +27,7 @@ from activities.incident_io.preferences import Preferences, WorkspacePreferences
 from activities.incident_io.sync import SyncActivities
 from activities.linear import LinearActivities
 from activities.slack import SlackActivities
-from settings import Settings
-from simulators.incident_io.seed import SANDBOX_TOKEN
+from settings import SANDBOX_TOKEN, Settings
 from store import Store
 from store.codec import data_converter
 from telemetry import logs, metrics, tracing
