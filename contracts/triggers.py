@@ -20,6 +20,8 @@ WEBHOOK_TRIGGERS = {
     "private_incident.incident_updated_v2": UPDATED,
     "public_incident.incident_status_updated_v2": UPDATED,
 }
+"""Every incident.io webhook event rensei handles (ingest accepts these and no other), and
+the trigger type each one means."""
 
 
 def parse_time(value: Any) -> datetime | None:

@@ -25,6 +25,7 @@ from temporalio.service import RPCError
 from activities.incident_io.sync import signal_incident
 from api.deps import Services, services
 from contracts.incident import Hint
+from contracts.triggers import WEBHOOK_TRIGGERS
 from store import DEFAULT_WORKSPACE
 from telemetry import logs
 
@@ -34,15 +35,7 @@ Svc = Annotated[Services, Depends(services)]
 
 SECRET_TTL = 30.0
 TEMPORAL_DEADLINE = 4.0  # seconds; Svix gives a delivery about 15
-INCIDENT_EVENTS = frozenset(
-    {
-        "public_incident.incident_created_v2",
-        "public_incident.incident_updated_v2",
-        "public_incident.incident_status_updated_v2",
-        "private_incident.incident_created_v2",
-        "private_incident.incident_updated_v2",
-    }
-)
+INCIDENT_EVENTS = frozenset(WEBHOOK_TRIGGERS)
 
 
 def _answer(code: int, **body: Any) -> JSONResponse:
