@@ -11,6 +11,7 @@ from activities.linear import CreateIssueInput, CreateIssueResult
 from activities.slack import SlackPostInput, SlackPostOutput
 from activities.triggers import TRIGGER_MODELS
 from contracts.agents import AgentDispatchInput, AgentDispatchOutput
+from contracts.errors import NON_RETRYABLE_ERRORS
 from contracts.steps import ApprovalInput, ApprovalOutput, WaitForInput, WaitForOutput
 from interpreter.nodes import Catalogue, NodeSpec, RetryDefaults, TriggerSpec
 
@@ -25,7 +26,7 @@ PROVIDER_RETRY = RetryDefaults(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=("AuthenticationError", "InvalidRequestError", "NotFoundError"),
+    non_retryable_error_types=NON_RETRYABLE_ERRORS,
 )
 
 NODES: dict[str, NodeSpec] = {

@@ -19,6 +19,7 @@ from temporalio.common import RetryPolicy, TypedSearchAttributes, WorkflowIDReus
 from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
+    from contracts.errors import REQUEST_ERRORS
     from contracts.ids import INCIDENT_IO_TASK_QUEUE
     from contracts.incident import (
         CandidatesInput,
@@ -291,7 +292,7 @@ class IncidentWorkflow:
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=RetryPolicy(
                     maximum_interval=timedelta(minutes=2),
-                    non_retryable_error_types=["AuthenticationError", "InvalidRequestError"],
+                    non_retryable_error_types=list(REQUEST_ERRORS),
                 ),
                 result_type=SnapshotResult,
                 task_queue=INCIDENT_IO_TASK_QUEUE,
