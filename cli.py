@@ -373,11 +373,13 @@ def cmd_admin_token(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Serves a provider simulator in the foreground until interrupted."""
-    from simulators.incident_io import run as run_incident_io
+    from stack.sandbox_mode import serve_incident_io
 
     logging.getLogger().setLevel(logging.INFO)
     try:
-        run_incident_io(args.port, webhook_url=args.webhook_url, webhook_secret=args.webhook_secret)
+        serve_incident_io(
+            args.port, webhook_url=args.webhook_url, webhook_secret=args.webhook_secret
+        )
     except ValueError as exc:
         _err(str(exc))
         return EXIT_USAGE
