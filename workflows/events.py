@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts.incident import EventKind, IncidentEvent, IncidentSnapshot
+from contracts.events import EventKind, IncidentEvent, IncidentSnapshot
 from contracts.triggers import RESOLVED_CATEGORIES, resolved_payload
 
 MAX_SEEN_ENTRIES = 500

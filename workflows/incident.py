@@ -20,13 +20,12 @@ from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from contracts.errors import REQUEST_ERRORS
+    from contracts.events import IncidentEvent, IncidentSnapshot
     from contracts.ids import INCIDENT_IO_TASK_QUEUE
     from contracts.incident import (
         CandidatesInput,
         DefinitionCandidate,
         Hint,
-        IncidentEvent,
-        IncidentSnapshot,
         SnapshotInput,
         SnapshotResult,
         WatchRequest,

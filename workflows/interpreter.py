@@ -14,7 +14,7 @@ from temporalio.common import SearchAttributePair
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from contracts.incident import IncidentEvent
+    from contracts.events import IncidentEvent
     from contracts.messages import AgentUpdate, DecideInput, DecideResult, PendingApproval
     from interpreter import expressions as ex
     from interpreter.errors import EvaluationError

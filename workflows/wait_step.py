@@ -17,8 +17,9 @@ from temporalio.exceptions import ApplicationError
 from workflows import calls
 
 with workflow.unsafe.imports_passed_through():
+    from contracts.events import IncidentEvent
     from contracts.ids import incident_workflow_id
-    from contracts.incident import IncidentEvent, WatchRequest
+    from contracts.incident import WatchRequest
     from contracts.steps import WaitForInput, WaitForOutput
     from interpreter import expressions as ex
     from interpreter.plan import NodeCall, StepPlan

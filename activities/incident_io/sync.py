@@ -20,17 +20,9 @@ from activities.incident_io.client import IncidentIoClient
 from activities.incident_io.models import Incident
 from activities.incident_io.normalize import incident_fields
 from activities.incident_io.preferences import Preferences, no_preferences
+from contracts.events import IncidentSnapshot, TimelineEntry, tracked_values
 from contracts.ids import incident_workflow_id
-from contracts.incident import (
-    Hint,
-    IncidentSnapshot,
-    PollInput,
-    PollResult,
-    SnapshotInput,
-    SnapshotResult,
-    TimelineEntry,
-    tracked_values,
-)
+from contracts.incident import Hint, PollInput, PollResult, SnapshotInput, SnapshotResult
 from contracts.triggers import parse_time
 
 MAX_ENTRIES = 50

@@ -17,16 +17,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.debug import echo
+from contracts.events import IncidentSnapshot, TimelineEntry, tracked_values
 from contracts.ids import INCIDENT_IO_TASK_QUEUE
 from contracts.incident import (
     CandidatesInput,
     DefinitionCandidate,
     Hint,
-    IncidentSnapshot,
     SnapshotInput,
     SnapshotResult,
-    TimelineEntry,
-    tracked_values,
 )
 from interpreter.compiler import compile_text
 from tests.waiting import eventually
