@@ -16,8 +16,10 @@ from typing import Any, Literal
 
 from activities.catalogue import default_catalogue
 from activities.incident_io.normalize import EventFormatError, trigger_from_document
-from interpreter.compiler import check_text, compile_text
+from interpreter.bounded import check_bounded
+from interpreter.compiler import compile_text
 from interpreter.errors import DefinitionError
+from interpreter.limits import MAX_DEFINITION_BYTES
 from interpreter.plan import Plan
 from settings import Settings
 
@@ -34,17 +36,16 @@ def _err(text: str) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Prints one ``file:line:col: message`` line per problem; exit 1 when any is found."""
-    catalogue = default_catalogue()
     problems = 0
     for name in args.files:
-        path = Path(name)
         try:
-            text = path.read_text(encoding="utf-8")
+            with Path(name).open("rb") as file:  # one byte past the limit is enough to refuse
+                text = file.read(MAX_DEFINITION_BYTES + 1).decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             _out(f"{name}:1:1: cannot read the file: {exc}")
             problems += 1
             continue
-        diagnostics = check_text(text, file=name, catalogue=catalogue)
+        diagnostics = check_bounded(text, file=name, catalogue=default_catalogue)
         for diagnostic in diagnostics:
             _out(diagnostic.render())
         problems += len(diagnostics)

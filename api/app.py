@@ -16,6 +16,7 @@ from activities.definitions import load_folder
 from api import observe
 from api.auth import AdminAuth
 from api.deps import ConnectHook, DisconnectHook, Services
+from api.responses import ERROR_RESPONSES, TemporalUnavailableError, install_error_handlers
 from api.routes import (
     agents,
     approvals,
@@ -47,7 +48,10 @@ class TemporalHolder:
         if self._client is None:
             import worker
 
-            self._client = await worker.connect(self.settings)
+            try:
+                self._client = await worker.connect(self.settings)
+            except RuntimeError as exc:  # the SDK's "Failed client connect"
+                raise TemporalUnavailableError(str(exc)) from exc
         return self._client
 
 
@@ -100,7 +104,8 @@ def create_app(
             finally:
                 syncs.cancel()
 
-    app = FastAPI(title="rensei", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="rensei", version="0.1.0", lifespan=lifespan, responses=ERROR_RESPONSES)
+    install_error_handlers(app)
     app.state.settings = settings
     app.state.temporal = holder
     app.state.services = services

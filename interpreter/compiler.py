@@ -7,6 +7,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from interpreter import expressions as ex
+from interpreter import limits
 from interpreter.errors import DefinitionError, Diagnostic, Position
 from interpreter.loader import LoadedDocument, Path, load_yaml
 from interpreter.nodes import Catalogue, NodeSpec
@@ -17,7 +18,7 @@ from interpreter.validator import Checked, iter_strings, validate
 
 def check_text(text: str, *, file: str, catalogue: Catalogue) -> list[Diagnostic]:
     """Returns every problem of a definition's text (empty when it is valid)."""
-    doc, diagnostics = load_yaml(text, file=file)
+    doc, diagnostics = _load(text, file=file)
     if diagnostics:
         return diagnostics
     _, problems = validate(doc, catalogue)
@@ -36,13 +37,24 @@ def compile_text(text: str, *, file: str, catalogue: Catalogue, version: int = 0
     Raises:
         DefinitionError: listing every problem of the file.
     """
-    doc, diagnostics = load_yaml(text, file=file)
+    doc, diagnostics = _load(text, file=file)
     if diagnostics:
         raise DefinitionError(diagnostics)
     checked, problems = validate(doc, catalogue)
     if checked is None:
         raise DefinitionError(problems)
     return _lower(checked, catalogue, version=version)
+
+
+def _load(text: str, *, file: str) -> tuple[LoadedDocument, list[Diagnostic]]:
+    """Loads the YAML and refuses more steps than the limit before validating any."""
+    doc, diagnostics = load_yaml(text, file=file)
+    steps = doc.data.get("steps") if isinstance(doc.data, dict) else None
+    if not diagnostics and isinstance(steps, list) and len(steps) > limits.MAX_STEPS:
+        message = f"the definition has {len(steps)} steps; the limit is {limits.MAX_STEPS}"
+        hint = "split it into several definitions"
+        diagnostics.append(Diagnostic(file, doc.position(("steps",), key=True), message, hint))
+    return doc, diagnostics
 
 
 def compile_file(path: str | FsPath, *, catalogue: Catalogue, version: int = 0) -> Plan:

@@ -22,14 +22,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from interpreter import limits
 from interpreter.errors import EvaluationError, ExpressionError
 from interpreter.shapes import ANY, AnyShape, ListShape, ObjectShape, ScalarShape, Shape
 
 ROOTS = ("trigger", "steps", "workflow")
-MAX_SOURCE = 2_000
-MAX_NODES = 400
-MAX_DEPTH = 48
-MAX_TEXT = 256_000
+MAX_SOURCE = limits.MAX_EXPRESSION_CHARS
+MAX_NODES = limits.MAX_EXPRESSION_PARTS
+MAX_DEPTH = limits.MAX_EXPRESSION_DEPTH
+MAX_TEXT = limits.MAX_RENDERED_TEXT
 
 # ---------------------------------------------------------------------------- tokens
 
@@ -194,8 +195,15 @@ class _Parser:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise ExpressionError(f"expression is too complex (more than {MAX_NODES} parts)")
+        self.enter(depth)
+
+    def enter(self, depth: int) -> None:
+        """Refuses to descend past ``MAX_DEPTH``: checked before recursing, never after."""
         if depth > MAX_DEPTH:
-            raise ExpressionError(f"expression is nested too deeply (more than {MAX_DEPTH})")
+            raise ExpressionError(
+                f"expression is nested too deeply (more than {MAX_DEPTH})",
+                offset=self.peek().offset,
+            )
 
     def parse(self) -> Node:
         if self.peek().kind == "end":
@@ -205,6 +213,11 @@ class _Parser:
         if token.kind != "end":
             hint = "use '==' to compare" if token.text == "=" else None
             raise ExpressionError(f"unexpected {token.text!r}", offset=token.offset, hint=hint)
+        deepest = _deepest(node)
+        if deepest is not None:
+            raise ExpressionError(
+                f"expression is nested too deeply (more than {MAX_DEPTH})", offset=deepest.start
+            )
         return node
 
     def _binary_op(self, token: Token) -> str | None:
@@ -215,6 +228,7 @@ class _Parser:
         return None
 
     def binary(self, min_prec: int, depth: int) -> Node:
+        self.enter(depth)
         left = self.unary(depth + 1)
         while True:
             op = self._binary_op(self.peek())
@@ -242,6 +256,7 @@ class _Parser:
             left = Binary(left.start, right.end, op, left, right)
 
     def unary(self, depth: int) -> Node:
+        self.enter(depth)
         token = self.peek()
         if token.kind == "op" and token.text in ("!", "-"):
             self.take()
@@ -363,6 +378,35 @@ class _Parser:
                 return items
             if token.text != "," or token.kind != "op":
                 raise ExpressionError(f"expected ',' or '{close}'", offset=token.offset)
+
+
+def _children(node: Node) -> tuple[Node, ...]:
+    match node:
+        case Member(target=target):
+            return (target,)
+        case Index(target=target, index=index):
+            return (target, index)
+        case Unary(operand=operand):
+            return (operand,)
+        case Binary(left=left, right=right):
+            return (left, right)
+        case Call(args=args):
+            return args
+        case ListLit(items=items):
+            return items
+    return ()
+
+
+def _deepest(root: Node) -> Node | None:
+    """The first node deeper than ``MAX_DEPTH`` (chains such as ``a.b.c`` or ``x && y && z``
+    deepen the tree without deepening the parser), found without recursion; None if none."""
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return node
+        stack.extend((child, depth + 1) for child in _children(node))
+    return None
 
 
 def _is_path(node: Node) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from interpreter import limits
 from interpreter.errors import Diagnostic, Position
 
 Path = tuple[str | int, ...]
@@ -108,6 +109,14 @@ def raw_offset(text: str, raw: str, offset: int) -> int:
     return index + (offset - anchor)
 
 
+class _LimitError(Exception):
+    """A limit was passed; ``diagnostic`` says which and where."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.render())
+        self.diagnostic = diagnostic
+
+
 class _Builder:
     def __init__(self, doc: LoadedDocument, diagnostics: list[Diagnostic]) -> None:
         self.doc = doc
@@ -115,6 +124,10 @@ class _Builder:
         self.constructor = SafeCoreLoader("")
 
     def build(self, node: yaml.Node, path: Path) -> Any:
+        # Aliases can nest a value deeper than the text does (``_expansion`` has bounded
+        # how many values there will be, not how deep they sit).
+        if len(path) > limits.MAX_YAML_DEPTH:
+            self._limit(node, f"values are nested more than {limits.MAX_YAML_DEPTH} levels deep")
         self.doc.positions[path] = _pos(node.start_mark)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
@@ -161,13 +174,25 @@ class _Builder:
     def _error(self, node: yaml.Node, message: str, *, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(self.doc.file, _pos(node.start_mark), message, hint))
 
+    def _limit(self, node: yaml.Node, message: str) -> None:
+        hint = "each use of a YAML alias counts in full"
+        raise _LimitError(Diagnostic(self.doc.file, _pos(node.start_mark), message, hint))
+
 
 def _pos(mark: yaml.Mark) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
+def _event_pos(event: yaml.Event) -> Position:
+    mark: Any = event.start_mark  # the parser always sets it (libyaml's or PyYAML's Mark)
+    return Position(mark.line + 1, mark.column + 1)
+
+
 def load_yaml(text: str, *, file: str) -> tuple[LoadedDocument, list[Diagnostic]]:
     """Parses one YAML document, returning it with every problem found.
+
+    The text's size, nesting and aliases are bounded (see ``interpreter.limits``) before
+    any tree is built, so hostile input costs time and memory in proportion to the limits.
 
     Args:
         text: the YAML source.
@@ -175,23 +200,92 @@ def load_yaml(text: str, *, file: str) -> tuple[LoadedDocument, list[Diagnostic]
 
     Returns:
         The document (``data`` is None when the text could not be parsed) and the
-        diagnostics: syntax errors, duplicate keys, unsupported YAML features.
+        diagnostics: syntax errors, duplicate keys, unsupported YAML features, limits.
     """
     doc = LoadedDocument(file=file, text=text, data=None)
-    diagnostics: list[Diagnostic] = []
+    limit = limits.MAX_DEFINITION_BYTES
+    if len(text) > limit or len(text.encode("utf-8", "surrogatepass")) > limit:
+        message = f"the definition is larger than {limits.MAX_DEFINITION_BYTES} bytes"
+        return doc, [Diagnostic(file, Position(1, 1), message)]
     try:
+        problem = _scan(text, file)
+        if problem is not None:
+            return doc, [problem]
         node = yaml.compose(text, Loader=FastComposer)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         position = _pos(mark) if mark is not None else Position(1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        diagnostics.append(Diagnostic(file, position, f"YAML syntax error: {problem}"))
-        return doc, diagnostics
+        problem_text = exc.problem or exc.context or "invalid YAML"
+        return doc, [Diagnostic(file, position, f"YAML syntax error: {problem_text}")]
     except yaml.YAMLError as exc:
-        diagnostics.append(Diagnostic(file, Position(1, 1), f"YAML error: {exc}"))
-        return doc, diagnostics
+        return doc, [Diagnostic(file, Position(1, 1), f"YAML error: {exc}")]
     if node is None:
-        diagnostics.append(Diagnostic(file, Position(1, 1), "the file is empty"))
-        return doc, diagnostics
-    doc.data = _Builder(doc, diagnostics).build(node, ())
+        return doc, [Diagnostic(file, Position(1, 1), "the file is empty")]
+    problem = _expansion(node, file)
+    if problem is not None:
+        return doc, [problem]
+    diagnostics: list[Diagnostic] = []
+    try:
+        doc.data = _Builder(doc, diagnostics).build(node, ())
+    except _LimitError as exc:
+        doc.data = None
+        return doc, [exc.diagnostic]
     return doc, diagnostics
+
+
+def _expansion(root: yaml.Node, file: str) -> Diagnostic | None:
+    """Counts the values the tree will have once aliases are expanded, on the shared graph
+    (each node once, iteratively), so an alias bomb is refused before anything is built."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        kids = _children(node)
+        if children_done:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes[id(kid)] for kid in kids)
+            if sizes[key] > limits.MAX_YAML_VALUES:
+                message = f"the definition expands to more than {limits.MAX_YAML_VALUES} values"
+                hint = "each use of a YAML alias counts in full"
+                return Diagnostic(file, _pos(node.start_mark), message, hint)
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            message = "a YAML alias refers to a value that contains it"
+            return Diagnostic(file, _pos(node.start_mark), message)
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((kid, False) for kid in kids if id(kid) not in sizes)
+    return None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _scan(text: str, file: str) -> Diagnostic | None:
+    """Bounds nesting and aliases on the event stream, before a tree exists."""
+    depth = 0
+    aliases = 0
+    for event in yaml.parse(text, Loader=FastComposer):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > limits.MAX_YAML_DEPTH:
+                message = f"values are nested more than {limits.MAX_YAML_DEPTH} levels deep"
+                return Diagnostic(file, _event_pos(event), message)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > limits.MAX_YAML_ALIASES:
+                message = f"more than {limits.MAX_YAML_ALIASES} YAML aliases"
+                hint = "repeat the value, or split the definition"
+                return Diagnostic(file, _event_pos(event), message, hint)
+    return None

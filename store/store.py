@@ -22,7 +22,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from activities.catalogue import default_catalogue
+from interpreter.bounded import check_bounded
 from interpreter.compiler import compile_text
+from interpreter.errors import DefinitionError, Diagnostic
 from interpreter.plan import Plan
 from settings import Settings
 from store import crypto
@@ -441,7 +443,12 @@ class Store:
             DefinitionNameError: the YAML's ``name:`` differs from ``name``.
         """
         _check(_NAME, name, "definition name")
-        plan = compile_definition(name, yaml)
+        # Checked first in a budgeted child: only a text known to be valid (and so within
+        # every limit) is compiled here, and off the event loop.
+        diagnostics = await asyncio.to_thread(check_definition, name, yaml)
+        if diagnostics:
+            raise DefinitionError(diagnostics)
+        plan = await asyncio.to_thread(compile_definition, name, yaml)
         if plan.name != name:
             raise DefinitionNameError(plan.name, name)
         await self.ensure_workspace(workspace)
@@ -583,6 +590,14 @@ def compile_definition(name: str, yaml: str) -> Plan:
         DefinitionError: the text has problems (all of them listed).
     """
     return compile_text(yaml, file=f"{name}.yaml", catalogue=default_catalogue())
+
+
+def check_definition(name: str, yaml: str) -> list[Diagnostic]:
+    """The diagnostics of a definition text, as the compiler reports them (empty when valid).
+
+    Checked in a child process with a time and memory budget (blocking: run it in a thread).
+    """
+    return check_bounded(yaml, file=f"{name}.yaml", catalogue=default_catalogue)
 
 
 def _upgrade(connection: Connection) -> None:

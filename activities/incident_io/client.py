@@ -27,6 +27,7 @@ from activities.errors import (
     RateLimitedError,
     parse_retry_after,
 )
+from activities.ids import path_segment
 from activities.incident_io.budget import CallBudget, CatalogueCache
 from activities.incident_io.models import (
     CatalogEntry,
@@ -289,6 +290,7 @@ class IncidentIoClient:
         key = ident.strip()
         if key.upper().startswith("INC-") and key[4:].isdigit():
             key = key[4:]
+        key = path_segment(key, what="incident id")
         return await self._get_model(f"/v2/incidents/{key}", "incident", Incident)
 
     async def list_incidents(
@@ -316,7 +318,7 @@ class IncidentIoClient:
         """``POST /v2/incidents/{id}/actions/edit``: only the given fields change."""
         body = await self.request(
             "POST",
-            f"/v2/incidents/{incident_id}/actions/edit",
+            f"/v2/incidents/{path_segment(incident_id, what='incident id')}/actions/edit",
             json={"notify_incident_channel": notify, "incident": changes},
         )
         return _parse(Incident, body, "incident")
@@ -426,7 +428,7 @@ class IncidentIoClient:
         """``POST /v2/escalations/{id}/actions/respond`` as the API key itself."""
         await self.request(
             "POST",
-            f"/v2/escalations/{escalation_id}/actions/respond",
+            f"/v2/escalations/{path_segment(escalation_id, what='escalation id')}/actions/respond",
             json={"response": response},
             resource="escalation",
         )

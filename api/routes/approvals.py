@@ -18,6 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import require_admin
 from api.deps import Services, services, workspace_id
+from api.limits import MAX_SLACK_BODY, BodyError, read_body
 from contracts.messages import DecideInput, DecideResult, PendingApproval, parse_button_value
 from stack.references import IncidentReferenceError, as_reference, run_waiting_for_approval
 from workflows.interpreter import InterpreterWorkflow
@@ -115,16 +116,18 @@ async def list_approvals(workflow_id: str, request: Request) -> list[PendingAppr
 @router.post("/api/webhooks/slack/interactions")
 async def slack_interactions(request: Request, svc: Svc, workspace: Workspace) -> JSONResponse:
     """Slack's Interactivity Request URL: verifies the signature, then forwards the click."""
-    body = await request.body()
+    try:
+        body = await read_body(request, limit=MAX_SLACK_BODY)
+    except BodyError as exc:
+        raise HTTPException(exc.status, detail=exc.message) from None
     secret = await _signing_secret(svc, workspace)
     if secret is None:
         log.warning("slack interaction for workspace %s, but no signing secret is set", workspace)
         raise HTTPException(401, detail="Slack is not connected: no signing secret is configured")
     verifier = SignatureVerifier(secret)
-    if not verifier.is_valid(
-        body,
-        request.headers.get("x-slack-request-timestamp", ""),
-        request.headers.get("x-slack-signature", ""),
+    timestamp = request.headers.get("x-slack-request-timestamp", "")
+    if not timestamp.isdigit() or not verifier.is_valid(
+        body, timestamp, request.headers.get("x-slack-signature", "")
     ):
         raise HTTPException(401, detail="invalid or stale Slack signature")
     payload = _payload(body)

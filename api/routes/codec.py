@@ -41,7 +41,7 @@ def _cors(request: Request, svc: Services, response: Response) -> None:
         response.headers["Vary"] = "Origin"
 
 
-@router.options("/{operation}")
+@router.options("/{operation}", response_class=Response)  # an empty preflight answer
 async def preflight(operation: str, request: Request, svc: Svc) -> Response:
     response = Response(status_code=200)
     _cors(request, svc, response)

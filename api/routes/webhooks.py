@@ -10,9 +10,11 @@ bad signature, a malformed body or an event type rensei does not handle.
 from __future__ import annotations
 
 import asyncio
+import base64
 import binascii
-import json
 import logging
+import re
+import secrets
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -22,8 +24,10 @@ from fastapi.responses import JSONResponse
 from standardwebhooks import Webhook, WebhookVerificationError
 from temporalio.service import RPCError
 
+from activities.ids import MAX_ID_LENGTH, is_valid_id
 from activities.incident_io.sync import signal_incident
 from api.deps import Services, services
+from api.limits import MAX_WEBHOOK_BODY, MAX_WEBHOOK_ID, BodyError, parse_json, read_body
 from contracts.incident import Hint
 from contracts.triggers import WEBHOOK_TRIGGERS
 from store import DEFAULT_WORKSPACE
@@ -36,6 +40,10 @@ Svc = Annotated[Services, Depends(services)]
 SECRET_TTL = 30.0
 TEMPORAL_DEADLINE = 4.0  # seconds; Svix gives a delivery about 15
 INCIDENT_EVENTS = frozenset(WEBHOOK_TRIGGERS)
+
+
+EVENT_TYPE = re.compile(r"[a-z0-9_]{1,64}\.[a-z0-9_]{1,64}")
+_NOBODYS_SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
 def _answer(code: int, **body: Any) -> JSONResponse:
@@ -86,6 +94,28 @@ def _verify(secret: str, raw: bytes, headers: dict[str, str]) -> str | None:
     return None
 
 
+def _envelope(raw: bytes, headers: dict[str, str]) -> tuple[str, str | None]:
+    """(event_type, incident id or None for other events) of a verified body, every part
+    checked before anything starts: JSON depth, envelope shape, id format, header size."""
+    body = parse_json(raw)
+    parsed = incident_id_of(body) if isinstance(body, dict) else None
+    if parsed is None or not EVENT_TYPE.fullmatch(parsed[0]):
+        raise BodyError(400, "expected an incident.io envelope {event_type, <event_type>: {...}}")
+    event_type, incident_id = parsed
+    if len(headers["webhook-id"]) > MAX_WEBHOOK_ID:
+        raise BodyError(400, f"the webhook-id header is longer than {MAX_WEBHOOK_ID} characters")
+    if incident_id == "":
+        raise BodyError(400, f"the {event_type} payload has no incident id")
+    if incident_id is not None and not is_valid_id(incident_id):
+        shown = incident_id[:40] + ("..." if len(incident_id) > 40 else "")
+        raise BodyError(
+            400,
+            f"the incident id {shown!r} is not a valid incident.io id (letters, digits, "
+            f"'_' and '-', at most {MAX_ID_LENGTH} characters)",
+        )
+    return event_type, incident_id
+
+
 def incident_id_of(body: dict[str, Any]) -> tuple[str, str | None] | None:
     """(event_type, incident id) of an envelope; None when it is not an envelope."""
     event_type = body.get("event_type")
@@ -112,38 +142,32 @@ async def ingest(
     request: Request, svc: Svc, workspace: str, later: BackgroundTasks
 ) -> JSONResponse:
     """Deliveries for ``workspace``, signed with that workspace's secret only."""
-    raw = await request.body()
+    try:
+        raw = await read_body(request, limit=MAX_WEBHOOK_BODY)
+    except BodyError as exc:
+        return _answer(exc.status, error=exc.message)
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:
         return _answer(400, error="the body is not UTF-8 text")
-    secret = await _secret(svc, workspace)
-    if secret is None:
-        return _answer(
-            401, error=f"no webhook signing secret is configured for workspace '{workspace}'"
-        )
+    secret = await _secret(svc, workspace) if is_valid_id(workspace) else None
     headers = {k.lower(): v for k, v in request.headers.items()}
-    problem = _verify(secret, raw, headers)
+    # An unknown workspace is verified against a secret nobody has, so that its answer is
+    # exactly a bad signature's: the endpoint does not reveal which workspaces exist.
+    problem = _verify(secret or _NOBODYS_SECRET, raw, headers)
     if problem is not None:
-        log.warning("incident.io webhook for %s refused: %s", workspace, problem)
+        reason = problem if secret is not None else "no signing secret is configured"
+        log.warning("incident.io webhook for %.64r refused: %s", workspace, reason)
         return _answer(401, error=f"signature verification failed: {problem}")
     try:
-        body = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        return _answer(400, error=f"the body is not JSON: {exc}")
-    parsed = incident_id_of(body) if isinstance(body, dict) else None
-    if parsed is None:
-        return _answer(
-            400, error="expected an incident.io envelope {event_type, <event_type>: {...}}"
-        )
-    event_type, incident_id = parsed
+        event_type, incident_id = _envelope(raw, headers)
+    except BodyError as exc:
+        return _answer(exc.status, error=exc.message)
     if incident_id is None:
         log.info(
             "incident.io event %s for %s ignored (not an incident event)", event_type, workspace
         )
         return _answer(200, status="ignored", event_type=event_type)
-    if not incident_id:
-        return _answer(400, error=f"the {event_type} payload has no incident id")
     logs.bind(incident=incident_id)
     hint = Hint(
         source="webhook",

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from api.auth import require_admin
 from api.deps import Services, services, workspace_id
+from api.limits import MAX_DEFINITION_BODY, BodyError, read_body
 from interpreter.errors import DefinitionError
 from store import DefinitionNameError, InvalidNameError
 from store.listing import describe
@@ -18,7 +19,6 @@ router = APIRouter(
 )
 Svc = Annotated[Services, Depends(services)]
 Workspace = Annotated[str, Depends(workspace_id)]
-MAX_BODY = 512 * 1024
 
 
 @router.get("")
@@ -73,11 +73,10 @@ def _missing(name: str, workspace: str) -> str:
 @router.put("/{name}")
 async def put_workflow(name: str, request: Request, svc: Svc, workspace: Workspace) -> JSONResponse:
     """Validates the YAML body and stores it as the next version (nothing is stored if invalid)."""
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        return JSONResponse(
-            status_code=413, content={"error": f"the definition is larger than {MAX_BODY} bytes"}
-        )
+    try:
+        raw = await read_body(request, limit=MAX_DEFINITION_BODY)
+    except BodyError as exc:
+        return JSONResponse(status_code=exc.status, content={"error": exc.message})
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -249,9 +249,10 @@ async def test_a_workspace_only_accepts_its_own_secret(
     response = await client.post(
         "/api/webhooks/ingest/incident-io/nobody", content=body, headers=signed(body)
     )
-    assert response.json() == {
-        "error": "no webhook signing secret is configured for workspace 'nobody'"
-    }
+    assert (response.status_code, response.json()) == (
+        401,
+        {"error": "signature verification failed: No matching signature found"},
+    )
 
 
 async def test_webhooks_need_no_admin_token_but_definitions_do(client: httpx.AsyncClient) -> None:
