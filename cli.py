@@ -341,6 +341,7 @@ def cmd_api(args: argparse.Namespace) -> int:
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.lower(),
+        access_log=False,  # one log line per webhook delivery was a cost on the hot path
         # JSON: uvicorn's records go through the root handler like every other record.
         log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
     )

@@ -6,6 +6,7 @@ environment at import time.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -55,6 +56,17 @@ class Settings(BaseSettings):
     task_queue: str = Field(
         default="rensei", description="task queue of workflows and default activities"
     )
+    workers: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 1) // 2),
+        ge=1,
+        description="worker processes make run starts (default: half the CPU cores, at least 1)",
+    )
+    worker_max_cached_workflows: int = Field(
+        default=250,
+        ge=1,
+        description="runs a worker process keeps in memory (sticky cache); a waiting run "
+        "beyond it is evicted and replayed from its history when it wakes up",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     log_level: str = "INFO"
@@ -67,7 +79,8 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(
         default=9464,
         ge=0,
-        description="port of the worker's Prometheus endpoint (/metrics); 0 turns it off",
+        description="port of the worker's Prometheus endpoint (/metrics); 0 turns it off; "
+        "with RENSEI_WORKERS=N, make run gives the workers this port and the N-1 after it",
     )
     definitions_dir: Path = Field(
         default=Path("workflows.d"), description="definition files loaded at start"

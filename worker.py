@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 from temporalio.client import Client, Interceptor, TLSConfig
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.worker import Worker
+from temporalio.worker import PollerBehaviorAutoscaling, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities import debug
 from activities.agents import AgentActivities, ChainedAgentRegistry, StaticAgentRegistry
@@ -39,6 +40,11 @@ from workflows.sync import WorkspaceSyncWorkflow
 log = logging.getLogger(__name__)
 
 WORKFLOWS: list[type] = [InterpreterWorkflow, IncidentWorkflow, WorkspaceSyncWorkflow]
+# rensei's own packages are deterministic at import time and hold no per-run module state,
+# so the sandbox takes them from the host process instead of re-executing them (and
+# rebuilding their pydantic models) for every new run. The tests run the workflows under
+# the default, stricter restrictions, which catch a non-deterministic call.
+PASSTHROUGH_MODULES = ("workflows", "interpreter", "activities")
 
 
 class TemporalConfigError(RuntimeError):
@@ -200,6 +206,13 @@ def preferences_from(store: Store) -> Preferences:
     return preferences
 
 
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox with rensei's packages passed through (imported once per process)."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+    )
+
+
 def build_workers(
     client: Client,
     settings: Settings,
@@ -238,7 +251,17 @@ def build_workers(
         else None,
     )
     return [
-        Worker(client, task_queue=queue, workflows=WORKFLOWS, activities=main),
+        Worker(
+            client,
+            task_queue=queue,
+            workflows=WORKFLOWS,
+            activities=main,
+            workflow_runner=workflow_runner(),
+            max_cached_workflows=settings.worker_max_cached_workflows,
+            max_concurrent_workflow_tasks=min(100, settings.worker_max_cached_workflows),
+            workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
+            activity_task_poller_behavior=PollerBehaviorAutoscaling(),
+        ),
         Worker(
             client,
             task_queue=settings.incident_io_task_queue,

@@ -74,12 +74,13 @@ class Services:
                 await self.store.close()
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    """The app's services; async, so FastAPI calls it on the event loop, not in a thread."""
     found: Services = request.app.state.services
     return found
 
 
-def workspace_id(workspace: str = Query(DEFAULT_WORKSPACE, max_length=64)) -> str:
+async def workspace_id(workspace: str = Query(DEFAULT_WORKSPACE, max_length=64)) -> str:
     """The workspace a request acts on (``?workspace=``, ``default`` when absent)."""
     if (
         not workspace

@@ -142,14 +142,15 @@ def section(result: dict[str, dict[str, Load]], args: argparse.Namespace, comman
     ratio = web["open"].p50_ms() / sig["open"].p50_ms()
     closed_ratio = web["closed"].throughput / sig["closed"].throughput
     lag = max(web["open"].lags + sig["open"].lags) * 1000
-    verdict = "met" if ratio <= 1.5 else "**missed**"
+    verdict = "met" if ratio <= 1.3 else "**missed**"
+    closed_verdict = "met" if closed_ratio >= 0.5 else "**missed**"
     return f"""## Webhook ingest: latency and throughput against bare signal-with-start
 
 Command: `{command}`.
 {server_label(args.db_file)}, the real API app (`api.app.create_app`) served by uvicorn on
 127.0.0.1 in the bench process, workspace `{WORKSPACE}` with its `whsec_` secret in the
-store (encrypted, read on every delivery) and a connected incident.io integration (its
-last-event time is written on every delivery). Each webhook is a freshly signed
+store (encrypted; the endpoint keeps it in its per-workspace cache) and a connected
+incident.io integration (its last-event time is written after each answer). Each webhook is a freshly signed
 `{EVENT}` body for one of {INCIDENTS} incident ids, sent with `httpx.AsyncClient`; the
 endpoint verifies the Standard-Webhooks signature and answers 200 once Temporal has accepted
 the signal-with-start of the incident's workflow. The baseline is `signal_incident(...)` called
@@ -169,18 +170,20 @@ concurrent callers (closed loop, for the highest rate).
 {_row(f"webhook over HTTP, {args.concurrency} callers", web["closed"])}
 {_row(f"signal-with-start, {args.concurrency} callers", sig["closed"])}
 
-**Ratio of p50 at {args.rate:g}/s (webhook / signal-with-start): {ratio:.2f}** (goal <= 1.5:
-{verdict}). Closed-loop throughput ratio (webhook / signal-with-start): {closed_ratio:.2f}.
+**Ratio of p50 at {args.rate:g}/s (webhook / signal-with-start): {ratio:.2f}** (goal <= 1.3:
+{verdict}). Closed-loop throughput ratio (webhook / signal-with-start): {closed_ratio:.2f}
+(goal >= 0.5: {closed_verdict}). The machine was shared with other engineers' test runs.
 
 Where the webhook's extra time goes. An instrumented run (wrappers timing each step of the
 endpoint, p50) found, besides the same ~4.6 ms signal-with-start: a SQLite write noting the
 last event (~3.8 ms) and a SQLite read plus AES-GCM open of the signing secret (~1.8 ms) on
-every delivery. Both are gone from the answer's path now: the secret is cached per
-workspace for 30 s (a failed verification re-reads it, so a rotated secret works at once)
-and the last-event note is written after the answer. What remains is signature
+every delivery. Both are gone from the answer's path now: the endpoint reads the secret
+through its per-workspace cache (30 s; a missing secret or a failed verification re-reads
+the store, so a rotated secret works at once), its dependencies are async (no thread-pool
+hop), and the last-event note is written after the answer. What remains is signature
 verification (~0.1 ms) and ~8 ms of HTTP: uvicorn and FastAPI plus the httpx client, which
-shares the event loop with the server in this benchmark. Against a ~5 ms baseline a 1.5x
-goal leaves ~2.5 ms for HTTP, which one Python process serving HTTP does not reach; the dev
+shares the event loop with the server in this benchmark. Against a ~5 ms baseline a 1.3x
+goal leaves ~1.5 ms for HTTP, which one Python process serving HTTP does not reach; the dev
 server is not the bottleneck (the bare call is fast, on a file DB too). Under closed-loop
 load the single event loop, shared by client, uvicorn, the store and the Temporal client,
 is what saturates; more API processes behind a load balancer scale it out.

@@ -261,8 +261,8 @@ def section(samples: list[Sample], command: str, db_file: Path | None, pause: fl
 Command: `{command}`.
 {server_label(db_file)}; in the bench process: the incident.io simulator (sending signed
 webhooks to the API), the real API app on uvicorn, and the workers of
-`worker.build_workers` (default options; `debug.echo` replaced by an activity of that name
-that notes when it runs). One stored definition, `first-action`, on
+`worker.build_workers` (`debug.echo` replaced by an activity of that name that notes when
+it runs). One stored definition, `first-action`, on
 `trigger.incident_io.incident.created` with a single `debug.echo` step. {len(samples)}
 incidents are declared one at a time (`POST /_sim/incidents`, {pause:g} s apart, after
 {WARM_UP} warm-up ones); the sync runs but polls once an hour, so the webhook alone drives
@@ -283,13 +283,12 @@ Where the time goes (each stage's own p50 and p95; they do not add up to the tot
 |---|---|---|
 {chr(10).join(rows)}
 
-Steady across runs: the first workflow task of each new workflow costs 30-60 ms of worker
-time (the incident workflow's and the child run's): every new run gets a fresh sandbox,
-which re-executes the workflow modules, including the class bodies of their pydantic models.
-Unsteady: the child start (14-80 ms) and the wait for the child's first task (10-50 ms)
-varied from run to run (the one default workflow poller is busy with the parent's task).
-Each activity round trip costs about 10-20 ms here; `first action scheduled -> started` is
-about 0 because the worker takes the activity eagerly when it completes the child's task.
+The workers are built as `worker.build_workers` builds them: rensei's packages are passed
+through the workflow sandbox (imported once per process, not re-executed for each new run),
+the sticky cache is bounded by `RENSEI_WORKER_MAX_CACHED_WORKFLOWS`, and the pollers
+autoscale. Each new incident costs two workflows (the incident workflow and the child run)
+and three activity round trips before its first action; the stage table shows where each
+one's time went in this run. The machine was shared with other engineers' test runs.
 """
 
 

@@ -126,7 +126,10 @@ async def _prepare_store(settings: Settings) -> SandboxPlan | None:
 def _check_ports(settings: Settings, *, sandbox: bool = False) -> None:
     wanted = [(settings.api_port, "RENSEI_API_PORT")]
     if settings.worker_metrics_port:
-        wanted.append((settings.worker_metrics_port, "RENSEI_WORKER_METRICS_PORT"))
+        wanted += [
+            (settings.worker_metrics_port + n, "RENSEI_WORKER_METRICS_PORT")
+            for n in range(settings.workers)
+        ]
     if sandbox:
         wanted += [(port, "RENSEI_SANDBOX_PORT") for port in sandbox_ports(settings).values()]
     if settings.embedded_temporal:
@@ -178,7 +181,10 @@ def start_children(settings: Settings, *, sandbox: SandboxPlan | None = None) ->
             children.append(sims)
             last = max(sandbox_ports(settings).values())
             wait_for_port("127.0.0.1", last, child=sims, timeout=30)
-        children.append(_spawn("worker", [sys.executable, "-m", "cli", "worker"], env=env))
+        for number in range(settings.workers):
+            name = "worker" if number == 0 else f"worker-{number + 1}"
+            command = [sys.executable, "-m", "cli", "worker"]
+            children.append(_spawn(name, command, env=env | worker_env(settings, number)))
         api = _spawn("api", [sys.executable, "-m", "cli", "api"], env=env)
         children.append(api)
         wait_for_port(settings.api_host, settings.api_port, child=api, timeout=60)
@@ -212,10 +218,18 @@ def banner(settings: Settings, preparation: Preparation | None = None) -> str:
 def metrics_lines(settings: Settings) -> list[str]:
     """Where Prometheus scrapes the API and the worker."""
     lines = [f"  metrics       http://{settings.api_host}:{settings.api_port}/metrics  (API)"]
-    if settings.worker_metrics_port:
-        where = f"{settings.worker_metrics_host}:{settings.worker_metrics_port}"
-        lines.append(f"                http://{where}/metrics  (worker)")
+    for number in range(settings.workers if settings.worker_metrics_port else 0):
+        where = f"{settings.worker_metrics_host}:{settings.worker_metrics_port + number}"
+        label = "worker" if number == 0 else f"worker-{number + 1}"
+        lines.append(f"                http://{where}/metrics  ({label})")
     return lines
+
+
+def worker_env(settings: Settings, number: int) -> dict[str, str]:
+    """What differs between worker processes: each serves its metrics on its own port."""
+    if not settings.worker_metrics_port:
+        return {}
+    return {"RENSEI_WORKER_METRICS_PORT": str(settings.worker_metrics_port + number)}
 
 
 def _admin_lines(preparation: Preparation) -> list[str]:

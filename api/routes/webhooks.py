@@ -56,7 +56,7 @@ class SecretCache:
 
     def __init__(self, ttl: float = SECRET_TTL) -> None:
         self.ttl = ttl
-        self._entries: dict[str, tuple[float, str | None]] = {}
+        self._entries: dict[str, tuple[float, str]] = {}
 
     async def get(self, svc: Services, workspace: str, *, fresh: bool = False) -> str | None:
         now = time.monotonic()
@@ -64,7 +64,11 @@ class SecretCache:
         if cached is not None and not fresh and now - cached[0] < self.ttl:
             return cached[1]
         secret = await _secret(svc, workspace)
-        self._entries[workspace] = (now, secret)
+        if secret is None:
+            # Not kept: names of workspaces without a secret must not fill the cache.
+            self._entries.pop(workspace, None)
+        else:
+            self._entries[workspace] = (now, secret)
         return secret
 
 
@@ -91,6 +95,32 @@ def _verify(secret: str, raw: bytes, headers: dict[str, str]) -> str | None:
         return str(exc) or "invalid signature"
     except (ValueError, binascii.Error):
         return "malformed signature header"
+    return None
+
+
+async def _check_signature(
+    cache: SecretCache, svc: Services, workspace: str, raw: bytes, headers: dict[str, str]
+) -> JSONResponse | None:
+    """None when the delivery carries a valid signature; otherwise the 401 to answer.
+
+    The cached secret is tried first; when there is none or it does not verify, the store
+    is read again, so a secret rotated or configured a moment ago is honoured at once. An
+    unknown workspace is verified against a secret nobody has, so that its answer is
+    exactly a bad signature's: the endpoint does not reveal which workspaces exist.
+    """
+    secret: str | None = None
+    problem: str | None = "no signing secret is configured"
+    if is_valid_id(workspace):
+        secret = await cache.get(svc, workspace)
+        problem = _verify(secret, raw, headers) if secret is not None else problem
+        if problem is not None:
+            secret = await cache.get(svc, workspace, fresh=True)
+    if secret is None or problem is not None:
+        problem = _verify(secret or _NOBODYS_SECRET, raw, headers)
+    if problem is not None:
+        reason = problem if secret is not None else "no signing secret is configured"
+        log.warning("incident.io webhook for %.64r refused: %s", workspace, reason)
+        return _answer(401, error=f"signature verification failed: {problem}")
     return None
 
 
@@ -150,15 +180,12 @@ async def ingest(
         raw.decode("utf-8")
     except UnicodeDecodeError:
         return _answer(400, error="the body is not UTF-8 text")
-    secret = await _secret(svc, workspace) if is_valid_id(workspace) else None
     headers = {k.lower(): v for k, v in request.headers.items()}
-    # An unknown workspace is verified against a secret nobody has, so that its answer is
-    # exactly a bad signature's: the endpoint does not reveal which workspaces exist.
-    problem = _verify(secret or _NOBODYS_SECRET, raw, headers)
-    if problem is not None:
-        reason = problem if secret is not None else "no signing secret is configured"
-        log.warning("incident.io webhook for %.64r refused: %s", workspace, reason)
-        return _answer(401, error=f"signature verification failed: {problem}")
+    refused = await _check_signature(
+        request.app.state.webhook_secrets, svc, workspace, raw, headers
+    )
+    if refused is not None:
+        return refused
     try:
         event_type, incident_id = _envelope(raw, headers)
     except BodyError as exc:

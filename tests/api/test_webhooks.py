@@ -275,3 +275,32 @@ async def test_a_rotated_secret_works_at_once(client: httpx.AsyncClient, store: 
     ).status_code == 200
     old = await client.post(url, content=body, headers=signed(body, secret=OTHER_SECRET))
     assert old.status_code == 401
+
+
+async def test_deliveries_use_the_cached_secret(
+    client: httpx.AsyncClient, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[tuple[str, str, str]] = []
+    original = store.get_credential
+
+    async def counted(workspace: str, kind: str, name: str) -> str | None:
+        reads.append((workspace, kind, name))
+        return await original(workspace, kind, name)
+
+    monkeypatch.setattr(store, "get_credential", counted)
+    url = "/api/webhooks/ingest/incident-io/acme"
+    for _ in range(3):
+        body = body_for(f"01{uuid.uuid4().hex[:10].upper()}")
+        response = await client.post(url, content=body, headers=signed(body, secret=OTHER_SECRET))
+        assert response.status_code == 200
+    assert reads == [("acme", "incident_io", "webhook_secret")]
+
+
+async def test_workspaces_without_a_secret_are_not_cached(
+    client: httpx.AsyncClient, ingest_app: FastAPI
+) -> None:
+    for number in range(3):
+        body = body_for(f"01{uuid.uuid4().hex[:10].upper()}")
+        url = f"/api/webhooks/ingest/incident-io/nobody-{number}"
+        assert (await client.post(url, content=body, headers=signed(body))).status_code == 401
+    assert ingest_app.state.webhook_secrets._entries == {}
