@@ -44,7 +44,7 @@ WORKFLOWS: list[type] = [InterpreterWorkflow, IncidentWorkflow, WorkspaceSyncWor
 # so the sandbox takes them from the host process instead of re-executing them (and
 # rebuilding their pydantic models) for every new run. The tests run the workflows under
 # the default, stricter restrictions, which catch a non-deterministic call.
-PASSTHROUGH_MODULES = ("workflows", "interpreter", "activities")
+PASSTHROUGH_MODULES = ("workflows", "interpreter", "contracts", "activities")
 
 
 class TemporalConfigError(RuntimeError):
