@@ -17,6 +17,7 @@ COPY simulators ./simulators
 COPY stack ./stack
 COPY store ./store
 COPY telemetry ./telemetry
+COPY contracts ./contracts
 COPY workflows ./workflows
 RUN /opt/rensei/bin/pip install .
 

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from activities.catalogue import default_catalogue
+from activities.incident_io.normalize import EventFormatError, trigger_from_document
 from interpreter.bounded import check_bounded
 from interpreter.compiler import compile_text
 from interpreter.errors import DefinitionError
 from interpreter.limits import MAX_DEFINITION_BYTES
 from interpreter.plan import Plan
 from settings import Settings
-from workflows.normalize import EventFormatError, trigger_from_document
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -381,11 +381,13 @@ def cmd_admin_token(args: argparse.Namespace) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Serves a provider simulator in the foreground until interrupted."""
-    from simulators.incident_io import run as run_incident_io
+    from stack.sandbox_mode import serve_incident_io
 
     logging.getLogger().setLevel(logging.INFO)
     try:
-        run_incident_io(args.port, webhook_url=args.webhook_url, webhook_secret=args.webhook_secret)
+        serve_incident_io(
+            args.port, webhook_url=args.webhook_url, webhook_secret=args.webhook_secret
+        )
     except ValueError as exc:
         _err(str(exc))
         return EXIT_USAGE

@@ -13,6 +13,10 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+SANDBOX_TOKEN = "inc_5fd0c1fb759c29b649288a77deadd7808c0d11057a4811cc4d70f17517a1660d"  # noqa: S105
+"""Full-access API key of the sandbox's simulated incident.io workspace (not a secret): the
+simulator seeds it and the worker uses it when ``sandbox_incident_io_url`` is set."""
+
 
 class Settings(BaseSettings):
     """Every setting, with the default that ``make run`` uses."""

@@ -30,8 +30,7 @@ from activities.incident_io.preferences import Preferences, WorkspacePreferences
 from activities.incident_io.sync import SyncActivities
 from activities.linear import LinearActivities
 from activities.slack import SlackActivities
-from settings import Settings
-from simulators.incident_io.seed import SANDBOX_TOKEN
+from settings import SANDBOX_TOKEN, Settings
 from stack import worker_health
 from stack.backoff import Backoff, until_up
 from stack.worker_health import WorkerState
@@ -50,7 +49,7 @@ WORKFLOWS: list[type] = [InterpreterWorkflow, IncidentWorkflow, WorkspaceSyncWor
 # so the sandbox takes them from the host process instead of re-executing them (and
 # rebuilding their pydantic models) for every new run. The tests run the workflows under
 # the default, stricter restrictions, which catch a non-deterministic call.
-PASSTHROUGH_MODULES = ("workflows", "interpreter", "activities")
+PASSTHROUGH_MODULES = ("workflows", "interpreter", "contracts", "activities")
 
 
 class TemporalConfigError(RuntimeError):

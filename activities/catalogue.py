@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from activities.agents import AgentDispatchInput, AgentDispatchOutput
 from activities.debug import EchoInput, EchoOutput
 from activities.http_models import HttpRequestInput, HttpRequestOutput
 from activities.incident_io.specs import INCIDENT_IO_NODES
 from activities.linear import CreateIssueInput, CreateIssueResult
-from activities.models import ApprovalInput, ApprovalOutput, WaitForInput, WaitForOutput
 from activities.slack import SlackPostInput, SlackPostOutput
 from activities.triggers import TRIGGER_MODELS, IncidentUpdatedPayload
+from contracts.agents import AgentDispatchInput, AgentDispatchOutput
+from contracts.errors import NON_RETRYABLE_ERRORS
+from contracts.steps import ApprovalInput, ApprovalOutput, WaitForInput, WaitForOutput
 from interpreter.nodes import Catalogue, NodeSpec, RetryDefaults, TriggerSpec
 
 TRIGGERS = {
@@ -30,7 +31,7 @@ PROVIDER_RETRY = RetryDefaults(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=("AuthenticationError", "InvalidRequestError", "NotFoundError"),
+    non_retryable_error_types=NON_RETRYABLE_ERRORS,
 )
 
 NODES: dict[str, NodeSpec] = {

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from temporalio import activity
 
+from contracts.incident import CandidatesInput, DefinitionCandidate
 from interpreter.compiler import compile_text
 from interpreter.errors import DefinitionError
 from interpreter.nodes import Catalogue
 from interpreter.plan import Plan
 from store import Definition, Store
 from store.store import compile_definition
-from workflows.contracts import CandidatesInput, DefinitionCandidate
 
 log = logging.getLogger(__name__)
 

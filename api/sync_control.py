@@ -10,9 +10,9 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
+from contracts.ids import sync_workflow_id
 from settings import Settings
 from store import DEFAULT_WORKSPACE, Store
-from workflows.ids import sync_workflow_id
 from workflows.sync import SyncInput, WorkspaceSyncWorkflow
 
 log = logging.getLogger(__name__)

@@ -30,10 +30,10 @@ from api.app import create_app
 from bench._load import Load, Send, closed_loop, open_loop
 from bench._stack import SECRET, bench_settings, dev_server, server_label
 from bench.report import write_section
+from contracts.incident import Hint
 from settings import Settings
 from simulators.server import serve
 from store import Store
-from workflows.contracts import Hint
 
 WORKSPACE = "bench"
 EVENT = "public_incident.incident_updated_v2"

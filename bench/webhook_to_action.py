@@ -34,13 +34,13 @@ import worker
 from api.app import create_app
 from bench._stack import SECRET, bench_settings, dev_server, server_label
 from bench.report import percentile, write_section
+from contracts.ids import incident_workflow_id
 from interpreter.plan import NodeCall
 from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState
 from simulators.incident_io import create_app as simulator_app
 from simulators.incident_io.seed import SEVERITY_MINOR
 from simulators.server import serve
 from store import Store
-from workflows.ids import incident_workflow_id
 
 DEFINITION = """name: first-action
 trigger:

@@ -14,10 +14,10 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.messages import DecideInput, DecideResult, Decision
 from settings import Settings
 from workflows.approval_step import already_decided
 from workflows.interpreter import InterpreterWorkflow
-from workflows.messages import DecideInput, DecideResult, Decision
 
 QUERY_TIMEOUT = timedelta(seconds=10)
 

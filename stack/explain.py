@@ -9,10 +9,10 @@ from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.ids import incident_workflow_id
+from contracts.ids import incident_workflow_id
+from contracts.messages import PendingApproval
 from workflows.incident import ExplainReport, IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow
-from workflows.messages import PendingApproval
 
 MAX_RUNS_ASKED = 50
 QUERY_TIMEOUT = timedelta(seconds=10)

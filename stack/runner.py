@@ -14,6 +14,7 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.common import TypedSearchAttributes
 from temporalio.service import RPCError
 
+from contracts.messages import DecideInput, DecisionSource
 from interpreter.plan import Plan
 from settings import Settings
 from stack import approvals
@@ -24,7 +25,6 @@ from workflows.interpreter import (
     result_of_failure,
     search_attribute_pairs,
 )
-from workflows.messages import DecideInput, DecisionSource
 
 log = logging.getLogger(__name__)
 

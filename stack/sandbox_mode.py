@@ -28,6 +28,7 @@ import httpx
 from activities.definitions import FolderReport, load_folder
 from settings import Settings
 from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState
+from simulators.incident_io import run as run_incident_io
 from simulators.incident_io.seed import STATUS_DOCUMENTING
 from simulators.linear import SANDBOX_API_KEY, LinearState
 from simulators.slack import SANDBOX_BOT_TOKEN, SANDBOX_SIGNING_SECRET, SlackState
@@ -171,6 +172,17 @@ async def _connect(
     provider = {"slack": "Slack", "linear": "Linear"}[kind]
     await store.upsert_integration(DEFAULT_WORKSPACE, kind, display=_display(provider, urls))
     return True
+
+
+def serve_incident_io(
+    port: int, *, webhook_url: str | None = None, webhook_secret: str | None = None
+) -> None:
+    """Serves the incident.io simulator alone until interrupted (``rensei simulate incident-io``).
+
+    Raises:
+        ValueError: ``webhook_url`` is given without ``webhook_secret``.
+    """
+    run_incident_io(port, webhook_url=webhook_url, webhook_secret=webhook_secret)
 
 
 async def serve_sandbox(

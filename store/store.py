@@ -105,8 +105,6 @@ class Definition:
     version: int
     yaml: str
     enabled: bool
-    valid: bool
-    diagnostics: str
     created_at: datetime
 
 
@@ -663,7 +661,5 @@ def _definition(row: DefinitionRow) -> Definition:
         version=row.version,
         yaml=row.yaml,
         enabled=row.enabled,
-        valid=row.valid,
-        diagnostics=row.diagnostics,
         created_at=_aware(row.created_at),
     )

@@ -36,7 +36,12 @@ async def test_the_workflow_worker_passes_rensei_through_and_bounds_its_cache(
     assert config.get("max_concurrent_workflow_tasks") == 40
     runner = config.get("workflow_runner")
     assert isinstance(runner, SandboxedWorkflowRunner)
-    assert {"workflows", "interpreter", "activities"} <= runner.restrictions.passthrough_modules
+    assert {
+        "workflows",
+        "interpreter",
+        "contracts",
+        "activities",
+    } <= runner.restrictions.passthrough_modules
 
 
 def test_make_run_starts_one_worker_process_per_setting(

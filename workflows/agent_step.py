@@ -17,9 +17,9 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.agents import AgentDispatchInput, AgentSendInput, AgentTask, AgentTaskRef
+    from contracts.agents import AgentDispatchInput, AgentSendInput, AgentTask, AgentTaskRef
+    from contracts.messages import AgentUpdate
     from interpreter.plan import NodeCall, StepPlan
-    from workflows.messages import AgentUpdate
 
 
 from workflows import calls

@@ -18,18 +18,18 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import ApprovalInput
-    from activities.slack.models import (
+    from contracts.ids import INCIDENT_IO_TASK_QUEUE
+    from contracts.incident import OwnWrite
+    from contracts.messages import DecideInput, DecideResult, PendingApproval
+    from contracts.slack import (
         ApprovalPostInput,
         ApprovalResolveInput,
         SlackPostOutput,
         UsergroupMembersInput,
         UsergroupMembersResult,
     )
+    from contracts.steps import ApprovalInput
     from interpreter.plan import NodeCall, StepPlan
-    from workflows.contracts import OwnWrite
-    from workflows.ids import INCIDENT_IO_TASK_QUEUE
-    from workflows.messages import DecideInput, DecideResult, PendingApproval
 
 
 from workflows import calls, metrics

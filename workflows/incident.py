@@ -20,11 +20,10 @@ from temporalio.common import RetryPolicy, TypedSearchAttributes, WorkflowIDReus
 from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from interpreter import expressions as ex
-    from interpreter.errors import EvaluationError
-    from interpreter.plan import NodeCall, NodeContext, Plan
-    from workflows import search
-    from workflows.contracts import (
+    from contracts.errors import REQUEST_ERRORS
+    from contracts.events import IncidentEvent, IncidentSnapshot
+    from contracts.ids import INCIDENT_IO_TASK_QUEUE
+    from contracts.incident import (
         CandidatesInput,
         DefinitionCandidate,
         Hint,
@@ -33,9 +32,12 @@ with workflow.unsafe.imports_passed_through():
         SnapshotResult,
         WatchRequest,
     )
-    from workflows.events import IncidentEvent, IncidentSnapshot, diff, trim_seen
-    from workflows.ids import INCIDENT_IO_TASK_QUEUE
-    from workflows.normalize import parse_time
+    from contracts.triggers import parse_time
+    from interpreter import expressions as ex
+    from interpreter.errors import EvaluationError
+    from interpreter.plan import NodeCall, NodeContext, Plan
+    from workflows import search
+    from workflows.events import diff, trim_seen
 
 from workflows import calls, metrics
 from workflows.interpreter import InterpreterWorkflow, InterpretInput, search_attribute_pairs
@@ -366,7 +368,7 @@ class IncidentWorkflow:
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=RetryPolicy(
                     maximum_interval=timedelta(minutes=2),
-                    non_retryable_error_types=["AuthenticationError", "InvalidRequestError"],
+                    non_retryable_error_types=list(REQUEST_ERRORS),
                 ),
                 result_type=SnapshotResult,
                 task_queue=INCIDENT_IO_TASK_QUEUE,

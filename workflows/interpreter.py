@@ -14,13 +14,13 @@ from temporalio.common import SearchAttributePair
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
+    from contracts.events import IncidentEvent
+    from contracts.incident import OwnWrite
+    from contracts.messages import AgentUpdate, DecideInput, DecideResult, PendingApproval
     from interpreter import expressions as ex
     from interpreter.errors import EvaluationError
     from interpreter.plan import NodeCall, NodeContext, Plan, StepPlan
     from workflows import own_writes, search
-    from workflows.contracts import OwnWrite
-    from workflows.events import IncidentEvent
-    from workflows.messages import AgentUpdate, DecideInput, DecideResult, PendingApproval
 
 from workflows import agent_step, approval_step, calls, metrics, wait_step
 

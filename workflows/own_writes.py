@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflows.contracts import OwnWrite
+from contracts.incident import OwnWrite
 
 UPDATE_FIELDS = {"severity": "severity", "status": "status", "name": "title", "summary": "summary"}
 """``incident_io.incident.update`` input -> the output field holding the value it set."""

@@ -16,8 +16,9 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.contracts import PollInput, PollResult
-    from workflows.ids import INCIDENT_IO_TASK_QUEUE
+    from contracts.errors import REQUEST_ERRORS
+    from contracts.ids import INCIDENT_IO_TASK_QUEUE
+    from contracts.incident import PollInput, PollResult
 
 POLLS_PER_RUN = 200
 
@@ -102,7 +103,7 @@ class WorkspaceSyncWorkflow:
                 retry_policy=RetryPolicy(
                     maximum_attempts=3,
                     maximum_interval=timedelta(seconds=30),
-                    non_retryable_error_types=["AuthenticationError", "InvalidRequestError"],
+                    non_retryable_error_types=list(REQUEST_ERRORS),
                 ),
                 result_type=PollResult,
                 task_queue=INCIDENT_IO_TASK_QUEUE,

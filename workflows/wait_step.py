@@ -17,12 +17,12 @@ from temporalio.exceptions import ApplicationError
 from workflows import calls
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import WaitForInput, WaitForOutput
+    from contracts.events import IncidentEvent
+    from contracts.ids import incident_workflow_id
+    from contracts.incident import WatchRequest
+    from contracts.steps import WaitForInput, WaitForOutput
     from interpreter import expressions as ex
     from interpreter.plan import NodeCall, StepPlan
-    from workflows.contracts import WatchRequest
-    from workflows.events import IncidentEvent
-    from workflows.ids import incident_workflow_id
 
 
 async def run(wf: Any, step: StepPlan, call: NodeCall) -> dict[str, Any]:

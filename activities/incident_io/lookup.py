@@ -11,7 +11,7 @@ from activities.incident_io.models import (
     IncidentStatus,
     Severity,
 )
-from workflows.normalize import LEVEL_FORM, severity_level, severity_levels
+from activities.incident_io.normalize import LEVEL_FORM, severity_level, severity_levels
 
 # Filter words for `status` in incident_io.incident.list, onto incident.io's API categories.
 CATEGORY_WORDS: dict[str, tuple[str, ...]] = {

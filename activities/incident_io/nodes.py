@@ -18,6 +18,7 @@ from activities.incident_io import lookup
 from activities.incident_io.budget import CallBudget, CatalogueCache
 from activities.incident_io.client import IncidentIoClient
 from activities.incident_io.models import Incident, IncidentStatus, Severity
+from activities.incident_io.normalize import incident_fields
 from activities.incident_io.preferences import Preferences, WorkspacePreferences, no_preferences
 from activities.incident_io.schemas import (
     AcknowledgeIncidentInput,
@@ -36,7 +37,6 @@ from activities.incident_io.schemas import (
 )
 from activities.incident_io.teams import team_filter
 from interpreter.plan import NodeCall
-from workflows.normalize import incident_fields
 
 In = TypeVar("In", bound=BaseModel)
 RESOLVED_CATEGORIES = frozenset({"learning", "closed", "declined", "canceled", "merged"})

@@ -7,13 +7,12 @@ from datetime import timedelta
 from pydantic import BaseModel
 
 from activities.incident_io import schemas as s
+from contracts.errors import NON_RETRYABLE_ERRORS
+from contracts.ids import INCIDENT_IO_TASK_QUEUE
 from interpreter.nodes import NodeSpec, RetryDefaults
-from workflows.ids import INCIDENT_IO_TASK_QUEUE
 
 TASK_QUEUE = INCIDENT_IO_TASK_QUEUE
 """incident.io activities run on their own queue so one server-side rate limit covers them."""
-
-NON_RETRYABLE = ("AuthenticationError", "NotFoundError", "InvalidRequestError")
 
 
 def _spec(
@@ -36,7 +35,7 @@ def _spec(
             maximum_attempts=8,
             initial_interval=timedelta(seconds=1),
             maximum_interval=timedelta(minutes=2),
-            non_retryable_error_types=NON_RETRYABLE,
+            non_retryable_error_types=NON_RETRYABLE_ERRORS,
         ),
         task_queue=TASK_QUEUE,
         writes_incident=writes_incident,

@@ -18,11 +18,12 @@ from activities.errors import (
 )
 from activities.incident_io.client import IncidentIoClient
 from activities.incident_io.models import Incident
+from activities.incident_io.normalize import incident_fields
 from activities.incident_io.preferences import Preferences, no_preferences
-from workflows.contracts import Hint, PollInput, PollResult, SnapshotInput, SnapshotResult
-from workflows.events import IncidentSnapshot, TimelineEntry, tracked_values
-from workflows.ids import incident_workflow_id
-from workflows.normalize import incident_fields, parse_time
+from contracts.events import IncidentSnapshot, TimelineEntry, tracked_values
+from contracts.ids import incident_workflow_id
+from contracts.incident import Hint, PollInput, PollResult, SnapshotInput, SnapshotResult
+from contracts.triggers import parse_time
 
 MAX_ENTRIES = 50
 MAX_SEEN = 500  # incidents updated within one OVERLAP: far more than any workspace has

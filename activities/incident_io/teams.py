@@ -6,7 +6,7 @@ from activities.errors import InvalidRequestError
 from activities.incident_io import lookup
 from activities.incident_io.client import IncidentIoClient
 from activities.incident_io.models import CatalogEntry, CustomField
-from workflows.normalize import team_field_choice
+from activities.incident_io.normalize import team_field_choice
 
 
 async def team_field(client: IncidentIoClient, preference: str | None) -> CustomField:

@@ -2,7 +2,7 @@
 
 from activities.slack.activities import SlackActivities, approval_blocks, decision_text
 from activities.slack.client import SlackClient
-from activities.slack.models import (
+from contracts.slack import (
     ApprovalPostInput,
     ApprovalResolveInput,
     SlackPostInput,

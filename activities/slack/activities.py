@@ -12,7 +12,7 @@ from temporalio import activity
 from activities.credentials import ChainedCredentials, ClientCache
 from activities.errors import InvalidRequestError, integration_errors
 from activities.slack.client import STEP_EVENT, SlackClient
-from activities.slack.models import (
+from contracts.slack import (
     ApprovalPostInput,
     ApprovalResolveInput,
     SlackPostInput,

@@ -19,9 +19,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.auth import require_admin
 from api.deps import Services, services, workspace_id
 from api.limits import MAX_SLACK_BODY, BodyError, read_body
+from contracts.messages import DecideInput, DecideResult, PendingApproval, parse_button_value
 from stack.references import IncidentReferenceError, as_reference, run_waiting_for_approval
 from workflows.interpreter import InterpreterWorkflow
-from workflows.messages import DecideInput, DecideResult, PendingApproval, parse_button_value
 
 log = logging.getLogger(__name__)
 

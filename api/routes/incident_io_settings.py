@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 from activities.errors import IntegrationError
 from activities.incident_io import lookup
 from activities.incident_io.client import IncidentIoClient
+from activities.incident_io.normalize import team_field_choice
 from api.auth import require_admin
 from api.deps import Services, services, workspace_id
-from workflows.normalize import team_field_choice
 
 router = APIRouter(
     prefix="/api/integrations/incident-io",

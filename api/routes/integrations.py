@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel
 
+from activities.incident_io.normalize import canonical_level
 from activities.slack.scopes import OPTIONAL_SCOPES, REQUIRED_SCOPES
 from api.auth import require_admin
 from api.deps import Services, services, workspace_id
@@ -20,7 +21,6 @@ from api.identity import (
     slack_identity,
 )
 from store import CredentialDecryptError, Integration, mask
-from workflows.normalize import canonical_level
 
 log = logging.getLogger(__name__)
 

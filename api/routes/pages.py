@@ -14,6 +14,7 @@ from api.auth import SESSION_COOKIE, SESSION_SECONDS, admin_auth
 from api.deps import Services, services, workspace_id
 from api.routes.incident_io_settings import workspace_mapping
 from api.routes.integrations import PRIMARY_FIELD, describe
+from store.listing import describe as describe_definition
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parents[1] / "templates")
@@ -84,13 +85,14 @@ async def integrations_page(request: Request, svc: Svc, workspace: Workspace) ->
         {
             "name": d.name,
             "version": d.version,
-            "valid": d.valid,
+            "valid": listing.valid,
             "enabled": d.enabled,
-            "diagnostics": d.diagnostics,
+            "diagnostics": listing.problem or "",
             "created_at": d.created_at,
             "temporal_url": temporal_ui_link(svc, d.name),
         }
         for d in await svc.store.latest_definitions(workspace)
+        for listing in [describe_definition(d)]
     ]
     context = {
         "workspace": workspace,

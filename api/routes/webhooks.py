@@ -28,9 +28,10 @@ from activities.ids import MAX_ID_LENGTH, is_valid_id
 from activities.incident_io.sync import signal_incident
 from api.deps import Services, services
 from api.limits import MAX_WEBHOOK_BODY, MAX_WEBHOOK_ID, BodyError, parse_json, read_body
+from contracts.incident import Hint
+from contracts.triggers import WEBHOOK_TRIGGERS
 from store import DEFAULT_WORKSPACE
 from telemetry import logs
-from workflows.contracts import Hint
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/webhooks/ingest", tags=["webhooks"])
@@ -38,15 +39,7 @@ Svc = Annotated[Services, Depends(services)]
 
 SECRET_TTL = 30.0
 TEMPORAL_DEADLINE = 4.0  # seconds; Svix gives a delivery about 15
-INCIDENT_EVENTS = frozenset(
-    {
-        "public_incident.incident_created_v2",
-        "public_incident.incident_updated_v2",
-        "public_incident.incident_status_updated_v2",
-        "private_incident.incident_created_v2",
-        "private_incident.incident_updated_v2",
-    }
-)
+INCIDENT_EVENTS = frozenset(WEBHOOK_TRIGGERS)
 
 
 EVENT_TYPE = re.compile(r"[a-z0-9_]{1,64}\.[a-z0-9_]{1,64}")

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-SANDBOX_TOKEN = "inc_5fd0c1fb759c29b649288a77deadd7808c0d11057a4811cc4d70f17517a1660d"  # noqa: S105
-"""Full-access API key of the seeded workspace (can see private incidents)."""
+from settings import SANDBOX_TOKEN as SANDBOX_TOKEN  # full access, can see private incidents
+
 VIEWER_TOKEN = "inc_6693850194d5c256760501750a6fdd2c6ab18f0c68063b0cdad269150828ca97"  # noqa: S105
 """Read-only API key: the `viewer` role and nothing else."""
 

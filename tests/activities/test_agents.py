@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,18 +14,12 @@ from fastapi import FastAPI
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.agents import (
-    AgentActivities,
-    AgentDispatchInput,
-    AgentSendInput,
-    AgentTask,
-    AgentTaskRef,
-    StaticAgentRegistry,
-    normalize_state,
-)
+from activities.agents import AgentActivities, StaticAgentRegistry, normalize_state
+from contracts.agents import AgentDispatchInput, AgentSendInput, AgentTask, AgentTaskRef
 from settings import Settings
 from simulators.agent import AgentConfig, AgentRecord, create_app
 from simulators.server import free_port, serve
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.asyncio
 
@@ -83,11 +76,12 @@ async def until_terminal(
     env: ActivityEnvironment, acts: AgentActivities, task: AgentTask
 ) -> AgentTask:
     """Polls as the workflow will (the agent works on its own clock)."""
-    async with asyncio.timeout(5):
-        while not task.terminal:
-            await asyncio.sleep(0.02)
-            task = await env.run(acts.get, ref(task))
-    return task
+
+    async def finished() -> AgentTask | None:
+        current: AgentTask = await env.run(acts.get, ref(task))
+        return current if current.terminal else None
+
+    return task if task.terminal else await eventually(finished, seconds=5, interval=0.02)
 
 
 async def test_v1_send_then_get_until_completed(

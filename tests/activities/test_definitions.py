@@ -9,9 +9,9 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.catalogue import default_catalogue
 from activities.definitions import DefinitionActivities, load_folder
+from contracts.incident import CandidatesInput
 from settings import Settings
 from store import Store
-from workflows.contracts import CandidatesInput
 
 pytestmark = pytest.mark.asyncio
 

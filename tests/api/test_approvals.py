@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -35,6 +34,7 @@ from simulators.slack import (
 )
 from store import Store
 from tests.api.conftest import ADMIN
+from tests.waiting import eventually
 from tests.workflows.helpers import CATALOGUE
 from workflows.interpreter import InterpreterWorkflow, InterpretInput, RunResult
 
@@ -88,12 +88,13 @@ class Rig:
             task_queue=self.queue,
         )
         self.started.append(handle.id)
-        for _ in range(400):
+
+        async def posted() -> bool | None:
             items = await handle.query(InterpreterWorkflow.approvals)
-            if items and items[0].slack_ts:
-                return handle
-            await asyncio.sleep(0.025)
-        raise AssertionError("the approval never posted")
+            return True if items and items[0].slack_ts else None
+
+        await eventually(posted, seconds=10, message="the approval never posted")
+        return handle
 
     async def click(self, action: str = "approve", **kwargs: Any) -> httpx.Response:
         [message] = self.slack.messages

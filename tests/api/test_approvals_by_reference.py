@@ -16,15 +16,15 @@ from temporalio.worker import Worker
 
 from activities.debug import echo
 from api.app import create_app
+from contracts.ids import INCIDENT_IO_TASK_QUEUE
 from interpreter.compiler import compile_text
 from interpreter.plan import NodeCall
 from settings import Settings
 from stack.references import run_waiting_for_approval
 from store import Store
 from tests.cli.test_approve import DEFINITION, post, resolve
-from tests.e2e.test_incident_flow import eventually
+from tests.waiting import eventually
 from tests.workflows.helpers import CATALOGUE
-from workflows.ids import INCIDENT_IO_TASK_QUEUE
 from workflows.interpreter import InterpreterWorkflow, InterpretInput, search_attribute_pairs
 
 pytestmark = pytest.mark.asyncio

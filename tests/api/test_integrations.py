@@ -285,3 +285,17 @@ async def test_settings_card_lists_the_slack_scopes(admin: httpx.AsyncClient) ->
     for scope in ("chat:write", "channels:history", "groups:read", "usergroups:read"):
         assert f"<code>{scope}</code>" in card
     assert "<code>chat:write.public</code>" in card
+
+
+async def test_settings_page_says_which_definitions_do_not_compile(
+    admin: httpx.AsyncClient, store: Store
+) -> None:
+    # A row that no longer compiles (stored before a catalogue change, say); put_definition
+    # refuses such text today, so the row is written beneath it.
+    await store.ensure_workspace("default")
+    await store._insert_definition("default", "stale", "name: stale\ntrigger: nope\n", enabled=None)
+    page = await admin.get("/settings/integrations")
+    assert page.status_code == 200
+    row = page.text.split("<td><code>stale</code></td>", 1)[1].split("</tr>", 1)[0]
+    assert '<span class="invalid"' in row
+    assert 'title="stale.yaml:1:1: missing required key' in row

@@ -22,10 +22,10 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from contracts.ids import incident_workflow_id
 from settings import Settings
 from store import Store
 from tests.api.conftest import ADMIN
-from workflows.ids import incident_workflow_id
 
 pytestmark = pytest.mark.asyncio
 

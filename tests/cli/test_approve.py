@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 from activities.debug import echo
 from activities.slack import ApprovalPostInput, ApprovalResolveInput, SlackPostOutput
 from interpreter.compiler import compile_text
+from tests.waiting import eventually
 from tests.workflows.helpers import CATALOGUE
 from workflows.interpreter import InterpreterWorkflow, InterpretInput
 
@@ -85,10 +86,11 @@ async def test_approve_and_reject_from_the_command_line(
         code, out, err = await rensei(address, "approve", handle.id, "nope")
         assert code == 1
         assert err.strip() == "rensei approve: no approval is waiting for step 'nope' in this run"
-        for _ in range(200):
-            if await handle.query(InterpreterWorkflow.approvals):
-                break
-            await asyncio.sleep(0.025)
+
+        async def asking() -> bool | None:
+            return True if await handle.query(InterpreterWorkflow.approvals) else None
+
+        await eventually(asking, seconds=5, message="the approval never started waiting")
         code, out, err = await rensei(
             address, "approve", handle.id, "gate", "--reject", "--reason", "freeze", "--by", "ines"
         )
@@ -139,7 +141,6 @@ async def test_approve_names_the_run_by_its_incident_reference(
             search_attributes=TypedSearchAttributes(search_attribute_pairs(params)),
         )
         from stack.references import run_waiting_for_approval
-        from tests.e2e.test_incident_flow import eventually
 
         async def visible_and_waiting() -> str | None:
             try:

@@ -298,3 +298,9 @@ def test_sandbox_runs_the_whole_lifecycle_to_the_all_clear() -> None:
     assert steps["still_open"]["status"] == "skipped"
     assert steps["all_clear"]["status"] == "completed"
     assert steps["open_ticket"]["status"] == "skipped"
+
+
+def test_simulate_incident_io_refuses_webhooks_without_a_secret() -> None:
+    done = rensei("simulate", "incident-io", "--port", "0", "--webhook-url", "http://127.0.0.1:1/")
+    assert done.returncode == 2, done.stderr
+    assert "webhook_url needs webhook_secret" in done.stderr

@@ -3,10 +3,9 @@ definitions -> severity routing -> resolution -> wait_for wakes -> all-clear."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 import worker
 from api.app import create_app
 from api.sync_control import start_sync, stop_sync
+from contracts.ids import incident_workflow_id
 from settings import Settings
 from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState
 from simulators.incident_io import create_app as simulator_app
@@ -27,7 +27,7 @@ from simulators.incident_io.seed import SEVERITY_EMERGENCY, SEVERITY_MINOR, STAT
 from simulators.server import serve
 from store import Store
 from tests.api.test_webhooks import SECRET
-from workflows.ids import incident_workflow_id
+from tests.waiting import eventually
 from workflows.incident import ExplainReport, IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow, RunResult
 
@@ -77,18 +77,6 @@ class Stack:
     api_url: str
     temporal: Client
     store: Store
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], *, seconds: float = 30) -> T:
-    """Polls ``check`` until it returns a value (state that can only be queried, not awaited)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        found = await check()
-        if found is not None:
-            return found
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("the condition did not hold in time")
-        await asyncio.sleep(0.1)
 
 
 @contextlib.asynccontextmanager
@@ -225,7 +213,7 @@ async def _cursor(s: Stack) -> Any:
     integration = await s.store.get_integration("default", "incident_io")
     if integration is not None and integration.sync_cursor:
         return integration.sync_cursor
-    from workflows.ids import sync_workflow_id
+    from contracts.ids import sync_workflow_id
     from workflows.sync import WorkspaceSyncWorkflow
 
     status = await s.temporal.get_workflow_handle_for(

@@ -10,6 +10,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 import cli
+from contracts.ids import incident_workflow_id
 from settings import Settings
 from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState
 from simulators.incident_io import create_app as simulator_app
@@ -18,10 +19,10 @@ from simulators.server import serve
 from stack import references
 from stack.sandbox_mode import sandbox_incident_id
 from store import Store
-from tests.e2e.test_incident_flow import eventually, run_of, stack
+from tests.e2e.test_incident_flow import run_of, stack
 from tests.e2e.test_sandbox_mode import four_free_ports
+from tests.waiting import eventually
 from workflows import search
-from workflows.ids import incident_workflow_id
 
 
 def test_references_are_read_in_every_spelling() -> None:

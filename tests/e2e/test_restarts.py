@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,10 +12,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.debug import echo
+from contracts.ids import INCIDENT_IO_TASK_QUEUE
+from contracts.incident import Hint
 from tests.e2e.test_temporal_outage import DevServer
+from tests.waiting import eventually
 from tests.workflows import test_incident as fakes
-from workflows.contracts import Hint
-from workflows.ids import INCIDENT_IO_TASK_QUEUE
 from workflows.incident import IncidentWorkflow, IncidentWorkflowInput
 from workflows.interpreter import InterpreterWorkflow, RunResult
 
@@ -63,11 +63,11 @@ async def test_wait_for_survives_worker_and_server_restarts(tmp_path: Path) -> N
             )
             report = await fakes.settle(handle, 1)
             run_id = report.events[0].decisions[0].workflow_id
-            for _ in range(300):
-                if (await handle.query(IncidentWorkflow.explain)).watchers:
-                    break
-                await asyncio.sleep(0.05)
-            assert (await handle.query(IncidentWorkflow.explain)).watchers
+
+            async def watched() -> bool | None:
+                return True if (await handle.query(IncidentWorkflow.explain)).watchers else None
+
+            await eventually(watched, seconds=15, message="the run never started watching")
         server.stop()  # the worker is gone too; only the database file remains
         await server.start()
         client = await connect(server)

@@ -33,7 +33,8 @@ from stack.sandbox_mode import (
 )
 from stack.supervisor import Preparation, banner
 from store import Store
-from tests.e2e.test_incident_flow import eventually, explain
+from tests.e2e.test_incident_flow import explain
+from tests.waiting import eventually
 from workflows.interpreter import InterpreterWorkflow, RunResult
 
 pytestmark = pytest.mark.asyncio

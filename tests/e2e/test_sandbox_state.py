@@ -15,8 +15,8 @@ from simulators.slack.state import Message
 from stack.sandbox_mode import declare_incident, resolve_incident, serve_sandbox
 from stack.sandbox_seed import seed_sandbox_workspace
 from stack.sandbox_state import restore, save, snapshot, state_file
-from tests.e2e.test_incident_flow import eventually
 from tests.e2e.test_sandbox_mode import _answers, four_free_ports
+from tests.waiting import eventually
 
 
 def test_every_kept_record_round_trips(tmp_path: Path) -> None:

@@ -15,13 +15,14 @@ from pydantic import SecretStr
 from temporalio.api.enums.v1 import EventType
 
 from api.app import create_app
+from contracts.ids import incident_workflow_id
 from settings import Settings
 from simulators.server import free_port
 from stack import devserver
 from stack.supervisor import port_in_use
 from store import Store
 from tests.api.test_webhooks import SECRET, body_for, signed
-from workflows.ids import incident_workflow_id
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.asyncio
 
@@ -41,11 +42,11 @@ class DevServer:
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        for _ in range(300):
-            if port_in_use("127.0.0.1", self.port):
-                return
-            await asyncio.sleep(0.1)
-        raise AssertionError("the dev server did not start")
+
+        async def listening() -> bool | None:
+            return True if port_in_use("127.0.0.1", self.port) else None
+
+        await eventually(listening, interval=0.1, message="the dev server did not start")
 
     def stop(self) -> None:
         if self.process is not None:
@@ -97,11 +98,13 @@ async def test_503_while_temporal_is_down_then_accepted(server: DevServer, tmp_p
         }
         assert elapsed < 10
         await server.start()
-        for _ in range(100):  # incident.io keeps retrying the same delivery until it is accepted
+
+        async def redelivered() -> httpx.Response | None:
+            # incident.io keeps retrying the same delivery until it is accepted
             retry = await client.post(url, content=second, headers=second_headers)
-            if retry.status_code == 200:
-                break
-            await asyncio.sleep(0.2)
+            return retry if retry.status_code == 200 else None
+
+        retry = await eventually(redelivered, seconds=20, interval=0.2)
         assert retry.status_code == 200
         temporal = await app.state.temporal.get()
         history = await temporal.get_workflow_handle(

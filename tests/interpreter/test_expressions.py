@@ -8,7 +8,7 @@ import pytest
 
 from interpreter import expressions as ex
 from interpreter.errors import EvaluationError, ExpressionError
-from interpreter.shapes import ANY, ListShape, ObjectShape, ScalarShape
+from interpreter.shapes import ANY, ListShape, ObjectShape, ScalarShape, Shape
 
 CTX = ex.Context(
     trigger={
@@ -224,16 +224,18 @@ def test_static_check(source: str, message: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "source",
+    ("source", "shape"),
     [
-        "$trigger.incident_io.tags[0].anything",
-        "has($steps.later)",
-        "$steps.agent.summary == 'x'",
-        "$workflow.name",
+        ("$trigger.incident_io.tags[0].anything", ANY),
+        ("$trigger.incident_io.tags", ListShape(ANY)),
+        ("has($steps.later)", ScalarShape("boolean")),
+        ("$steps.agent.summary == 'x'", ScalarShape("boolean")),
+        ("$steps.agent.summary", ScalarShape("string")),
+        ("$workflow.name", ScalarShape("string")),
     ],
 )
-def test_static_check_accepts(source: str) -> None:
-    ex.check(ex.parse_expression(source), SCOPE, source)
+def test_static_check_accepts(source: str, shape: Shape) -> None:
+    assert ex.check(ex.parse_expression(source), SCOPE, source) == shape
 
 
 def test_values_equal_is_json_equality() -> None:

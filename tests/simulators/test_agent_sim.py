@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 
 from simulators.agent import AgentConfig, AgentRecord, create_app
 from simulators.server import free_port, serve
+from tests.waiting import eventually
 
 V1 = {"A2A-Version": "1.0"}
 TERMINAL_V1 = {"TASK_STATE_COMPLETED", "TASK_STATE_FAILED", "TASK_STATE_CANCELED"}
@@ -39,12 +40,12 @@ class Agent:
     async def poll(self, task_id: str, *, v1: bool = True) -> dict[str, Any]:
         """Polls until a terminal state, as rensei's client will (a short interval)."""
         method, terminal = ("GetTask", TERMINAL_V1) if v1 else ("tasks/get", TERMINAL_V03)
-        async with asyncio.timeout(5):
-            while True:
-                task: dict[str, Any] = (await self.rpc(method, {"id": task_id}, v1=v1))["result"]
-                if task["status"]["state"] in terminal:
-                    return task
-                await asyncio.sleep(0.02)
+
+        async def finished() -> dict[str, Any] | None:
+            task: dict[str, Any] = (await self.rpc(method, {"id": task_id}, v1=v1))["result"]
+            return task if task["status"]["state"] in terminal else None
+
+        return await eventually(finished, seconds=5, interval=0.02)
 
 
 @pytest_asyncio.fixture

@@ -130,7 +130,7 @@ async def test_definitions_are_versioned(store: Store) -> None:
     assert await store.put_definition("default", "hello", VALID.replace("hello", "hi")) == 2
     assert await store.put_definition("default", "route-by-severity", EXAMPLE) == 1
     latest = await store.latest_definitions("default")
-    assert [(d.name, d.version, d.valid) for d in latest] == [
+    assert [(d.name, d.version, d.enabled) for d in latest] == [
         ("hello", 2, True),
         ("route-by-severity", 1, True),
     ]

@@ -23,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import worker
 from api.app import create_app
+from contracts.messages import DecideInput
 from settings import Settings
 from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState
 from simulators.incident_io import create_app as incident_io_app
@@ -34,10 +35,10 @@ from simulators.slack.state import Faults
 from store import Store
 from telemetry import metrics
 from tests.api.test_webhooks import OTHER_SECRET, SECRET, body_for, signed
-from tests.e2e.test_incident_flow import declare, eventually, run_of
+from tests.e2e.test_incident_flow import declare, run_of
+from tests.waiting import eventually
 from workflows import metrics as workflow_metrics
 from workflows.interpreter import InterpreterWorkflow
-from workflows.messages import DecideInput
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.devserver]
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -19,13 +18,14 @@ from temporalio.worker import Worker
 
 from activities.credentials import ChainedCredentials, StaticCredentials
 from activities.slack import SlackActivities
+from contracts.ids import INCIDENT_IO_TASK_QUEUE
+from contracts.messages import DecideInput, PendingApproval
 from interpreter.compiler import compile_text
 from interpreter.plan import NodeCall
 from simulators.server import serve
 from simulators.slack import SANDBOX_BOT_TOKEN, SlackState, create_app
-from workflows.ids import INCIDENT_IO_TASK_QUEUE
+from tests.waiting import eventually
 from workflows.interpreter import InterpreterWorkflow, InterpretInput, RunResult, result_of_failure
-from workflows.messages import DecideInput, PendingApproval
 
 from .helpers import CATALOGUE
 
@@ -115,13 +115,17 @@ async def rig(time_env: WorkflowEnvironment, task_queue: str) -> AsyncIterator[R
 
 async def waiting(handle: WorkflowHandle[Any, RunResult], step_id: str) -> PendingApproval:
     """The approval of ``step_id`` once its Slack message is posted (the run is then idle)."""
-    for _ in range(400):
+
+    async def posted() -> PendingApproval | None:
         found = {a.step_id: a for a in await handle.query(InterpreterWorkflow.approvals)}
         item = found.get(step_id)
         if item is not None and item.slack_ts is not None and item.status == "waiting":
             return item
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"approval {step_id!r} never started waiting")
+        return None
+
+    return await eventually(
+        posted, seconds=10, message=f"approval {step_id!r} never started waiting"
+    )
 
 
 def decide(step_id: str = "gate", **fields: Any) -> DecideInput:

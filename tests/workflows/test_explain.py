@@ -11,9 +11,9 @@ from temporalio.worker import Worker
 
 from activities.debug import echo
 from activities.slack import ApprovalPostInput, SlackPostOutput
+from contracts.ids import INCIDENT_IO_TASK_QUEUE
 from stack.explain import Explanation, explain, render
 from tests.e2e.test_incident_flow import eventually
-from workflows.ids import INCIDENT_IO_TASK_QUEUE
 from workflows.incident import IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections import Counter
@@ -18,16 +17,17 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.debug import echo
-from interpreter.compiler import compile_text
-from workflows.contracts import (
+from contracts.events import IncidentSnapshot, TimelineEntry, tracked_values
+from contracts.ids import INCIDENT_IO_TASK_QUEUE
+from contracts.incident import (
     CandidatesInput,
     DefinitionCandidate,
     Hint,
     SnapshotInput,
     SnapshotResult,
 )
-from workflows.events import IncidentSnapshot, TimelineEntry, tracked_values
-from workflows.ids import INCIDENT_IO_TASK_QUEUE
+from interpreter.compiler import compile_text
+from tests.waiting import eventually
 from workflows.incident import IncidentWorkflow, IncidentWorkflowInput
 from workflows.interpreter import InterpreterWorkflow, RunResult
 
@@ -186,13 +186,17 @@ async def start(
 
 async def settle(handle: WorkflowHandle[Any, Any], count: int) -> Any:
     """Waits until the workflow has handled ``count`` events (its state is only queryable)."""
-    deadline = asyncio.get_running_loop().time() + 30
-    while asyncio.get_running_loop().time() < deadline:
-        report = await handle.query(IncidentWorkflow.explain)
+    seen: list[Any] = [None]
+
+    async def handled() -> Any:
+        report = seen[0] = await handle.query(IncidentWorkflow.explain)
         if len(report.events) >= count and all(e.decisions for e in report.events):
             return report
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the incident workflow did not handle the events: {report}")
+        return None
+
+    return await eventually(
+        handled, message=lambda: f"the incident workflow did not handle the events: {seen[0]}"
+    )
 
 
 def incident_id() -> str:

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.e2e.test_incident_flow import eventually
+from contracts.incident import Hint
+from tests.waiting import eventually
 from tests.workflows.test_incident import FETCHES, INCIDENTS, incident_id, start, worker
-from workflows.contracts import Hint
 from workflows.incident import MAX_FETCH_ATTEMPTS, IncidentWorkflow
 
 pytestmark = pytest.mark.asyncio

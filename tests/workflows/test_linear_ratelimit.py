@@ -21,7 +21,7 @@ from activities.linear import LinearActivities
 from interpreter.compiler import compile_text
 from simulators.linear import SANDBOX_API_KEY, Faults, LinearState, RateLimit, create_app
 from simulators.server import serve
-from tests.e2e.test_incident_flow import eventually
+from tests.waiting import eventually
 from workflows.interpreter import InterpreterWorkflow, InterpretInput
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.devserver]

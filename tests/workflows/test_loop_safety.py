@@ -14,12 +14,12 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.debug import echo
+from contracts.events import TimelineEntry
+from contracts.ids import INCIDENT_IO_TASK_QUEUE
+from contracts.incident import Hint, OwnWrite
 from interpreter.plan import NodeCall
 from stack.explain import render
 from tests.e2e.test_incident_flow import eventually
-from workflows.contracts import Hint, OwnWrite
-from workflows.events import TimelineEntry
-from workflows.ids import INCIDENT_IO_TASK_QUEUE
 from workflows.incident import OWN_WRITE_GRACE, ExplainReport, IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow
 

@@ -20,6 +20,7 @@ from simulators.linear import create_app as linear_app
 from simulators.server import serve
 from simulators.slack import SANDBOX_BOT_TOKEN, Faults, SlackState
 from simulators.slack import create_app as slack_app
+from tests.waiting import eventually
 from workflows.interpreter import InterpreterWorkflow, InterpretInput
 
 pytestmark = pytest.mark.asyncio
@@ -83,15 +84,13 @@ async def test_a_killed_worker_posts_and_files_exactly_once(
                 id=f"crash-{uuid.uuid4().hex}",
                 task_queue=task_queue,
             )
-            for _ in range(600):
+
+            async def running() -> bool | None:
                 pending = (await handle.describe()).raw_description.pending_activities
-                if any(
-                    p.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED for p in pending
-                ):
-                    break
-                await asyncio.sleep(0.05)
-            else:
-                raise AssertionError("the first activity never started")
+                started = PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+                return True if any(p.state == started for p in pending) else None
+
+            await eventually(running, message="the first activity never started")
         finally:
             first.send_signal(signal.SIGKILL)
             await first.wait()

@@ -24,6 +24,7 @@ import pytest_asyncio
 
 from activities.incident_io.client import IncidentIoClient
 from activities.incident_io.sync import SyncActivities
+from contracts.incident import PollInput
 from simulators.incident_io import (
     SANDBOX_TOKEN,
     SimulatorConfig,
@@ -35,7 +36,6 @@ from simulators.incident_io import seed as s
 from simulators.incident_io.payloads import CreateEscalationPayload
 from simulators.server import serve
 from tests.simulators import incident_io_spec as spec
-from workflows.contracts import PollInput
 
 pytestmark = pytest.mark.asyncio
 

@@ -10,9 +10,9 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.incident_io.preferences import WorkspacePreferences
 from activities.incident_io.sync import SyncActivities
+from contracts.incident import PollInput, PollResult, SnapshotInput, SnapshotResult
 from simulators.incident_io.seed import SEVERITY_MINOR, STATUS_INVESTIGATING
 from tests.activities.incident_io.conftest import Env
-from workflows.contracts import PollInput, PollResult, SnapshotInput, SnapshotResult
 
 pytestmark = pytest.mark.asyncio
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workflows.normalize import incident_fields, severity_levels, team_field_choice
+from activities.incident_io.normalize import incident_fields, severity_levels, team_field_choice
 
 
 def catalogue(*names: str) -> list[dict[str, object]]:

@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from contracts.events import IncidentSnapshot
 from interpreter.plan import Plan
-from workflows.events import IncidentSnapshot
 
 
 class Hint(BaseModel):
