@@ -1,13 +1,15 @@
 """docker-compose.yml checked against the code it runs: commands, settings, ports, health,
-search attributes, start-up order. No Docker engine runs here; `docker-compose config`
+search attributes, start-up order; the health checks ask for readiness (``/readyz``). No Docker engine runs here; `docker-compose config`
 checks the syntax when Debian's docker-compose is installed."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import re
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,8 @@ from starlette.routing import Match
 from api.app import create_app
 from cli import build_parser
 from settings import Settings
+from stack import worker_health
+from stack.worker_health import WorkerState
 from workflows.search import ALL_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,20 +129,42 @@ def test_api_ports_and_healthcheck_agree(tmp_path: Path) -> None:
     assert env["RENSEI_API_HOST"] == "0.0.0.0"
     assert any(str(p).split(":")[-1] == str(port) for p in api["ports"])
     probe_port, path = _http_healthcheck(api)
-    assert probe_port == port
+    assert (probe_port, path) == (port, "/readyz"), "the probe asks for readiness"
     assert serves(path, tmp_path) and serves("/metrics", tmp_path)
 
 
+def workers() -> dict[str, dict[str, Any]]:
+    return {n: s for n, s in rensei_services().items() if s["command"] == ["rensei", "worker"]}
+
+
 def test_two_workers_with_metrics_ports_and_healthchecks() -> None:
-    workers = {n: s for n, s in rensei_services().items() if s["command"] == ["rensei", "worker"]}
-    assert len(workers) >= 2
-    for name, service in workers.items():
+    assert len(workers()) >= 2
+    for name, service in workers().items():
         env = env_of(service)
         port = int(env["RENSEI_WORKER_METRICS_PORT"])
         assert port > 0 and env["RENSEI_WORKER_METRICS_HOST"] == "0.0.0.0", name
         assert str(port) in [str(p) for p in service["expose"]]
         assert not service.get("ports"), f"{name}: replicas cannot share a host port"
-        assert _http_healthcheck(service) == (port, "/metrics")
+        health = int(env["RENSEI_WORKER_HEALTH_PORT"])
+        assert health != port, f"{name}: health and metrics need their own ports"
+        assert _http_healthcheck(service) == (health, "/readyz"), name
+
+
+@pytest.mark.asyncio
+async def test_the_worker_health_server_answers_the_probed_path() -> None:
+    """The probed path is one the worker serves: 503 before it polls (the probe fails), not 404."""
+    _, path = _http_healthcheck(next(iter(workers().values())))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with worker_health.serving(port, WorkerState()):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"GET {path} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n".encode())
+        await writer.drain()
+        status = (await reader.readline()).decode()
+        writer.close()
+        await writer.wait_closed()
+    assert status.startswith("HTTP/1.1 503 "), status
 
 
 def test_start_up_order_and_no_swallowed_failures() -> None:

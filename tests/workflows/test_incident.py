@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 from temporalio import activity
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -29,7 +30,7 @@ from contracts.incident import (
 from interpreter.compiler import compile_text
 from tests.waiting import eventually
 from workflows.incident import IncidentWorkflow, IncidentWorkflowInput
-from workflows.interpreter import InterpreterWorkflow, RunResult
+from workflows.interpreter import InterpreterWorkflow, InterpretInput, RunResult
 
 from .helpers import CATALOGUE
 
@@ -167,7 +168,20 @@ async def terminate_leftovers(env: WorkflowEnvironment) -> None:
         for workflow_id in [*ids, handle.id]:
             run = env.client.get_workflow_handle(workflow_id)
             if (await run.describe()).status == WorkflowExecutionStatus.RUNNING:
-                await run.terminate(reason="end of test")
+                await terminate_unless_completed(run)
+
+
+async def terminate_unless_completed(run: WorkflowHandle[Any, Any]) -> None:
+    """Terminates ``run``; one that completed meanwhile (after a ``describe()`` said running)
+    is fine, but nothing else is: the server answers that race with NOT_FOUND, and so it
+    does for an id that never existed, so the run must be found, and no longer running."""
+    try:
+        await run.terminate(reason="end of test")
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        if (await run.describe()).status == WorkflowExecutionStatus.RUNNING:
+            raise
 
 
 async def start(
@@ -418,3 +432,24 @@ async def test_baseline_incident_announces_no_creation_and_state_survives_contin
         ]
         latest = await time_env.client.get_workflow_handle(handle.id).describe()
         assert latest.run_id != handle.result_run_id  # it continued as new, carrying its state
+
+
+async def test_leftovers_that_completed_meanwhile_are_not_an_error(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    plan = compile_text(ROUTE, file="route.yaml", catalogue=CATALOGUE)
+    params = InterpretInput(plan=plan, trigger={"incident_io": snapshot("01DONE").fields})
+    async with worker(time_env, task_queue):
+        run = await time_env.client.start_workflow(
+            InterpreterWorkflow.run,
+            params,
+            id=f"done-{uuid.uuid4().hex[:8]}",
+            task_queue=task_queue,
+        )
+        await run.result()
+        await terminate_unless_completed(run)  # the server answers NOT_FOUND: tolerated
+        assert (await run.describe()).status == WorkflowExecutionStatus.COMPLETED
+        never = time_env.client.get_workflow_handle(f"never-{uuid.uuid4().hex[:8]}")
+        with pytest.raises(RPCError) as raised:
+            await terminate_unless_completed(never)  # NOT_FOUND too, but no run completed
+        assert raised.value.status == RPCStatusCode.NOT_FOUND

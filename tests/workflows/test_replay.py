@@ -1,20 +1,24 @@
-"""Stored histories replay against the current interpreter (a guard for running workflows).
+"""Stored histories replay against the current workflow code (a guard for running workflows).
 
-Record them again after a deliberate, patched change with
-``python -m tests.workflows.record_histories``.
+There is at least one stored history per registered workflow type. Record them again after
+a deliberate, patched change with ``python -m tests.workflows.record_histories``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from contracts.ids import sync_workflow_id
+from worker import WORKFLOWS
+from workflows.incident import IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow
+from workflows.sync import WorkspaceSyncWorkflow
 
 HISTORIES = Path(__file__).parent.parent / "fixtures" / "histories"
 EXAMPLE = Path(__file__).parent.parent.parent / "examples" / "route-by-severity.yaml"
@@ -40,17 +44,51 @@ CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "route-sev3": (EXAMPLE.read_text(), EXAMPLE.name, {"severity": "SEV-3"}),
     "failing": (FAILING, "failing.yaml", {"severity": "SEV-2"}),
 }
+"""Interpreter runs recorded directly: definition text, file name, trigger fields."""
+
+INCIDENT = "incident-acme-01REPLAYINCIDENT"
+
+
+class Stored(NamedTuple):
+    """A stored history's workflow type and id (child ids derive from the id: replay needs it)."""
+
+    workflow: type
+    workflow_id: str
+
+
+HISTORIES_STORED: dict[str, Stored] = {
+    **{name: Stored(InterpreterWorkflow, f"replay-{name}") for name in CASES},
+    "incident-lifecycle-1": Stored(IncidentWorkflow, INCIDENT),
+    "incident-lifecycle-2": Stored(IncidentWorkflow, INCIDENT),
+    "incident-watcher": Stored(InterpreterWorkflow, f"{INCIDENT}-1-created-watch"),
+    "workspace-sync": Stored(WorkspaceSyncWorkflow, sync_workflow_id("acme")),
+}
+"""Every stored history and the workflow it is a run of.
+
+``incident-lifecycle-1`` is an incident's first run: created, a definition started whose
+run waits on the incident (``incident-watcher``), an update that starts another, the
+resolution forwarded to the watcher, then continue-as-new; ``-2`` is the run it continued
+as, started with the carried state and idling towards its end.
+"""
 
 
 def test_histories_are_stored() -> None:
-    assert {p.stem for p in HISTORIES.glob("*.json")} == set(CASES)
+    assert {p.stem for p in HISTORIES.glob("*.json")} == set(HISTORIES_STORED)
+
+
+def test_every_registered_workflow_type_has_a_stored_history() -> None:
+    recorded = {stored.workflow for stored in HISTORIES_STORED.values()}
+    missing = [cls.__name__ for cls in WORKFLOWS if cls not in recorded]
+    assert not missing, f"no stored replay history for {missing}: add one to record_histories"
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(HISTORIES_STORED))
 async def test_stored_history_replays(name: str) -> None:
+    stored = HISTORIES_STORED[name]
     text = (HISTORIES / f"{name}.json").read_text()
-    history = WorkflowHistory.from_json(f"replay-{name}", text)
-    replayer = Replayer(workflows=[InterpreterWorkflow], data_converter=pydantic_data_converter)
+    history = WorkflowHistory.from_json(stored.workflow_id, text)
+    # Only the expected type is registered: a history of another type fails to replay.
+    replayer = Replayer(workflows=[stored.workflow], data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
