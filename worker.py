@@ -300,7 +300,7 @@ def build_workers(
             client,
             task_queue=queue,
             workflows=WORKFLOWS,
-            activities=main,
+            activities=[*main, *sync.local()],
             workflow_runner=workflow_runner(),
             max_cached_workflows=settings.worker_max_cached_workflows,
             max_concurrent_workflow_tasks=min(100, settings.worker_max_cached_workflows),

@@ -17,6 +17,11 @@ class Hint(BaseModel):
     webhook_id: str | None = None
     event_type: str | None = None
     received_at: str | None = None
+    incident: dict[str, Any] | None = None
+    """The whole incident a public ``incident_created_v2``/``incident_updated_v2`` delivery
+    carried (checked by the webhook route, at most ``MAX_HINT_INCIDENT`` bytes of JSON); the
+    incident workflow takes its fields instead of fetching them when it is not older than
+    its snapshot."""
 
 
 class WatchRequest(BaseModel):
@@ -43,9 +48,15 @@ class CandidatesInput(BaseModel):
     trigger_type: str
 
 
+MAX_HINT_INCIDENT = 64 * 1024
+"""Largest incident (JSON bytes) a hint carries; a larger one is fetched instead."""
+
+
 class SnapshotInput(BaseModel):
     workspace: str
     incident_id: str
+    incident: dict[str, Any] | None = None
+    """``incident_io.sync.normalize``: the incident a webhook carried, to normalise."""
 
 
 class SnapshotResult(BaseModel):

@@ -1,6 +1,7 @@
 """One workflow per incident: hints in, lifecycle events out, definitions started as children.
 
-Every webhook and every sync poll is only a hint. The workflow fetches the latest incident,
+Every webhook and every sync poll is only a hint. The workflow fetches the latest incident
+(or, for a new incident, takes the whole incident a public webhook carried, without a call),
 diffs it against its last snapshot, and for each event starts every enabled definition
 whose trigger matches (and whose filter holds) as a child run with a deterministic id, so
 one event can never start one definition twice. It remembers why each definition did or
@@ -11,7 +12,7 @@ its history bounded by continuing as new with its state.
 from __future__ import annotations
 
 import contextlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -59,6 +60,9 @@ UPDATE_WINDOW = timedelta(minutes=5)
 CLOCK_SKEW = timedelta(minutes=1)
 BREAKER_WINDOW = timedelta(hours=1)
 BREAKER = "loop-breaker"
+WEBHOOK_SNAPSHOT = "webhook-snapshot"
+"""Patch: the incident a webhook carried is used as the snapshot's fields."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Decision(BaseModel):
@@ -113,6 +117,11 @@ class IncidentState(BaseModel):
     )
     breaker_noted: list[str] = Field(
         default_factory=list, description="definitions whose breaker trip is on the timeline"
+    )
+    entries_after: str | None = Field(
+        default=None,
+        description="the first snapshot came from a webhook without updates and timeline "
+        "items: the next fetch takes those from before this time as already seen",
     )
 
 
@@ -273,7 +282,20 @@ class IncidentWorkflow:
         if not fresh:
             return  # only redeliveries: nothing new to look at
         assert self._input is not None
-        result = await self._fetch()
+        carried = self._carried(fresh)
+        if carried is not None and workflow.patched(WEBHOOK_SNAPSHOT):
+            first = self._state.snapshot is None
+            result = await (self._normalize(carried) if first else self._fetch(carried))
+            if result is None and first:
+                result = await self._fetch(carried)
+            elif first:
+                # No updates or timeline items were read: those that exist by now are the
+                # baseline a fetch would have taken, so the next fetch does not announce them.
+                self._state.entries_after = workflow.now().isoformat()
+                self._state.last_problem = None
+                self._state.failed_fetches = 0
+        else:
+            result = await self._fetch()
         if result is None:
             if self._give_up_fetching():
                 return
@@ -282,6 +304,9 @@ class IncidentWorkflow:
             await workflow.sleep(timedelta(minutes=1))
             return
         seen_entries = set(self._state.seen_entries)
+        if self._state.entries_after is not None and result.entries:
+            seen_entries |= _baseline(result, self._state.entries_after)
+            self._state.entries_after = None
         events = diff(
             self._state.snapshot,
             result,
@@ -359,12 +384,59 @@ class IncidentWorkflow:
         workflow.logger.warning(self._state.last_problem)
         return True
 
-    async def _fetch(self) -> IncidentSnapshot | None:
+    def _carried(self, hints: list[Hint]) -> dict[str, Any] | None:
+        """The newest incident the hints carried, when every hint carried one and it is not
+        older than the snapshot (a delivery that arrives late never moves it back)."""
+        carried = [h.incident for h in hints if h.incident is not None]
+        if not carried or len(carried) < len(hints):
+            return None
+        newest = max(carried, key=lambda i: parse_time(i.get("updated_at")) or _EPOCH)
+        at = parse_time(newest.get("updated_at"))
+        if at is None:
+            return None
+        if self._state.snapshot is None:
+            return newest
+        current = parse_time(self._state.snapshot.fields.get("updated_at"))
+        return newest if current is not None and at >= current else None
+
+    async def _normalize(self, incident: dict[str, Any]) -> IncidentSnapshot | None:
+        """The first snapshot from the incident a webhook carried: no incident.io call but
+        the worker's cached severity list. None (then it is fetched) when that fails."""
+        assert self._input is not None
+        try:
+            result: SnapshotResult = await workflow.execute_local_activity(
+                "incident_io.sync.normalize",
+                SnapshotInput(
+                    workspace=self._input.workspace,
+                    incident_id=self._input.incident_id,
+                    incident=incident,
+                ),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(
+                    maximum_attempts=3, non_retryable_error_types=list(REQUEST_ERRORS)
+                ),
+                result_type=SnapshotResult,
+                summary="incident from the webhook",
+            )
+        except ActivityError as exc:
+            workflow.logger.warning(
+                "reading the webhook's incident failed, fetching it: %s", calls.failure_cause(exc)
+            )
+            return None
+        return result.snapshot
+
+    async def _fetch(self, carried: dict[str, Any] | None = None) -> IncidentSnapshot | None:
+        """The incident with its updates and timeline items; ``carried``, the incident a
+        webhook carried, is used instead of fetching the incident itself."""
         assert self._input is not None
         try:
             result: SnapshotResult = await workflow.execute_activity(
                 "incident_io.sync.snapshot",
-                SnapshotInput(workspace=self._input.workspace, incident_id=self._input.incident_id),
+                SnapshotInput(
+                    workspace=self._input.workspace,
+                    incident_id=self._input.incident_id,
+                    incident=carried,
+                ),
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=RetryPolicy(
                     maximum_interval=timedelta(minutes=2),
@@ -666,6 +738,17 @@ def _claimant(event: IncidentEvent, records: list[OwnWriteRecord]) -> str | None
                 return "rensei's loop breaker"
             return f"run {report.workflow_id} (step '{report.step_id}')"
     return None
+
+
+def _baseline(snapshot: IncidentSnapshot, after: str) -> set[str]:
+    """Ids of the entries that existed when a first snapshot was taken without them."""
+    horizon = parse_time(after)
+    found = set()
+    for entry in snapshot.entries:
+        at = parse_time(entry.at)
+        if horizon is None or at is None or at <= horizon:
+            found.add(entry.id)
+    return found
 
 
 def _posted_by(entry: dict[str, Any], record: OwnWriteRecord) -> bool:

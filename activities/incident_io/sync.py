@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from temporalio import activity
 from temporalio.client import Client
 
@@ -17,7 +18,7 @@ from activities.errors import (
     to_application_error,
 )
 from activities.incident_io.client import IncidentIoClient
-from activities.incident_io.models import Incident
+from activities.incident_io.models import Incident, Severity
 from activities.incident_io.normalize import incident_fields
 from activities.incident_io.preferences import Preferences, no_preferences
 from contracts.events import IncidentSnapshot, TimelineEntry, tracked_values
@@ -59,6 +60,11 @@ class SyncActivities:
     def all(self) -> list[Callable[..., Any]]:
         return [self.snapshot, self.poll]
 
+    def local(self) -> list[Callable[..., Any]]:
+        """The activities the incident workflows run as local activities (no incident.io
+        call but the per-process cached catalogue), registered on the workflows' worker."""
+        return [self.normalize]
+
     async def _client(self, workspace: str) -> IncidentIoClient:
         try:
             return await self._client_for(workspace)
@@ -75,7 +81,7 @@ class SyncActivities:
         """
         client = await self._client(params.workspace)
         try:
-            incident = await client.get_incident(params.incident_id)
+            incident = _carried(params) or await client.get_incident(params.incident_id)
             severities = await client.severities()
             updates = await client.list_incident_updates(incident.id)
             items = await client.list_timeline_items(incident.id)
@@ -87,13 +93,6 @@ class SyncActivities:
             return SnapshotResult(missing=f"incident.io answered 403: {exc}")
         except IntegrationError as exc:
             raise to_application_error(exc) from None
-        prefs = await self._preferences(params.workspace)
-        fields = incident_fields(
-            incident.model_dump(mode="json"),
-            severities=[s.model_dump() for s in severities],
-            overrides=prefs.severity_overrides,
-            team_field=prefs.team_field,
-        )
         entries = [
             TimelineEntry(
                 id=u.id,
@@ -110,10 +109,54 @@ class SyncActivities:
             for t in items
         ]
         entries = sorted(entries, key=lambda e: (e.at or "", e.id))[-MAX_ENTRIES:]
-        tracked = tracked_values(fields, roles=_roles(incident))
         return SnapshotResult(
-            snapshot=IncidentSnapshot(fields=fields, tracked=tracked, entries=entries)
+            snapshot=await self._snapshot(params.workspace, incident, severities, entries)
         )
+
+    @activity.defn(name="incident_io.sync.normalize")
+    async def normalize(self, params: SnapshotInput) -> SnapshotResult:
+        """The snapshot fields of the incident a webhook carried, without fetching it.
+
+        Reads only the severity catalogue (cached per process for 60 s) and the workspace's
+        preferences; the snapshot has no entries: updates and timeline items are fetched
+        with the next full snapshot. An incident that does not read as one is ``missing``,
+        so that the workflow fetches it instead.
+        """
+        if params.incident is None:
+            return SnapshotResult(missing="the hint carried no incident")
+        try:
+            incident = Incident.model_validate(params.incident)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            return SnapshotResult(
+                missing=f"the webhook's incident does not read as one: {first['loc']} "
+                f"{first['msg']}"
+            )
+        client = await self._client(params.workspace)
+        try:
+            severities = await client.severities()
+        except IntegrationError as exc:
+            raise to_application_error(exc) from None
+        return SnapshotResult(
+            snapshot=await self._snapshot(params.workspace, incident, severities, [])
+        )
+
+    async def _snapshot(
+        self,
+        workspace: str,
+        incident: Incident,
+        severities: list[Severity],
+        entries: list[TimelineEntry],
+    ) -> IncidentSnapshot:
+        prefs = await self._preferences(workspace)
+        fields = incident_fields(
+            incident.model_dump(mode="json"),
+            severities=[s.model_dump() for s in severities],
+            overrides=prefs.severity_overrides,
+            team_field=prefs.team_field,
+        )
+        tracked = tracked_values(fields, roles=_roles(incident))
+        return IncidentSnapshot(fields=fields, tracked=tracked, entries=entries)
 
     @activity.defn(name="incident_io.sync.poll")
     async def poll(self, params: PollInput) -> PollResult:
@@ -195,6 +238,16 @@ async def signal_incident(
         start_signal_args=[hint],
         rpc_timeout=rpc_timeout,
     )
+
+
+def _carried(params: SnapshotInput) -> Incident | None:
+    """The incident a webhook carried for this snapshot, when it reads as one."""
+    if params.incident is None:
+        return None
+    try:
+        return Incident.model_validate(params.incident)
+    except ValidationError:
+        return None
 
 
 def _version(incident: Incident) -> str:

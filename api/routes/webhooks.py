@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import json
 import logging
 import re
 import secrets
@@ -21,14 +22,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from standardwebhooks import Webhook, WebhookVerificationError
 from temporalio.service import RPCError
 
 from activities.ids import MAX_ID_LENGTH, is_valid_id
+from activities.incident_io.models import Incident
 from activities.incident_io.sync import signal_incident
 from api.deps import Services, services
 from api.limits import MAX_WEBHOOK_BODY, MAX_WEBHOOK_ID, BodyError, parse_json, read_body
-from contracts.incident import Hint
+from contracts.incident import MAX_HINT_INCIDENT, Hint
 from contracts.triggers import WEBHOOK_TRIGGERS
 from store import DEFAULT_WORKSPACE
 from telemetry import logs
@@ -40,6 +43,10 @@ Svc = Annotated[Services, Depends(services)]
 SECRET_TTL = 30.0
 TEMPORAL_DEADLINE = 4.0  # seconds; Svix gives a delivery about 15
 INCIDENT_EVENTS = frozenset(WEBHOOK_TRIGGERS)
+CARRIES_INCIDENT = frozenset(
+    {"public_incident.incident_created_v2", "public_incident.incident_updated_v2"}
+)
+"""Events whose payload is the whole incident (WebhookIncidentV2); private ones carry {id}."""
 
 
 EVENT_TYPE = re.compile(r"[a-z0-9_]{1,64}\.[a-z0-9_]{1,64}")
@@ -127,6 +134,12 @@ async def _check_signature(
 def _envelope(raw: bytes, headers: dict[str, str]) -> tuple[str, str | None]:
     """(event_type, incident id or None for other events) of a verified body, every part
     checked before anything starts: JSON depth, envelope shape, id format, header size."""
+    event_type, incident_id, _ = _parsed_envelope(raw, headers)
+    return event_type, incident_id
+
+
+def _parsed_envelope(raw: bytes, headers: dict[str, str]) -> tuple[str, str | None, Any]:
+    """``_envelope``'s answer and the parsed body."""
     body = parse_json(raw)
     parsed = incident_id_of(body) if isinstance(body, dict) else None
     if parsed is None or not EVENT_TYPE.fullmatch(parsed[0]):
@@ -143,7 +156,25 @@ def _envelope(raw: bytes, headers: dict[str, str]) -> tuple[str, str | None]:
             f"the incident id {shown!r} is not a valid incident.io id (letters, digits, "
             f"'_' and '-', at most {MAX_ID_LENGTH} characters)",
         )
-    return event_type, incident_id
+    return event_type, incident_id, body
+
+
+def carried_incident(body: Any, event_type: str) -> dict[str, Any] | None:
+    """The whole incident a public created/updated delivery carries, for the hint; None when
+    the event carries none (private incidents carry only their id), when it does not read
+    as an incident, or when it is larger than ``MAX_HINT_INCIDENT`` (then it is fetched)."""
+    if event_type not in CARRIES_INCIDENT or not isinstance(body, dict):
+        return None
+    incident = body.get(event_type)
+    if not isinstance(incident, dict):
+        return None
+    try:
+        Incident.model_validate(incident)
+    except ValidationError:
+        return None
+    if len(json.dumps(incident, separators=(",", ":"))) > MAX_HINT_INCIDENT:
+        return None
+    return incident
 
 
 def incident_id_of(body: dict[str, Any]) -> tuple[str, str | None] | None:
@@ -187,7 +218,7 @@ async def ingest(
     if refused is not None:
         return refused
     try:
-        event_type, incident_id = _envelope(raw, headers)
+        event_type, incident_id, body = _parsed_envelope(raw, headers)
     except BodyError as exc:
         return _answer(exc.status, error=exc.message)
     if incident_id is None:
@@ -201,6 +232,7 @@ async def ingest(
         webhook_id=headers["webhook-id"],
         event_type=event_type,
         received_at=datetime.now(UTC).isoformat(),
+        incident=carried_incident(body, event_type),
     )
     try:
         temporal = await asyncio.wait_for(request.app.state.temporal.get(), TEMPORAL_DEADLINE)
