@@ -8,6 +8,7 @@ import os
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio import activity
@@ -16,7 +17,9 @@ from temporalio.worker import Worker
 
 from activities.debug import echo
 from activities.slack import ApprovalPostInput, ApprovalResolveInput, SlackPostOutput
+from contracts.ids import INCIDENT_IO_TASK_QUEUE
 from interpreter.compiler import compile_text
+from interpreter.plan import NodeCall
 from tests.waiting import eventually
 from tests.workflows.helpers import CATALOGUE
 from workflows.interpreter import InterpreterWorkflow, InterpretInput
@@ -42,6 +45,11 @@ steps:
 @activity.defn(name="slack.approval.post")
 async def post(params: ApprovalPostInput) -> SlackPostOutput:
     return SlackPostOutput(channel="C1", ts="1.000001", permalink="https://slack.test/p1")
+
+
+@activity.defn(name="incident_io.timeline.add_event")
+async def add_event(call: NodeCall) -> dict[str, Any]:
+    return {"id": "tl-1", "incidentId": call.inputs["incidentId"], "title": "t", "timestamp": "t"}
 
 
 @activity.defn(name="slack.approval.resolve")
@@ -127,11 +135,15 @@ async def test_approve_names_the_run_by_its_incident_reference(
         incident_id="01INCREF",
         set_search_attributes=False,
     )
-    async with Worker(
-        dev_env.client,
-        task_queue=task_queue,
-        workflows=[InterpreterWorkflow],
-        activities=[echo, post, resolve],
+    async with (
+        Worker(
+            dev_env.client,
+            task_queue=task_queue,
+            workflows=[InterpreterWorkflow],
+            activities=[echo, post, resolve],
+        ),
+        # the decision goes onto the incident's timeline, where incident.io calls run
+        Worker(dev_env.client, task_queue=INCIDENT_IO_TASK_QUEUE, activities=[add_event]),
     ):
         handle = await dev_env.client.start_workflow(
             InterpreterWorkflow.run,
