@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
-from temporalio import activity
 from temporalio.common import TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -18,21 +16,15 @@ from activities.debug import echo
 from api.app import create_app
 from contracts.ids import INCIDENT_IO_TASK_QUEUE
 from interpreter.compiler import compile_text
-from interpreter.plan import NodeCall
 from settings import Settings
 from stack.references import run_waiting_for_approval
 from store import Store
 from tests.cli.test_approve import DEFINITION, post, resolve
 from tests.waiting import eventually
-from tests.workflows.helpers import CATALOGUE
+from tests.workflows.helpers import CATALOGUE, timeline_add_event
 from workflows.interpreter import InterpreterWorkflow, InterpretInput, search_attribute_pairs
 
 pytestmark = pytest.mark.asyncio
-
-
-@activity.defn(name="incident_io.timeline.add_event")
-async def add_event(call: NodeCall) -> dict[str, Any]:
-    return {"id": "tl-1", "incidentId": call.inputs["incidentId"], "title": "t", "timestamp": "t"}
 
 
 ADMIN = "admin-token-for-reference-tests-01"
@@ -62,7 +54,7 @@ async def test_an_operator_decides_by_incident_reference(
             activities=[echo, post, resolve],
         ),
         # the decision goes onto the incident's timeline, where incident.io calls run
-        Worker(dev_env.client, task_queue=INCIDENT_IO_TASK_QUEUE, activities=[add_event]),
+        Worker(dev_env.client, task_queue=INCIDENT_IO_TASK_QUEUE, activities=[timeline_add_event]),
         httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as api,
     ):
         handle = await dev_env.client.start_workflow(

@@ -8,7 +8,6 @@ import os
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 from temporalio import activity
@@ -19,9 +18,8 @@ from activities.debug import echo
 from activities.slack import ApprovalPostInput, ApprovalResolveInput, SlackPostOutput
 from contracts.ids import INCIDENT_IO_TASK_QUEUE
 from interpreter.compiler import compile_text
-from interpreter.plan import NodeCall
 from tests.waiting import eventually
-from tests.workflows.helpers import CATALOGUE
+from tests.workflows.helpers import CATALOGUE, timeline_add_event
 from workflows.interpreter import InterpreterWorkflow, InterpretInput
 
 pytestmark = pytest.mark.asyncio
@@ -45,11 +43,6 @@ steps:
 @activity.defn(name="slack.approval.post")
 async def post(params: ApprovalPostInput) -> SlackPostOutput:
     return SlackPostOutput(channel="C1", ts="1.000001", permalink="https://slack.test/p1")
-
-
-@activity.defn(name="incident_io.timeline.add_event")
-async def add_event(call: NodeCall) -> dict[str, Any]:
-    return {"id": "tl-1", "incidentId": call.inputs["incidentId"], "title": "t", "timestamp": "t"}
 
 
 @activity.defn(name="slack.approval.resolve")
@@ -143,7 +136,7 @@ async def test_approve_names_the_run_by_its_incident_reference(
             activities=[echo, post, resolve],
         ),
         # the decision goes onto the incident's timeline, where incident.io calls run
-        Worker(dev_env.client, task_queue=INCIDENT_IO_TASK_QUEUE, activities=[add_event]),
+        Worker(dev_env.client, task_queue=INCIDENT_IO_TASK_QUEUE, activities=[timeline_add_event]),
     ):
         handle = await dev_env.client.start_workflow(
             InterpreterWorkflow.run,

@@ -69,3 +69,9 @@ CATALOGUE: Catalogue = default_catalogue().merged(
         triggers={},
     )
 )
+
+
+@activity.defn(name="incident_io.timeline.add_event")
+async def timeline_add_event(call: NodeCall) -> dict[str, Any]:
+    """A stand-in for the timeline node on the incident.io queue (approval decisions go there)."""
+    return {"id": "tl-1", "incidentId": call.inputs["incidentId"], "title": "t", "timestamp": "t"}
