@@ -62,13 +62,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _load_run_inputs(args: argparse.Namespace) -> tuple[Plan, dict[str, Any]]:
+def _load_run_inputs(args: argparse.Namespace, settings: Settings) -> tuple[Plan, dict[str, Any]]:
     path = Path(args.file)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise _UsageError(f"{args.file}: cannot read the file: {exc}") from None
-    plan = compile_text(text, file=args.file, catalogue=default_catalogue())
+    catalogue = default_catalogue(incident_io_task_queue=settings.incident_io_task_queue)
+    plan = compile_text(text, file=args.file, catalogue=catalogue)
     try:
         document = json.loads(Path(args.event).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -147,8 +148,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     stdout holds only the JSON document, stderr one line for people; with ``--sandbox``
     the servers' banners and logs are shown only with ``--verbose``.
     """
+    settings = Settings()
     try:
-        plan, trigger = _load_run_inputs(args)
+        plan, trigger = _load_run_inputs(args, settings)
     except DefinitionError as exc:
         for diagnostic in exc.diagnostics:
             _err(diagnostic.render())
@@ -158,7 +160,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from stack.runner import RunnerError, run_once  # Temporal imports only for this verb
 
-    settings = Settings()
     log: Path | None = None
     with contextlib.ExitStack() as scope:
         if args.sandbox and not args.verbose:

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE
+
 SANDBOX_TOKEN = "inc_5fd0c1fb759c29b649288a77deadd7808c0d11057a4811cc4d70f17517a1660d"  # noqa: S105
 """Full-access API key of the sandbox's simulated incident.io workspace (not a secret): the
 simulator seeds it and the worker uses it when ``sandbox_incident_io_url`` is set."""
@@ -103,7 +105,7 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="seconds between incident.io polls"
     )
     incident_io_task_queue: str = Field(
-        default="rensei-incident-io",
+        default=DEFAULT_INCIDENT_IO_TASK_QUEUE,
         description="task queue of the incident.io activities (one server-side rate limit)",
     )
     incident_io_requests_per_minute: int = Field(

@@ -285,11 +285,13 @@ def build_workers(
         else default_activities(settings, http=http, store=store)
     )
     if store is not None:
-        main += [DefinitionActivities(store, default_catalogue()).candidates]
+        catalogue = default_catalogue(incident_io_task_queue=settings.incident_io_task_queue)
+        main += [DefinitionActivities(store, catalogue).candidates]
     sync = SyncActivities(
         nodes.client,
         client,
         task_queue=queue,
+        incident_io_task_queue=settings.incident_io_task_queue,
         preferences=preferences_from(store) if store else None,
         on_cursor=(lambda ws, cursor: store.set_sync_cursor(ws, "incident_io", cursor))
         if store

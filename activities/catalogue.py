@@ -6,12 +6,13 @@ from datetime import timedelta
 
 from activities.debug import EchoInput, EchoOutput
 from activities.http_models import HttpRequestInput, HttpRequestOutput
-from activities.incident_io.specs import INCIDENT_IO_NODES
+from activities.incident_io.specs import incident_io_nodes
 from activities.linear import CreateIssueInput, CreateIssueResult
 from activities.slack import SlackPostInput, SlackPostOutput
 from activities.triggers import TRIGGER_MODELS, IncidentUpdatedPayload
 from contracts.agents import AgentDispatchInput, AgentDispatchOutput
 from contracts.errors import NON_RETRYABLE_ERRORS
+from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE
 from contracts.steps import ApprovalInput, ApprovalOutput, WaitForInput, WaitForOutput
 from interpreter.nodes import Catalogue, NodeSpec, RetryDefaults, TriggerSpec
 
@@ -96,10 +97,16 @@ NODES: dict[str, NodeSpec] = {
         timeout=timedelta(seconds=30),  # each signal; the wait itself is `timeout`
         branches=("onTimeout",),
     ),
-    **INCIDENT_IO_NODES,
 }
 
 
-def default_catalogue() -> Catalogue:
-    """Every node and trigger type rensei ships."""
-    return Catalogue(nodes=dict(NODES), triggers=dict(TRIGGERS))
+def default_catalogue(*, incident_io_task_queue: str = DEFAULT_INCIDENT_IO_TASK_QUEUE) -> Catalogue:
+    """Every node and trigger type rensei ships.
+
+    Args:
+        incident_io_task_queue: where the ``incident_io.*`` steps of the plans compiled
+            against it run (``RENSEI_INCIDENT_IO_TASK_QUEUE``); checking a definition
+            needs no particular queue.
+    """
+    nodes = {**NODES, **incident_io_nodes(incident_io_task_queue)}
+    return Catalogue(nodes=nodes, triggers=dict(TRIGGERS))

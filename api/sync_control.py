@@ -11,9 +11,10 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
 from contracts.ids import sync_workflow_id
+from contracts.sync import SyncInput
 from settings import Settings
 from store import DEFAULT_WORKSPACE, Store
-from workflows.sync import SyncInput, WorkspaceSyncWorkflow
+from workflows.sync import WorkspaceSyncWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,12 @@ async def start_sync(
     """Starts the workspace's sync (or wakes the running one) and says so."""
     handle = await temporal.start_workflow(
         WorkspaceSyncWorkflow.run,
-        SyncInput(workspace=workspace, interval=settings.sync_interval, connected_at=connected_at),
+        SyncInput(
+            workspace=workspace,
+            interval=settings.sync_interval,
+            connected_at=connected_at,
+            incident_io_task_queue=settings.incident_io_task_queue,
+        ),
         id=sync_workflow_id(workspace),
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

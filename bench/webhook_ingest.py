@@ -81,6 +81,7 @@ def signal_sender(client: Client, settings: Settings) -> Send:
             f"01SIG{i % INCIDENTS:04d}",
             hint,
             task_queue=settings.task_queue,
+            incident_io_task_queue=settings.incident_io_task_queue,
             rpc_timeout=timedelta(seconds=4),
         )
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-INCIDENT_IO_TASK_QUEUE = "rensei-incident-io"
-"""Every incident.io call runs here, so one server-side rate limit covers all workers."""
+DEFAULT_INCIDENT_IO_TASK_QUEUE = "rensei-incident-io"
+"""The default of ``RENSEI_INCIDENT_IO_TASK_QUEUE``, where every incident.io call runs so
+that one server-side rate limit covers all workers. Workflows take the queue from their
+input, filled from Settings by whoever starts them; this default is also the queue of the
+inputs recorded before the queue was part of them."""
 
 
 INCIDENT_WORKFLOW = "IncidentWorkflow"

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from contracts.events import IncidentEvent, IncidentSnapshot
+from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE
 from interpreter.plan import Plan
 
 
@@ -178,6 +179,8 @@ class IncidentWorkflowInput(BaseModel):
     state: IncidentState | None = None
     pending: list[Hint] = Field(default_factory=list)
     history_limit: int = HISTORY_LIMIT
+    incident_io_task_queue: str = DEFAULT_INCIDENT_IO_TASK_QUEUE
+    """Where its incident.io activities run (``RENSEI_INCIDENT_IO_TASK_QUEUE``)."""
 
 
 class ExplainReport(BaseModel):

@@ -105,7 +105,14 @@ async def run_once(
     """Runs ``plan`` for ``trigger`` and returns ``{status, error, steps}``."""
     if not sandbox:
         async with existing(settings) as client:
-            return await _run(client, settings.task_queue, plan, trigger, workspace=workspace)
+            return await _run(
+                client,
+                settings.task_queue,
+                plan,
+                trigger,
+                workspace=workspace,
+                incident_io_task_queue=settings.incident_io_task_queue,
+            )
     from stack.sandbox import sandbox as open_sandbox
 
     async with open_sandbox(settings, trigger) as box:
@@ -115,6 +122,7 @@ async def run_once(
             plan,
             box.trigger,
             workspace="default",
+            incident_io_task_queue=settings.incident_io_task_queue,
             incident_workflow_id=box.incident_workflow_id,
             approve_as=approve_as,
             resolve=box.resolve_incident,
@@ -128,6 +136,7 @@ async def _run(
     trigger: dict[str, Any],
     *,
     workspace: str,
+    incident_io_task_queue: str,
     incident_workflow_id: str | None = None,
     approve_as: str | None = None,
     resolve: Callable[[], Awaitable[None]] | None = None,
@@ -138,6 +147,7 @@ async def _run(
         workspace=workspace,
         incident_id=trigger.get("incident_io", {}).get("incident_id"),
         incident_workflow_id=incident_workflow_id,
+        incident_io_task_queue=incident_io_task_queue,
     )
     handle = await client.start_workflow(
         InterpreterWorkflow.run,

@@ -181,12 +181,16 @@ async def sandbox(settings: Settings, trigger: dict[str, Any]) -> AsyncIterator[
             async with contextlib.AsyncExitStack() as running:
                 for w in workers:
                     await running.enter_async_context(w)
-                followed = await _follow(env.client, queue, seeded)
+                followed = await _follow(
+                    env.client, queue, seeded, incident_io_task_queue=local.incident_io_task_queue
+                )
                 yield Sandbox(env.client, queue, seeded, sims, followed)
             await store.close()
 
 
-async def _follow(client: Client, queue: str, trigger: dict[str, Any]) -> str | None:
+async def _follow(
+    client: Client, queue: str, trigger: dict[str, Any], *, incident_io_task_queue: str
+) -> str | None:
     """Starts the incident's workflow (a baseline: the run itself is the reaction)."""
     incident_id = trigger.get("incident_io", {}).get("incident_id")
     if not incident_id:
@@ -195,7 +199,10 @@ async def _follow(client: Client, queue: str, trigger: dict[str, Any]) -> str | 
     await client.start_workflow(
         IncidentWorkflow.run,
         IncidentWorkflowInput(
-            workspace="default", incident_id=incident_id, announce_creation=False
+            workspace="default",
+            incident_id=incident_id,
+            announce_creation=False,
+            incident_io_task_queue=incident_io_task_queue,
         ),
         id=workflow_id,
         task_queue=queue,

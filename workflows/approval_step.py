@@ -18,7 +18,6 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from contracts.ids import INCIDENT_IO_TASK_QUEUE
     from contracts.incident import OwnWrite
     from contracts.messages import DecideInput, DecideResult, PendingApproval
     from contracts.slack import (
@@ -255,7 +254,7 @@ async def _record_on_timeline(
         await wf.tell_incident(OwnWrite(workflow_id=workflow_id, step_id=step.id, phase="intent"))
     try:
         written = await calls.call(
-            step, TIMELINE_NODE, note, result_type=dict, task_queue=INCIDENT_IO_TASK_QUEUE
+            step, TIMELINE_NODE, note, result_type=dict, task_queue=wf.incident_io_task_queue
         )
     except ActivityError as exc:
         if own:

@@ -22,7 +22,7 @@ from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 with workflow.unsafe.imports_passed_through():
     from contracts.errors import REQUEST_ERRORS
     from contracts.events import IncidentEvent, IncidentSnapshot
-    from contracts.ids import INCIDENT_IO_TASK_QUEUE, INCIDENT_WORKFLOW
+    from contracts.ids import INCIDENT_WORKFLOW
     from contracts.incident import (
         CandidatesInput,
         Decision,
@@ -153,6 +153,7 @@ class IncidentWorkflow:
                         state=self._state,
                         pending=self._take_pending(),
                         history_limit=params.history_limit,
+                        incident_io_task_queue=params.incident_io_task_queue,
                     )
                 )
 
@@ -358,7 +359,7 @@ class IncidentWorkflow:
                     non_retryable_error_types=list(REQUEST_ERRORS),
                 ),
                 result_type=SnapshotResult,
-                task_queue=INCIDENT_IO_TASK_QUEUE,
+                task_queue=self._input.incident_io_task_queue,
                 summary="fetch incident",
             )
         except ActivityError as exc:
@@ -539,7 +540,7 @@ class IncidentWorkflow:
                     non_retryable_error_types=["AuthenticationError", "InvalidRequestError"],
                 ),
                 result_type=dict,
-                task_queue=INCIDENT_IO_TASK_QUEUE,
+                task_queue=self._input.incident_io_task_queue,
                 summary=f"loop breaker: {plan.name}",
             )
         except ActivityError as exc:
@@ -562,6 +563,7 @@ class IncidentWorkflow:
             incident_id=self._input.incident_id,
             incident_workflow_id=info.workflow_id,
             event_seq=event.seq,
+            incident_io_task_queue=self._input.incident_io_task_queue,
         )
         try:
             child = await workflow.start_child_workflow(

@@ -15,7 +15,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from contracts.events import IncidentEvent
-    from contracts.ids import INTERPRETER_WORKFLOW
+    from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE, INTERPRETER_WORKFLOW
     from contracts.incident import OwnWrite
     from contracts.messages import AgentUpdate, DecideInput, DecideResult, PendingApproval
     from interpreter import expressions as ex
@@ -49,6 +49,9 @@ class InterpretInput(BaseModel):
     set_search_attributes: bool = True
     incident_workflow_id: str | None = None
     event_seq: int = 0
+    incident_io_task_queue: str = DEFAULT_INCIDENT_IO_TASK_QUEUE
+    """Where the run's own incident.io calls run (an approval's timeline entry); its plan's
+    incident.io steps carry the queue they were compiled with."""
 
 
 class StepResult(BaseModel):
@@ -261,6 +264,12 @@ class InterpreterWorkflow:
         return (
             step.writes_incident and isinstance(target, str) and self.reports_own_writes_to(target)
         )
+
+    @property
+    def incident_io_task_queue(self) -> str:
+        """The queue of the incident.io calls the run makes beside its plan's steps."""
+        assert self._input is not None
+        return self._input.incident_io_task_queue
 
     def reports_own_writes_to(self, incident: str) -> bool:
         """Whether a write to ``incident`` (id or reference) is reported to its workflow."""

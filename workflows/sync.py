@@ -10,42 +10,17 @@ from __future__ import annotations
 import contextlib
 from datetime import timedelta
 
-from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from contracts.errors import REQUEST_ERRORS
-    from contracts.ids import INCIDENT_IO_TASK_QUEUE, SYNC_WORKFLOW
+    from contracts.ids import SYNC_WORKFLOW
     from contracts.incident import PollInput, PollResult
+    from contracts.sync import SyncInput, SyncStatus
 
 POLLS_PER_RUN = 200
-
-
-class SyncInput(BaseModel):
-    """Start input, also carried across continue-as-new."""
-
-    workspace: str
-    interval: float = 30.0
-    cursor: str | None = None
-    connected_at: str | None = None
-    polls: int = 0
-    last_error: str | None = None
-    seen: list[str] = []
-    """What the last poll hinted inside the overlap window (not hinted again unchanged)."""
-
-
-class SyncStatus(BaseModel):
-    """What the settings page shows of the sync."""
-
-    workspace: str
-    cursor: str | None
-    polls: int
-    last_poll_at: str | None
-    last_hinted: int
-    last_error: str | None
-    interval: float
 
 
 @workflow.defn(name=SYNC_WORKFLOW)
@@ -106,7 +81,7 @@ class WorkspaceSyncWorkflow:
                     non_retryable_error_types=list(REQUEST_ERRORS),
                 ),
                 result_type=PollResult,
-                task_queue=INCIDENT_IO_TASK_QUEUE,
+                task_queue=state.incident_io_task_queue,
                 summary="poll incident.io",
             )
         except ActivityError as exc:

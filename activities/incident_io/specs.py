@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from pydantic import BaseModel
 
 from activities.incident_io import schemas as s
 from contracts.errors import NON_RETRYABLE_ERRORS
-from contracts.ids import INCIDENT_IO_TASK_QUEUE
 from interpreter.nodes import NodeSpec, RetryDefaults
-
-TASK_QUEUE = INCIDENT_IO_TASK_QUEUE
-"""incident.io activities run on their own queue so one server-side rate limit covers them."""
 
 
 def _spec(
@@ -37,62 +34,64 @@ def _spec(
             maximum_interval=timedelta(minutes=2),
             non_retryable_error_types=NON_RETRYABLE_ERRORS,
         ),
-        task_queue=TASK_QUEUE,
         writes_incident=writes_incident,
     )
 
 
-INCIDENT_IO_NODES: dict[str, NodeSpec] = {
-    spec.name: spec
-    for spec in (
-        _spec(
-            "incident_io.incident.get",
-            s.GetIncidentInput,
-            s.IncidentOutput,
-            "Fetches an incident by id or reference.",
-        ),
-        _spec(
-            "incident_io.incident.list",
-            s.ListIncidentsInput,
-            s.ListIncidentsOutput,
-            "Lists open incidents; filters: status, team, severity, limit.",
-            timeout=120.0,
-        ),
-        _spec(
-            "incident_io.incident.acknowledge",
-            s.AcknowledgeIncidentInput,
-            s.AcknowledgeIncidentOutput,
-            "Acknowledges an incident: tries to accept triage into active, posts the message, "
-            "acks its triggered pages; reports the real status and any move it could not make.",
-            timeout=90.0,
-            writes_incident=True,
-        ),
-        _spec(
-            "incident_io.incident.resolve",
-            s.ResolveIncidentInput,
-            s.ResolveIncidentOutput,
-            "Resolves an incident into post-incident (or closed).",
-            writes_incident=True,
-        ),
-        _spec(
-            "incident_io.incident.update",
-            s.UpdateIncidentInput,
-            s.IncidentOutput,
-            "Changes severity, status, name or summary.",
-            writes_incident=True,
-        ),
-        _spec(
-            "incident_io.incident.escalate",
-            s.EscalateIncidentInput,
-            s.EscalateIncidentOutput,
-            "Pages an escalation path or users for the incident.",
-        ),
-        _spec(
-            "incident_io.timeline.add_event",
-            s.AddTimelineEventInput,
-            s.AddTimelineEventOutput,
-            "Adds an entry to the incident's timeline.",
-            writes_incident=True,
-        ),
-    )
-}
+def incident_io_nodes(task_queue: str) -> dict[str, NodeSpec]:
+    """The ``incident_io.*`` nodes, run on ``task_queue`` (``RENSEI_INCIDENT_IO_TASK_QUEUE``):
+    a queue of their own, so that one server-side rate limit covers them."""
+    return {spec.name: replace(spec, task_queue=task_queue) for spec in _SPECS}
+
+
+_SPECS = (
+    _spec(
+        "incident_io.incident.get",
+        s.GetIncidentInput,
+        s.IncidentOutput,
+        "Fetches an incident by id or reference.",
+    ),
+    _spec(
+        "incident_io.incident.list",
+        s.ListIncidentsInput,
+        s.ListIncidentsOutput,
+        "Lists open incidents; filters: status, team, severity, limit.",
+        timeout=120.0,
+    ),
+    _spec(
+        "incident_io.incident.acknowledge",
+        s.AcknowledgeIncidentInput,
+        s.AcknowledgeIncidentOutput,
+        "Acknowledges an incident: tries to accept triage into active, posts the message, "
+        "acks its triggered pages; reports the real status and any move it could not make.",
+        timeout=90.0,
+        writes_incident=True,
+    ),
+    _spec(
+        "incident_io.incident.resolve",
+        s.ResolveIncidentInput,
+        s.ResolveIncidentOutput,
+        "Resolves an incident into post-incident (or closed).",
+        writes_incident=True,
+    ),
+    _spec(
+        "incident_io.incident.update",
+        s.UpdateIncidentInput,
+        s.IncidentOutput,
+        "Changes severity, status, name or summary.",
+        writes_incident=True,
+    ),
+    _spec(
+        "incident_io.incident.escalate",
+        s.EscalateIncidentInput,
+        s.EscalateIncidentOutput,
+        "Pages an escalation path or users for the incident.",
+    ),
+    _spec(
+        "incident_io.timeline.add_event",
+        s.AddTimelineEventInput,
+        s.AddTimelineEventOutput,
+        "Adds an entry to the incident's timeline.",
+        writes_incident=True,
+    ),
+)

@@ -45,6 +45,7 @@ class SyncActivities:
         client_for: an incident.io client for a workspace (credentials looked up inside).
         temporal: the Temporal client the poll signals-with-start incident workflows with.
         task_queue: where the incident workflows run.
+        incident_io_task_queue: where their incident.io activities run.
         preferences: a workspace's severity overrides and team field (the store's).
         on_cursor: called with (workspace, cursor) after each poll (the store records it).
     """
@@ -55,12 +56,14 @@ class SyncActivities:
         temporal: Client,
         *,
         task_queue: str,
+        incident_io_task_queue: str,
         preferences: Preferences | None = None,
         on_cursor: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self._client_for = client_for
         self._temporal = temporal
         self._task_queue = task_queue
+        self._incident_io_task_queue = incident_io_task_queue
         self._preferences = preferences or no_preferences
         self._on_cursor = on_cursor
 
@@ -213,6 +216,7 @@ class SyncActivities:
             incident_id,
             hint,
             task_queue=self._task_queue,
+            incident_io_task_queue=self._incident_io_task_queue,
             connected_at=connected_at,
         )
 
@@ -228,14 +232,22 @@ async def signal_incident(
     hint: Hint,
     *,
     task_queue: str,
+    incident_io_task_queue: str,
     connected_at: str | None = None,
     rpc_timeout: timedelta | None = None,
 ) -> None:
-    """Delivers ``hint`` to the incident's workflow, starting it if needed (atomically)."""
+    """Delivers ``hint`` to the incident's workflow, starting it if needed (atomically).
+
+    ``task_queue`` is the workflow's, ``incident_io_task_queue`` that of its incident.io
+    activities (both from Settings).
+    """
     await temporal.start_workflow(
         INCIDENT_WORKFLOW,
         IncidentWorkflowInput(
-            workspace=workspace, incident_id=incident_id, connected_at=connected_at
+            workspace=workspace,
+            incident_id=incident_id,
+            connected_at=connected_at,
+            incident_io_task_queue=incident_io_task_queue,
         ),
         id=incident_workflow_id(workspace, incident_id),
         task_queue=task_queue,

@@ -243,6 +243,7 @@ async def ingest(
                 incident_id,
                 hint,
                 task_queue=svc.settings.task_queue,
+                incident_io_task_queue=svc.settings.incident_io_task_queue,
                 rpc_timeout=timedelta(seconds=TEMPORAL_DEADLINE),
             ),
             TEMPORAL_DEADLINE,

@@ -14,7 +14,7 @@ from temporalio.worker import Worker
 
 from activities.debug import echo
 from api.app import create_app
-from contracts.ids import INCIDENT_IO_TASK_QUEUE
+from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE
 from interpreter.compiler import compile_text
 from settings import Settings
 from stack.references import run_waiting_for_approval
@@ -54,7 +54,11 @@ async def test_an_operator_decides_by_incident_reference(
             activities=[echo, post, resolve],
         ),
         # the decision goes onto the incident's timeline, where incident.io calls run
-        Worker(dev_env.client, task_queue=INCIDENT_IO_TASK_QUEUE, activities=[timeline_add_event]),
+        Worker(
+            dev_env.client,
+            task_queue=DEFAULT_INCIDENT_IO_TASK_QUEUE,
+            activities=[timeline_add_event],
+        ),
         httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as api,
     ):
         handle = await dev_env.client.start_workflow(

@@ -16,7 +16,7 @@ from temporalio.worker import Worker
 
 from activities.debug import echo
 from activities.slack import ApprovalPostInput, ApprovalResolveInput, SlackPostOutput
-from contracts.ids import INCIDENT_IO_TASK_QUEUE
+from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE
 from interpreter.compiler import compile_text
 from tests.waiting import eventually
 from tests.workflows.helpers import CATALOGUE, timeline_add_event
@@ -136,7 +136,11 @@ async def test_approve_names_the_run_by_its_incident_reference(
             activities=[echo, post, resolve],
         ),
         # the decision goes onto the incident's timeline, where incident.io calls run
-        Worker(dev_env.client, task_queue=INCIDENT_IO_TASK_QUEUE, activities=[timeline_add_event]),
+        Worker(
+            dev_env.client,
+            task_queue=DEFAULT_INCIDENT_IO_TASK_QUEUE,
+            activities=[timeline_add_event],
+        ),
     ):
         handle = await dev_env.client.start_workflow(
             InterpreterWorkflow.run,

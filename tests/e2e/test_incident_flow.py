@@ -3,6 +3,7 @@ definitions -> severity routing -> resolution -> wait_for wakes -> all-clear."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -13,13 +14,13 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from pydantic import SecretStr
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 import worker
 from api.app import create_app
 from api.sync_control import start_sync, stop_sync
-from contracts.ids import incident_workflow_id
+from contracts.ids import incident_workflow_id, sync_workflow_id
 from contracts.incident import ExplainReport
 from settings import Settings
 from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState
@@ -210,11 +211,50 @@ async def test_the_sync_alone_drives_the_same_flow(
         assert s.sim.webhooks.deliveries == []
 
 
+@pytest.mark.parametrize("webhooks", [True, False], ids=["webhooks", "sync"])
+async def test_a_configured_incident_io_queue_carries_the_whole_flow(
+    dev_env: WorkflowEnvironment,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    webhooks: bool,
+) -> None:
+    # No worker polls the default queue here: every incident.io call must go where the
+    # setting says, from the webhook route or the sync, through the incident workflow, to
+    # the steps of the runs it starts.
+    queue = f"e2e-io-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("RENSEI_INCIDENT_IO_TASK_QUEUE", queue)
+    async with stack(dev_env, tmp_path, webhooks=webhooks) as s:
+        assert s.settings.incident_io_task_queue == queue
+        if not webhooks:
+            await start_sync(s.temporal, s.settings, "default", connected_at=None)
+            await eventually(lambda: _cursor(s))
+        async with asyncio.timeout(60):
+            report = await flow(s, severity_id=SEVERITY_MINOR, expected_branch="ticket")
+        incident = s.temporal.get_workflow_handle(
+            incident_workflow_id("default", report.incident_id)
+        )
+        run = s.temporal.get_workflow_handle(await run_of(s, report.incident_id, "all-clear"))
+        assert (await scheduled_queues(incident))["incident_io.sync.snapshot"] == {queue}
+        assert (await scheduled_queues(run))["incident_io.timeline.add_event"] == {queue}
+        if not webhooks:
+            sync = s.temporal.get_workflow_handle(sync_workflow_id("default"))
+            assert (await scheduled_queues(sync))["incident_io.sync.poll"] == {queue}
+
+
+async def scheduled_queues(handle: WorkflowHandle[Any, Any]) -> dict[str, set[str]]:
+    """The task queues each activity type was scheduled on in the workflow's history."""
+    queues: dict[str, set[str]] = {}
+    async for event in handle.fetch_history_events():
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            attributes = event.activity_task_scheduled_event_attributes
+            queues.setdefault(attributes.activity_type.name, set()).add(attributes.task_queue.name)
+    return queues
+
+
 async def _cursor(s: Stack) -> Any:
     integration = await s.store.get_integration("default", "incident_io")
     if integration is not None and integration.sync_cursor:
         return integration.sync_cursor
-    from contracts.ids import sync_workflow_id
     from workflows.sync import WorkspaceSyncWorkflow
 
     status = await s.temporal.get_workflow_handle_for(

@@ -12,7 +12,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.debug import echo
-from contracts.ids import INCIDENT_IO_TASK_QUEUE
+from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE
 from contracts.incident import Hint, IncidentWorkflowInput
 from tests.e2e.test_temporal_outage import DevServer
 from tests.waiting import eventually
@@ -31,7 +31,7 @@ def workers(client: Client, queue: str) -> tuple[Worker, Worker]:
             workflows=[IncidentWorkflow, InterpreterWorkflow],
             activities=[echo, fakes.fake_candidates],
         ),
-        Worker(client, task_queue=INCIDENT_IO_TASK_QUEUE, activities=[fakes.fake_snapshot]),
+        Worker(client, task_queue=DEFAULT_INCIDENT_IO_TASK_QUEUE, activities=[fakes.fake_snapshot]),
     )
 
 

@@ -22,7 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 import worker
 from activities.incident_io.sync import signal_incident
 from api.app import create_app
-from contracts.ids import incident_workflow_id
+from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE, incident_workflow_id
 from contracts.incident import ExplainReport, Hint
 from settings import Settings
 from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState
@@ -205,6 +205,7 @@ async def test_a_late_delivery_never_moves_the_snapshot_back(
                     incident=incident,
                 ),
                 task_queue=s.task_queue,
+                incident_io_task_queue=DEFAULT_INCIDENT_IO_TASK_QUEUE,
             )
 
         async def status_is(name: str) -> ExplainReport | None:

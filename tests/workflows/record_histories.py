@@ -22,14 +22,15 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from activities.debug import echo
-from contracts.ids import INCIDENT_IO_TASK_QUEUE, sync_workflow_id
+from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE, sync_workflow_id
 from contracts.incident import Hint, IncidentWorkflowInput, PollInput, PollResult
+from contracts.sync import SyncInput
 from interpreter.compiler import compile_text
 from stack import devserver
 from tests.waiting import eventually
 from workflows.incident import IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow, InterpretInput
-from workflows.sync import SyncInput, WorkspaceSyncWorkflow
+from workflows.sync import WorkspaceSyncWorkflow
 
 from . import test_incident as incident
 from .helpers import CATALOGUE, FAKE_ACTIVITIES
@@ -92,7 +93,11 @@ async def record_incident() -> None:
                 workflows=[IncidentWorkflow, InterpreterWorkflow],
                 activities=[echo, incident.fake_candidates],
             ),
-            Worker(client, task_queue=INCIDENT_IO_TASK_QUEUE, activities=[incident.fake_snapshot]),
+            Worker(
+                client,
+                task_queue=DEFAULT_INCIDENT_IO_TASK_QUEUE,
+                activities=[incident.fake_snapshot],
+            ),
         ):
             handle = await client.start_workflow(
                 IncidentWorkflow.run,
@@ -169,7 +174,7 @@ async def record_sync() -> None:
         client, queue = env.client, f"record-{uuid.uuid4().hex[:6]}"
         async with (
             Worker(client, task_queue=queue, workflows=[WorkspaceSyncWorkflow]),
-            Worker(client, task_queue=INCIDENT_IO_TASK_QUEUE, activities=[fake_poll]),
+            Worker(client, task_queue=DEFAULT_INCIDENT_IO_TASK_QUEUE, activities=[fake_poll]),
         ):
             handle = await client.start_workflow(
                 WorkspaceSyncWorkflow.run,

@@ -18,7 +18,7 @@ from temporalio.worker import Worker
 
 from activities.credentials import ChainedCredentials, StaticCredentials
 from activities.slack import SlackActivities
-from contracts.ids import INCIDENT_IO_TASK_QUEUE
+from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE
 from contracts.messages import DecideInput, PendingApproval
 from interpreter.compiler import compile_text
 from interpreter.plan import NodeCall
@@ -81,7 +81,11 @@ class Rig:
     async def start(self, steps: str = GATE) -> WorkflowHandle[Any, RunResult]:
         plan = compile_text(HEAD + steps, file="gate.yaml", catalogue=CATALOGUE)
         params = InterpretInput(
-            plan=plan, trigger=TRIGGER, incident_id="01INC", set_search_attributes=False
+            plan=plan,
+            trigger=TRIGGER,
+            incident_id="01INC",
+            set_search_attributes=False,
+            incident_io_task_queue=f"{self.queue}-io",
         )
         return await self.env.client.start_workflow(
             InterpreterWorkflow.run, params, id=f"gate-{uuid.uuid4().hex}", task_queue=self.queue
@@ -106,8 +110,11 @@ async def rig(time_env: WorkflowEnvironment, task_queue: str) -> AsyncIterator[R
                 workflows=[InterpreterWorkflow],
                 activities=[echo, *slack.all()],
             ),
+            # the timeline entry goes to the queue the run's input names, not a default
             Worker(
-                time_env.client, task_queue=INCIDENT_IO_TASK_QUEUE, activities=[timeline.add_event]
+                time_env.client,
+                task_queue=f"{task_queue}-io",
+                activities=[timeline.add_event],
             ),
         ):
             yield Rig(time_env, task_queue, state, timeline)
@@ -322,7 +329,9 @@ async def real_timeline(time_env: WorkflowEnvironment, task_queue: str) -> Async
                 activities=[echo, *slack.all()],
             ),
             Worker(
-                time_env.client, task_queue=INCIDENT_IO_TASK_QUEUE, activities=incident_io.all()
+                time_env.client,
+                task_queue=DEFAULT_INCIDENT_IO_TASK_QUEUE,
+                activities=incident_io.all(),
             ),
         ):
             yield time_env, task_queue, incidents, slack_state

@@ -11,7 +11,7 @@ from temporalio.worker import Worker
 
 from activities.debug import echo
 from activities.slack import ApprovalPostInput, SlackPostOutput
-from contracts.ids import INCIDENT_IO_TASK_QUEUE
+from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE
 from stack.explain import Explanation, explain, render
 from tests.e2e.test_incident_flow import eventually
 from workflows.incident import IncidentWorkflow
@@ -60,7 +60,9 @@ async def test_explain_lists_runs_waiting_on_an_approval(
             workflows=[IncidentWorkflow, InterpreterWorkflow],
             activities=[echo, fake_candidates, post],
         ),
-        Worker(time_env.client, task_queue=INCIDENT_IO_TASK_QUEUE, activities=[fake_snapshot]),
+        Worker(
+            time_env.client, task_queue=DEFAULT_INCIDENT_IO_TASK_QUEUE, activities=[fake_snapshot]
+        ),
     ):
         await start(time_env, task_queue, iid)
 

@@ -19,7 +19,7 @@ from temporalio.worker import Worker
 
 from activities.debug import echo
 from contracts.events import IncidentSnapshot, TimelineEntry, tracked_values
-from contracts.ids import INCIDENT_IO_TASK_QUEUE
+from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE
 from contracts.incident import (
     CandidatesInput,
     DefinitionCandidate,
@@ -149,7 +149,7 @@ async def worker(env: WorkflowEnvironment, queue: str) -> AsyncIterator[None]:
             workflows=[IncidentWorkflow, InterpreterWorkflow],
             activities=[echo, fake_candidates],
         ),
-        Worker(env.client, task_queue=INCIDENT_IO_TASK_QUEUE, activities=[fake_snapshot]),
+        Worker(env.client, task_queue=DEFAULT_INCIDENT_IO_TASK_QUEUE, activities=[fake_snapshot]),
     ):
         try:
             yield

@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 
 from activities.debug import echo
 from contracts.events import TimelineEntry
-from contracts.ids import INCIDENT_IO_TASK_QUEUE
+from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE
 from contracts.incident import ExplainReport, Hint, OwnWrite
 from interpreter.plan import NodeCall
 from stack.explain import render
@@ -76,7 +76,7 @@ async def worker(env: WorkflowEnvironment, queue: str) -> AsyncIterator[None]:
         ),
         Worker(
             env.client,
-            task_queue=INCIDENT_IO_TASK_QUEUE,
+            task_queue=DEFAULT_INCIDENT_IO_TASK_QUEUE,
             activities=[fake_snapshot, fake_add_event],
         ),
     ):
@@ -266,7 +266,7 @@ async def test_a_field_change_and_its_incident_update_are_known_as_own_changes(
         ),
         Worker(
             time_env.client,
-            task_queue=INCIDENT_IO_TASK_QUEUE,
+            task_queue=DEFAULT_INCIDENT_IO_TASK_QUEUE,
             activities=[fake_snapshot, fake_update],
         ),
     ):

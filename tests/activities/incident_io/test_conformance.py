@@ -107,7 +107,9 @@ async def driven() -> AsyncIterator[list[httpx.Request]]:
             f"client methods the conformance test does not send: {public - called}"
         )
         temporal: Any = _NoTemporal()
-        sync = SyncActivities(lambda _: _async(client), temporal, task_queue="unused")
+        sync = SyncActivities(
+            lambda _: _async(client), temporal, task_queue="unused", incident_io_task_queue="unused"
+        )
         from temporalio.testing import ActivityEnvironment
 
         await ActivityEnvironment().run(

@@ -23,7 +23,13 @@ def sync_for(
     async def lookup(workspace: str) -> WorkspacePreferences:
         return WorkspacePreferences(overrides or {})
 
-    return SyncActivities(env.nodes.client, temporal, task_queue="unused", preferences=lookup)
+    return SyncActivities(
+        env.nodes.client,
+        temporal,
+        task_queue="unused",
+        incident_io_task_queue="unused",
+        preferences=lookup,
+    )
 
 
 async def test_a_snapshot_normalizes_the_incident_and_its_entries(env: Env) -> None:
@@ -124,7 +130,9 @@ async def test_a_forbidden_incident_is_reported_not_raised() -> None:
             return client
 
         temporal: Any = None
-        sync = SyncActivities(client_for, temporal, task_queue="unused")
+        sync = SyncActivities(
+            client_for, temporal, task_queue="unused", incident_io_task_queue="unused"
+        )
         result: SnapshotResult = await ActivityEnvironment().run(
             sync.snapshot, SnapshotInput(workspace="default", incident_id="01PRIVATE")
         )
