@@ -15,6 +15,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from contracts.events import IncidentEvent
+    from contracts.ids import INTERPRETER_WORKFLOW
     from contracts.incident import OwnWrite
     from contracts.messages import AgentUpdate, DecideInput, DecideResult, PendingApproval
     from interpreter import expressions as ex
@@ -72,7 +73,7 @@ class StepFailedError(Exception):
     """A step failed and the run must stop (raised inside the workflow only)."""
 
 
-@workflow.defn(name="InterpreterWorkflow")
+@workflow.defn(name=INTERPRETER_WORKFLOW)
 class InterpreterWorkflow:
     """Runs a Plan: walks the root steps in order, taking the branches conditions choose."""
 

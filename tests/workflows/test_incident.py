@@ -24,12 +24,13 @@ from contracts.incident import (
     CandidatesInput,
     DefinitionCandidate,
     Hint,
+    IncidentWorkflowInput,
     SnapshotInput,
     SnapshotResult,
 )
 from interpreter.compiler import compile_text
 from tests.waiting import eventually
-from workflows.incident import IncidentWorkflow, IncidentWorkflowInput
+from workflows.incident import IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow, InterpretInput, RunResult
 
 from .helpers import CATALOGUE
