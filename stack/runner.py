@@ -122,7 +122,7 @@ async def run_once(
             plan,
             box.trigger,
             workspace="default",
-            incident_io_task_queue=settings.incident_io_task_queue,
+            incident_io_task_queue=box.incident_io_task_queue,
             incident_workflow_id=box.incident_workflow_id,
             approve_as=approve_as,
             resolve=box.resolve_incident,

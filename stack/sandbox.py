@@ -56,13 +56,14 @@ class Simulators:
 
 @dataclass
 class Sandbox:
-    """What a sandboxed run needs: the client, the queue, and the rewritten trigger."""
+    """What a sandboxed run needs: the client, the queues, and the rewritten trigger."""
 
     client: Client
     task_queue: str
     trigger: dict[str, Any]
     sims: Simulators
     incident_workflow_id: str | None
+    incident_io_task_queue: str
 
     async def resolve_incident(self) -> None:
         """Moves the run's incident to post-incident, as a person would, and says so."""
@@ -184,7 +185,9 @@ async def sandbox(settings: Settings, trigger: dict[str, Any]) -> AsyncIterator[
                 followed = await _follow(
                     env.client, queue, seeded, incident_io_task_queue=local.incident_io_task_queue
                 )
-                yield Sandbox(env.client, queue, seeded, sims, followed)
+                yield Sandbox(
+                    env.client, queue, seeded, sims, followed, local.incident_io_task_queue
+                )
             await store.close()
 
 

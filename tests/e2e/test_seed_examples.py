@@ -51,7 +51,12 @@ async def test_seed_examples_take_their_branch_without_a_failed_step(tmp_path: P
         async def check(event: str, name: str, completed: set[str]) -> None:
             plan = compile_file(EXAMPLES / f"{name}.yaml", catalogue=default_catalogue())
             outcome = await _run(
-                box.client, box.task_queue, plan, triggers[event], workspace="default"
+                box.client,
+                box.task_queue,
+                plan,
+                triggers[event],
+                workspace="default",
+                incident_io_task_queue=box.incident_io_task_queue,
             )
             statuses = {s["id"]: s["status"] for s in outcome["steps"]}
             assert outcome["status"] == "completed", (name, event, outcome)
@@ -94,7 +99,14 @@ async def test_http_request_reaches_a_local_endpoint_in_the_sandbox(tmp_path: Pa
         plan = compile_text(
             HTTP.format(url=url), file="runbook.yaml", catalogue=default_catalogue()
         )
-        outcome = await _run(box.client, box.task_queue, plan, box.trigger, workspace="default")
+        outcome = await _run(
+            box.client,
+            box.task_queue,
+            plan,
+            box.trigger,
+            workspace="default",
+            incident_io_task_queue=box.incident_io_task_queue,
+        )
     assert outcome["status"] == "completed", outcome
     assert outcome["steps"][0]["output"]["json"] == {"started": "yes"}
     [(body, key)] = seen
