@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 from interpreter.schema import DEFAULT_MAX_RUNS_PER_HOUR
 
@@ -23,11 +23,44 @@ class RetryPlan(_Frozen):
     non_retryable_error_types: tuple[str, ...] = ()
 
 
+class Location(_Frozen):
+    """Where something stands in a definition file (1-based line and column).
+
+    Written to JSON as ``"file:line:col"``, the form plans pinned in running workflows
+    already hold, so plans compiled before and after this type read the same way.
+    """
+
+    file: str
+    line: int
+    col: int
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        if not isinstance(data, str):
+            return data
+        parts = data.rsplit(":", 2)
+        if len(parts) != 3:
+            raise ValueError(f"a location is 'file:line:col', got {data!r}")
+        return dict(zip(("file", "line", "col"), parts, strict=True))
+
+    @model_serializer
+    def _to_text(self) -> str:
+        return str(self)
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+    def shifted(self, columns: int) -> Location:
+        """The location ``columns`` characters further along the same line."""
+        return Location(file=self.file, line=self.line, col=self.col + columns)
+
+
 class ExpressionPlan(_Frozen):
     """An expression's source text and where it stands in the definition file."""
 
     source: str
-    location: str
+    location: Location
 
 
 class CasePlan(_Frozen):
@@ -39,31 +72,122 @@ class CasePlan(_Frozen):
 
 StepKind = Literal["action", "condition", "cases"]
 
+_LEGACY_DEFAULTS: dict[str, tuple[Any, ...]] = {
+    "node_kind": ("activity",),
+    "inputs": ({},),
+    "locations": ({},),
+    "condition": (None,),
+    "branches": ({},),
+    "cases": ((), []),
+    "default": (None,),
+    "timeout": (30.0,),
+    "retry": (None,),
+    "continue_on_error": (False,),
+    "task_queue": (None,),
+    "writes_incident": (False,),
+}
+"""The fields every step had before steps were split by kind, with their default values."""
 
-class StepPlan(_Frozen):
-    """One step, with everything resolved that the workflow needs to run it.
 
-    ``inputs`` is the raw input tree: strings that hold ``{{ }}`` are rendered at run
-    time; ``locations`` maps ``<json pointer>@<offset>`` of every expression in it to
-    its ``file:line:col`` for error messages.
-    """
+def site_key(pointer: str, offset: int) -> str:
+    """The key of ``ActionStep.locations`` for the expression at ``offset`` of ``pointer``."""
+    return f"{pointer}@{offset}"
 
+
+class _Step(_Frozen):
     id: str
     type: str
-    kind: StepKind
+    location: Location
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_legacy_defaults(cls, data: Any) -> Any:
+        """Accepts the single step shape of older plans: other kinds' fields at their defaults.
+
+        A field of another kind holding anything but its default is left in, so
+        ``extra="forbid"`` refuses it rather than silently dropping what it meant.
+        """
+        if not isinstance(data, dict):
+            return data
+        return {
+            key: value
+            for key, value in data.items()
+            if key in cls.model_fields
+            or key not in _LEGACY_DEFAULTS
+            or not any(value == default for default in _LEGACY_DEFAULTS[key])
+        }
+
+
+class ActionStep(_Step):
+    """A node call, with everything resolved that the workflow needs to run it.
+
+    ``inputs`` is the raw input tree: strings that hold ``{{ }}`` are rendered at run
+    time; ``locations`` maps ``site_key(pointer, offset)`` of every expression in it to
+    its location, for error messages.
+    """
+
+    kind: Literal["action"] = "action"
     node_kind: str = "activity"
-    location: str
     inputs: dict[str, Any] = {}
-    locations: dict[str, str] = {}
-    condition: ExpressionPlan | None = None
+    locations: dict[str, Location] = {}
     branches: dict[str, tuple[str, ...]] = {}
-    cases: tuple[CasePlan, ...] = ()
-    default: tuple[str, ...] | None = None
     timeout: float = 30.0
     retry: RetryPlan | None = None
     continue_on_error: bool = False
     task_queue: str | None = None
     writes_incident: bool = False
+
+    def branch_lists(self) -> list[tuple[str, ...]]:
+        """Every list of steps this step may branch into."""
+        return list(self.branches.values())
+
+    def location_of(self, pointer: str, offset: int) -> Location:
+        """Where character ``offset`` of the input template at ``pointer`` stands.
+
+        Falls back to the step's own location when no expression of that template
+        starts at or before ``offset``.
+        """
+        best: tuple[int, Location] | None = None
+        for key, location in self.locations.items():
+            at, text = key.rsplit("@", 1)
+            start = int(text)
+            if at == pointer and start <= offset and (best is None or start > best[0]):
+                best = (start, location)
+        if best is None:
+            return self.location
+        return best[1].shifted(offset - best[0])
+
+
+class ConditionStep(_Step):
+    """A ``condition`` step: ``onTrue`` / ``onFalse`` on a boolean expression."""
+
+    kind: Literal["condition"] = "condition"
+    type: Literal["condition"] = "condition"
+    condition: ExpressionPlan
+    branches: dict[str, tuple[str, ...]] = {}
+
+    def branch_lists(self) -> list[tuple[str, ...]]:
+        """Every list of steps this step may branch into."""
+        return list(self.branches.values())
+
+
+class CasesStep(_Step):
+    """A ``condition`` step with ``cases``: the first case equal to the value, else ``default``."""
+
+    kind: Literal["cases"] = "cases"
+    type: Literal["condition"] = "condition"
+    condition: ExpressionPlan
+    cases: tuple[CasePlan, ...] = ()
+    default: tuple[str, ...] | None = None
+
+    def branch_lists(self) -> list[tuple[str, ...]]:
+        """Every list of steps this step may branch into."""
+        lists = [case.steps for case in self.cases]
+        return [*lists, self.default] if self.default is not None else lists
+
+
+StepPlan = Annotated[ActionStep | ConditionStep | CasesStep, Field(discriminator="kind")]
+"""One step of a plan, told apart by ``kind``."""
 
 
 class AgentPlan(_Frozen):

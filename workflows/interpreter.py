@@ -19,7 +19,15 @@ with workflow.unsafe.imports_passed_through():
     from contracts.messages import AgentUpdate, DecideInput, DecideResult, PendingApproval
     from interpreter import expressions as ex
     from interpreter.errors import EvaluationError
-    from interpreter.plan import NodeCall, NodeContext, Plan, StepPlan
+    from interpreter.plan import (
+        ActionStep,
+        CasesStep,
+        ConditionStep,
+        NodeCall,
+        NodeContext,
+        Plan,
+        StepPlan,
+    )
     from workflows import own_writes, search
 
 from workflows import agent_step, approval_step, calls, metrics, wait_step
@@ -151,13 +159,13 @@ class InterpreterWorkflow:
     async def _step(self, step: StepPlan) -> None:
         result = self._results[step.id]
         result.status = "running"
-        match step.kind:
-            case "condition":
+        match step:
+            case ConditionStep():
                 value = self._condition(step)
                 if not isinstance(value, bool):
                     raise self._fail(
                         step,
-                        f"{step.condition.location if step.condition else step.location}: "
+                        f"{step.condition.location}: "
                         f"condition of step '{step.id}' must be true or false, "
                         f"got {ex.to_text(value)!r}",
                     )
@@ -166,16 +174,16 @@ class InterpreterWorkflow:
                 targets = step.branches.get(branch, ())
                 self._skip_others(step, targets)
                 await self._sequence(targets)
-            case "cases":
+            case CasesStep():
                 value = self._condition(step)
                 chosen, targets = self._pick_case(step, value)
                 self._complete(step, {"value": value, "branch": chosen})
                 self._skip_others(step, targets)
                 await self._sequence(targets)
-            case "action":
+            case ActionStep():
                 await self._action(step)
 
-    def _pick_case(self, step: StepPlan, value: Any) -> tuple[str | None, tuple[str, ...]]:
+    def _pick_case(self, step: CasesStep, value: Any) -> tuple[str | None, tuple[str, ...]]:
         for index, case in enumerate(step.cases):
             if ex.values_equal(value, case.value):
                 return f"cases.{index}", case.steps
@@ -183,15 +191,14 @@ class InterpreterWorkflow:
             return "default", step.default
         return None, ()
 
-    def _condition(self, step: StepPlan) -> Any:
-        assert step.condition is not None
+    def _condition(self, step: ConditionStep | CasesStep) -> Any:
         source = step.condition.source
         try:
             return ex.evaluate(ex.parse_expression(source), self._context(), source)
         except EvaluationError as exc:
             raise self._fail(step, f"{step.condition.location}: step '{step.id}': {exc}") from None
 
-    async def _action(self, step: StepPlan) -> None:
+    async def _action(self, step: ActionStep) -> None:
         assert self._plan is not None
         inputs = _thread_of(step, self._render_inputs(step), self._outputs, self._plan.steps)
         assert self._input is not None
@@ -247,7 +254,7 @@ class InterpreterWorkflow:
         for targets in taken:
             await self._sequence(targets)
 
-    def _reports_own_writes(self, step: StepPlan, inputs: dict[str, Any]) -> bool:
+    def _reports_own_writes(self, step: ActionStep, inputs: dict[str, Any]) -> bool:
         """Whether this step writes to the run's incident, whose workflow must hear of it."""
         target = inputs.get("incidentId")
         return (
@@ -275,7 +282,7 @@ class InterpreterWorkflow:
             # The incident's workflow has ended: it starts nothing more, so no echo can loop.
             workflow.logger.info("incident workflow not told of %s: %s", report.step_id, exc)
 
-    async def _dispatch(self, step: StepPlan, call: NodeCall) -> Any:
+    async def _dispatch(self, step: ActionStep, call: NodeCall) -> Any:
         match step.node_kind:
             case "activity":
                 return await self._activity(step, call)
@@ -289,10 +296,10 @@ class InterpreterWorkflow:
             f"node kind '{step.node_kind}' is not supported by this worker", non_retryable=True
         )
 
-    async def _activity(self, step: StepPlan, call: NodeCall) -> Any:
+    async def _activity(self, step: ActionStep, call: NodeCall) -> Any:
         return await calls.call(step, step.type, call, result_type=dict)
 
-    def _render_inputs(self, step: StepPlan) -> dict[str, Any]:
+    def _render_inputs(self, step: ActionStep) -> dict[str, Any]:
         ctx = self._context()
 
         def render(value: Any, pointer: str) -> Any:
@@ -300,7 +307,7 @@ class InterpreterWorkflow:
                 try:
                     return ex.render(ex.parse_template(value), ctx)
                 except EvaluationError as exc:
-                    location = _location_for(step, pointer, exc.offset)
+                    location = step.location_of(pointer, exc.offset)
                     raise self._fail(step, f"{location}: step '{step.id}': {exc}") from None
             if isinstance(value, dict):
                 return {k: render(v, f"{pointer}/{_escape(k)}") for k, v in value.items()}
@@ -339,13 +346,13 @@ class InterpreterWorkflow:
         """Marks every step of the branches ``step`` did not take (and theirs) ``skipped``."""
         assert self._plan is not None
         keep = set(taken)
-        todo = [sid for ids in _branch_lists(step) for sid in ids if sid not in keep]
+        todo = [sid for ids in step.branch_lists() for sid in ids if sid not in keep]
         while todo:
             result = self._results.get(todo.pop())
             if result is None or result.status != "pending":
                 continue
             result.status = "skipped"
-            todo.extend(sid for ids in _branch_lists(self._plan.steps[result.id]) for sid in ids)
+            todo.extend(sid for ids in self._plan.steps[result.id].branch_lists() for sid in ids)
 
     def _complete(self, step: StepPlan, output: Any) -> None:
         self._outputs[step.id] = output
@@ -389,13 +396,7 @@ def search_attribute_pairs(params: InterpretInput) -> list[SearchAttributePair[s
     return pairs
 
 
-def _branch_lists(step: StepPlan) -> list[tuple[str, ...]]:
-    """Every list of steps ``step`` may branch into."""
-    lists = [*step.branches.values(), *(case.steps for case in step.cases)]
-    return [*lists, step.default] if step.default is not None else lists
-
-
-def _taken_branches(step: StepPlan, output: Any) -> list[tuple[str, ...]]:
+def _taken_branches(step: ActionStep, output: Any) -> list[tuple[str, ...]]:
     """Action nodes with branches (approvals, waits) report the branch they took."""
     if not step.branches or not isinstance(output, dict):
         return []
@@ -404,7 +405,7 @@ def _taken_branches(step: StepPlan, output: Any) -> list[tuple[str, ...]]:
 
 
 def _thread_of(
-    step: StepPlan, inputs: dict[str, Any], outputs: dict[str, Any], steps: dict[str, StepPlan]
+    step: ActionStep, inputs: dict[str, Any], outputs: dict[str, Any], steps: dict[str, StepPlan]
 ) -> dict[str, Any]:
     """``threadOf: <step id>`` on slack.post becomes ``threadTs`` = that step's ``ts``."""
     target = inputs.get("threadOf")
@@ -425,21 +426,6 @@ def _thread_of(
 
 def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
-
-
-def _location_for(step: StepPlan, pointer: str, offset: int) -> str:
-    """``file:line:col`` of character ``offset`` of the template at ``pointer``."""
-    starts = sorted(
-        (int(key.rsplit("@", 1)[1]), location)
-        for key, location in step.locations.items()
-        if key.rsplit("@", 1)[0] == pointer
-    )
-    best = [(start, loc) for start, loc in starts if start <= offset]
-    if not best:
-        return step.location
-    start, location = best[-1]
-    file, line, col = location.rsplit(":", 2)
-    return f"{file}:{line}:{int(col) + offset - start}"
 
 
 def result_of_failure(error: BaseException) -> RunResult | None:

@@ -26,10 +26,10 @@ with workflow.unsafe.imports_passed_through():
     from contracts.ids import incident_workflow_id
     from contracts.incident import WatchRequest
     from contracts.steps import WaitForInput, WaitForOutput
-    from interpreter.plan import NodeCall, StepPlan
+    from interpreter.plan import ActionStep, NodeCall
 
 
-async def run(wf: Any, step: StepPlan, call: NodeCall) -> dict[str, Any]:
+async def run(wf: Any, step: ActionStep, call: NodeCall) -> dict[str, Any]:
     """Waits for the event ``step`` describes; returns ``WaitForOutput`` as a dict."""
     try:
         params = WaitForInput.model_validate(call.inputs)
