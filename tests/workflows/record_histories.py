@@ -76,6 +76,10 @@ async def record_interpreter(names: list[str] | None = None) -> None:
 async def record_incident() -> None:
     """Created (starts a watching run), updated, continue-as-new, resolved.
 
+    Stored as ``incident-batched-*`` and ``incident-watcher-once`` (the shape of the
+    ``watch-batch`` and ``watch-once`` patches); ``incident-lifecycle-*`` and
+    ``incident-watcher`` are the same story recorded before those patches, and stay.
+
     The dev server, not the time-skipping one: continue-as-new needs the history length.
     """
     incident.DEFINITIONS.clear()
@@ -132,8 +136,8 @@ async def record_incident() -> None:
             assert len(runs) == 2, f"expected one continue-as-new, got runs {runs}"
             await client.get_workflow_handle(handle.id).terminate(reason="recorded")
             for n, run_id in enumerate(runs, start=1):
-                await _store(client, f"incident-lifecycle-{n}", handle.id, run_id)
-            await _store(client, "incident-watcher", watcher)
+                await _store(client, f"incident-batched-{n}", handle.id, run_id)
+            await _store(client, "incident-watcher-once", watcher)
 
 
 async def _runs(client: Client, workflow_id: str, first: str | None) -> list[str]:
