@@ -23,6 +23,9 @@ class Hint(BaseModel):
     carried (checked by the webhook route, at most ``MAX_HINT_INCIDENT`` bytes of JSON); the
     incident workflow takes its fields instead of fetching them when it is not older than
     its snapshot."""
+    updated_at: str | None = None
+    """The incident's ``updated_at`` a sync poll saw: a workflow whose snapshot is not older
+    fetches nothing for it (a webhook brought that version already)."""
 
 
 class WatchRequest(BaseModel):

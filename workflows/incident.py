@@ -63,6 +63,8 @@ BREAKER_WINDOW = timedelta(hours=1)
 BREAKER = "loop-breaker"
 WEBHOOK_SNAPSHOT = "webhook-snapshot"
 """Patch: the incident a webhook carried is used as the snapshot's fields."""
+SYNC_SEEN = "sync-seen"
+"""Patch: a sync poll's hint for a version the snapshot already has fetches nothing."""
 WATCH_BATCH = "watch-batch"
 """Patch: a batch's events are forwarded to the watchers in the workflow task that found
 them, before anything else is done for them, rather than one event at a time."""
@@ -288,6 +290,8 @@ class IncidentWorkflow:
         )
         if not fresh:
             return  # only redeliveries: nothing new to look at
+        if self._seen_already(fresh) and workflow.patched(SYNC_SEEN):
+            return  # a poll saw the version a webhook brought: a fetch would find nothing
         assert self._input is not None
         carried = self._carried(fresh)
         if carried is not None and workflow.patched(WEBHOOK_SNAPSHOT):
@@ -335,6 +339,21 @@ class IncidentWorkflow:
         causes = self._attribute(events)
         for event in events:
             await self._fire(event, causes.get(event.seq), forwarded=forwarded)
+
+    def _seen_already(self, hints: list[Hint]) -> bool:
+        """Whether every hint is a sync poll's for a version no newer than the snapshot."""
+        have = (
+            parse_time(self._state.snapshot.fields.get("updated_at"))
+            if self._state.snapshot
+            else None
+        )
+        if have is None:
+            return False
+        for hint in hints:
+            seen = parse_time(hint.updated_at) if hint.source == "sync" else None
+            if seen is None or seen > have:
+                return False
+        return True
 
     def _writes_in_flight(self) -> bool:
         horizon = (workflow.now() - OWN_WRITE_GRACE).isoformat()

@@ -388,6 +388,30 @@ async def test_wait_for_wakes_on_resolution_and_posts_the_all_clear(
         assert (await handle.query(IncidentWorkflow.explain)).watchers == []
 
 
+async def test_a_sync_hint_for_a_version_already_seen_fetches_nothing(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    DEFINITIONS.clear()
+    DEFINITIONS.update({"on-update": (ON_UPDATE, True)})
+    iid = incident_id()
+    INCIDENTS[iid] = snapshot(iid)
+    async with worker(time_env, task_queue):
+        handle = await start(time_env, task_queue, iid)
+        await settle(handle, 1)
+        assert FETCHES[iid] == 1
+        # The poll lists the version the webhook brought: nothing to fetch.
+        await handle.signal(IncidentWorkflow.hint, Hint(source="sync", updated_at=NOW))
+        INCIDENTS[iid] = snapshot(iid, fields={"summary": "DB failover", "updated_at": LATER})
+        # A newer version (a webhook that never came) is fetched, and its change announced.
+        await handle.signal(IncidentWorkflow.hint, Hint(source="sync", updated_at=LATER))
+        report = await settle(handle, 2)
+        assert [(e.kind, e.field) for e in report.events] == [
+            ("created", None),
+            ("updated", "summary"),
+        ]
+        assert FETCHES[iid] == 2
+
+
 async def _signals(handle: WorkflowHandle[Any, Any]) -> list[str]:
     """The names of the signals a workflow received, in order."""
     history = await handle.fetch_history()

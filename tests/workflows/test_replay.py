@@ -17,7 +17,7 @@ from temporalio.worker import Replayer
 
 from contracts.ids import sync_workflow_id
 from worker import WORKFLOWS
-from workflows.incident import WATCH_BATCH, IncidentWorkflow
+from workflows.incident import SYNC_SEEN, WATCH_BATCH, IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow
 from workflows.sync import WorkspaceSyncWorkflow
 from workflows.wait_step import WATCH_ONCE
@@ -108,7 +108,8 @@ resolution forwarded to the watcher, then continue-as-new; ``-2`` is the run it 
 as, started with the carried state and idling towards its end. ``incident-batched-*`` and
 ``incident-watcher-once`` are the same story after the ``watch-batch`` and ``watch-once``
 patches: the watcher named the event it waits for and was sent only the resolution, in the
-workflow task that found it, and sent no unwatch.
+workflow task that found it, and sent no unwatch; a poll's hint for the version a webhook
+had brought fetched nothing.
 """
 
 
@@ -159,8 +160,9 @@ def test_the_stored_watchers_show_both_shapes() -> None:
     assert _shape("incident-lifecycle-1")[0] == ["incident_event"] * 3
     # After: only the resolution, and the incident's workflow forgets the run itself.
     assert _shape("incident-watcher-once") == (["watch"], ["incident_event"], [WATCH_ONCE])
+    # And a poll's hint for the version the webhook brought, skipped (sync-seen).
     assert _shape("incident-batched-1") == (
         ["incident_event"],
-        ["hint", "watch", "hint", "hint"],
-        [WATCH_BATCH],
+        ["hint", "watch", "hint", "hint", "hint"],
+        [WATCH_BATCH, SYNC_SEEN],
     )
