@@ -160,6 +160,7 @@ def _lower_step(
         continue_on_error=step.continueOnError,
         task_queue=spec.task_queue,
         writes_incident=spec.writes_incident,
+        references=tuple(ref.plan() for ref in spec.references if ref.input in inputs),
     )
 
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from interpreter.schema import DEFAULT_MAX_RUNS_PER_HOUR
 
@@ -69,6 +77,31 @@ class CasePlan(_Frozen):
     value: Any
     steps: tuple[str, ...]
 
+
+class ReferencePlan(_Frozen):
+    """An input naming an earlier step, replaced at run time by one of that step's outputs.
+
+    ``input`` holds the step id; the run drops it and sets ``into`` (unless the step
+    set it itself) to that step's ``output``, a string. When that step has no such
+    output the run logs "step '<id>': '<that step>' <unresolved>" and goes on without.
+    """
+
+    input: str
+    output: str
+    into: str
+    unresolved: str
+
+
+LEGACY_THREAD_OF = ReferencePlan(
+    input="threadOf",
+    output="ts",
+    into="threadTs",
+    unresolved="posted nothing to thread under; posting to the channel",
+)
+"""What plans compiled before ``references`` existed meant by ``threadOf`` on slack.post.
+
+The workflow resolved it for every plan then; a plan pinned by such a run still does.
+"""
 
 StepKind = Literal["action", "condition", "cases"]
 
@@ -136,6 +169,56 @@ class ActionStep(_Step):
     continue_on_error: bool = False
     task_queue: str | None = None
     writes_incident: bool = False
+    references: tuple[ReferencePlan, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_thread_of(cls, data: Any) -> Any:
+        """A slack.post step of a plan older than ``references`` resolves ``threadOf`` as before."""
+        if (
+            isinstance(data, dict)
+            and "references" not in data
+            and data.get("type") == "slack.post"
+            and LEGACY_THREAD_OF.input in (data.get("inputs") or {})
+        ):
+            return {**data, "references": (LEGACY_THREAD_OF,)}
+        return data
+
+    @model_serializer(mode="wrap")
+    def _without_empty_references(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Left out when empty, so plans that name no step stay readable by older workers.
+        data = handler(self)
+        if not self.references:
+            del data["references"]
+        return data
+
+    def resolve_references(
+        self, inputs: dict[str, Any], outputs: Mapping[str, Any], steps: Collection[str]
+    ) -> tuple[dict[str, Any], list[str]]:
+        """Replaces every input naming an earlier step with that step's output.
+
+        Args:
+            inputs: the rendered inputs of this step.
+            outputs: the output of every step that has run, by step id.
+            steps: every step id of the plan; a value that is none of them is left as
+                it is (for example a Slack ts given to ``threadOf``).
+
+        Returns:
+            The inputs to call the node with, and a warning per named step that had no
+            such output.
+        """
+        warnings: list[str] = []
+        for reference in self.references:
+            target = inputs.get(reference.input)
+            if not isinstance(target, str) or target not in steps:
+                continue
+            parent = outputs.get(target)
+            inputs = {k: v for k, v in inputs.items() if k != reference.input}
+            if isinstance(parent, dict) and isinstance(parent.get(reference.output), str):
+                inputs.setdefault(reference.into, parent[reference.output])
+            else:
+                warnings.append(f"step '{self.id}': '{target}' {reference.unresolved}")
+        return inputs, warnings
 
     def branch_lists(self) -> list[tuple[str, ...]]:
         """Every list of steps this step may branch into."""

@@ -15,6 +15,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from contracts.events import IncidentEvent
+    from contracts.ids import INTERPRETER_WORKFLOW
     from contracts.incident import OwnWrite
     from contracts.messages import AgentUpdate, DecideInput, DecideResult, PendingApproval
     from interpreter import expressions as ex
@@ -72,7 +73,7 @@ class StepFailedError(Exception):
     """A step failed and the run must stop (raised inside the workflow only)."""
 
 
-@workflow.defn(name="InterpreterWorkflow")
+@workflow.defn(name=INTERPRETER_WORKFLOW)
 class InterpreterWorkflow:
     """Runs a Plan: walks the root steps in order, taking the branches conditions choose."""
 
@@ -200,7 +201,11 @@ class InterpreterWorkflow:
 
     async def _action(self, step: ActionStep) -> None:
         assert self._plan is not None
-        inputs = _thread_of(step, self._render_inputs(step), self._outputs, self._plan.steps)
+        inputs, unresolved = step.resolve_references(
+            self._render_inputs(step), self._outputs, self._plan.steps
+        )
+        for warning in unresolved:
+            workflow.logger.warning(warning)
         assert self._input is not None
         info = workflow.info()
         call = NodeCall(
@@ -402,26 +407,6 @@ def _taken_branches(step: ActionStep, output: Any) -> list[tuple[str, ...]]:
         return []
     branch = output.get("branch")
     return [step.branches[branch]] if isinstance(branch, str) and branch in step.branches else []
-
-
-def _thread_of(
-    step: ActionStep, inputs: dict[str, Any], outputs: dict[str, Any], steps: dict[str, StepPlan]
-) -> dict[str, Any]:
-    """``threadOf: <step id>`` on slack.post becomes ``threadTs`` = that step's ``ts``."""
-    target = inputs.get("threadOf")
-    if step.type != "slack.post" or not isinstance(target, str) or target not in steps:
-        return inputs
-    parent = outputs.get(target)
-    resolved = {k: v for k, v in inputs.items() if k != "threadOf"}
-    if isinstance(parent, dict) and isinstance(parent.get("ts"), str):
-        resolved.setdefault("threadTs", parent["ts"])
-    else:
-        workflow.logger.warning(
-            "step '%s': '%s' posted nothing to thread under; posting to the channel",
-            step.id,
-            target,
-        )
-    return resolved
 
 
 def _escape(key: str) -> str:

@@ -23,11 +23,11 @@ from temporalio.worker import Worker
 
 from activities.debug import echo
 from contracts.ids import INCIDENT_IO_TASK_QUEUE, sync_workflow_id
-from contracts.incident import Hint, PollInput, PollResult
+from contracts.incident import Hint, IncidentWorkflowInput, PollInput, PollResult
 from interpreter.compiler import compile_text
 from stack import devserver
 from tests.waiting import eventually
-from workflows.incident import IncidentWorkflow, IncidentWorkflowInput
+from workflows.incident import IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow, InterpretInput
 from workflows.sync import SyncInput, WorkspaceSyncWorkflow
 

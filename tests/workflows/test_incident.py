@@ -24,13 +24,14 @@ from contracts.incident import (
     CandidatesInput,
     DefinitionCandidate,
     Hint,
+    IncidentWorkflowInput,
     SnapshotInput,
     SnapshotResult,
     WatchRequest,
 )
 from interpreter.compiler import compile_text
 from tests.waiting import eventually
-from workflows.incident import IncidentWorkflow, IncidentWorkflowInput
+from workflows.incident import IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow, InterpretInput, RunResult
 
 from .helpers import CATALOGUE

@@ -68,16 +68,30 @@ steps:
     inputs: {message: quiet}
 """
 
+THREAD_OF = """name: thread-of
+trigger:
+  type: trigger.incident_io.incident.created
+steps:
+  - id: top
+    type: slack.post
+    inputs: {channel: "#incidents", message: "{{ $trigger.incident_io.title }}"}
+  - id: reply
+    type: slack.post
+    inputs: {channel: "#incidents", message: "triaging", threadOf: top}
+"""
+
 CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "route-sev1": (EXAMPLE.read_text(), EXAMPLE.name, {"severity": "SEV-1"}),
     "route-sev3": (EXAMPLE.read_text(), EXAMPLE.name, {"severity": "SEV-3"}),
     "failing": (FAILING, "failing.yaml", {"severity": "SEV-2"}),
     "typed-plan": (TYPED, "typed-plan.yaml", {"severity": "SEV-2"}),
+    "thread-of": (THREAD_OF, "thread-of.yaml", {"severity": "SEV-2"}),
 }
 """Interpreter runs recorded directly: definition text, file name, trigger fields.
 
 ``route-*`` and ``failing`` pin plans of the single step shape (every field on every step);
-``typed-plan`` was recorded after steps were split by kind, each with only its own fields.
+``typed-plan`` was recorded after steps were split by kind, each with only its own fields;
+``thread-of`` after the catalogue declared ``threadOf`` (its reply step carries ``references``).
 """
 
 INCIDENT = "incident-acme-01REPLAYINCIDENT"
