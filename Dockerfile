@@ -9,7 +9,7 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/rensei
 WORKDIR /src
 COPY pyproject.toml README.md ./
-COPY cli.py settings.py worker.py ./
+COPY cli.py settings.py temporal_client.py worker.py ./
 COPY activities ./activities
 COPY api ./api
 COPY interpreter ./interpreter

@@ -205,7 +205,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
     from temporalio.service import RPCError
 
-    import worker
+    import temporal_client
     from stack.approvals import ApprovalError, decide
     from stack.references import IncidentReferenceError, as_reference, run_waiting_for_approval
 
@@ -218,7 +218,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
         reference = as_reference(run)
         if reference is not None:
             try:
-                client = await worker.connect(settings)
+                client = await temporal_client.connect(settings)
             except (RuntimeError, RPCError) as exc:
                 raise ApprovalError(
                     f"cannot reach Temporal at {settings.address} ({exc})"
@@ -239,7 +239,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     """Prints, per event of an incident, which definitions were considered and why."""
     from temporalio.service import RPCError
 
-    import worker
+    import temporal_client
     from stack.explain import ExplainError, explain, render
     from stack.references import IncidentReferenceError, resolve
 
@@ -247,7 +247,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     async def report() -> Any:
         try:
-            client = await worker.connect(settings)
+            client = await temporal_client.connect(settings)
         except (RuntimeError, RPCError) as exc:
             raise ExplainError(f"cannot reach Temporal at {settings.address} ({exc})") from None
         try:

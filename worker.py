@@ -7,14 +7,11 @@ import contextlib
 import logging
 import socket
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy.exc import InterfaceError, OperationalError
-from temporalio.client import Client, Interceptor, TLSConfig
+from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.service import RPCError
 from temporalio.worker import PollerBehaviorAutoscaling, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -32,12 +29,11 @@ from activities.linear import LinearActivities
 from activities.slack import SlackActivities
 from settings import SANDBOX_TOKEN, Settings
 from stack import worker_health
-from stack.backoff import Backoff, until_up
+from stack.backoff import migrate_with_backoff
 from stack.worker_health import WorkerState
 from store import Store
-from store.codec import data_converter
 from telemetry import logs, metrics, tracing
-from telemetry.logs import LogContextInterceptor
+from temporal_client import TemporalConfigError, connect_with_backoff, incident_hinter
 from workflows.incident import IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow
 from workflows.sync import WorkspaceSyncWorkflow
@@ -50,116 +46,6 @@ WORKFLOWS: list[type] = [InterpreterWorkflow, IncidentWorkflow, WorkspaceSyncWor
 # rebuilding their pydantic models) for every new run. The tests run the workflows under
 # the default, stricter restrictions, which catch a non-deterministic call.
 PASSTHROUGH_MODULES = ("workflows", "interpreter", "contracts", "activities")
-
-
-class TemporalConfigError(RuntimeError):
-    """The Temporal connection settings are inconsistent or name an unreadable file.
-
-    A ``RuntimeError`` like the SDK's own connection failures, so every caller that reports
-    "cannot reach Temporal" reports this too, with the setting's name.
-    """
-
-
-def _read_pem(path: Path | None, setting: str) -> bytes | None:
-    if path is None:
-        return None
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise TemporalConfigError(
-            f"RENSEI_{setting.upper()}: cannot read {path}: {exc.strerror or exc}"
-        ) from None
-
-
-def tls_config(settings: Settings) -> TLSConfig | bool:
-    """The TLS options of the Temporal connection: False (plaintext), True (TLS with the
-    system's CA roots) or a ``TLSConfig`` with a CA, a client certificate and key, a name.
-
-    Raises:
-        TemporalConfigError: a certificate without its key (or the reverse), or a file that
-            cannot be read; the message names the setting.
-    """
-    if (settings.temporal_tls_cert is None) != (settings.temporal_tls_key is None):
-        raise TemporalConfigError(
-            "RENSEI_TEMPORAL_TLS_CERT and RENSEI_TEMPORAL_TLS_KEY go together: set both "
-            "(mTLS) or neither"
-        )
-    ca = _read_pem(settings.temporal_tls_ca, "temporal_tls_ca")
-    cert = _read_pem(settings.temporal_tls_cert, "temporal_tls_cert")
-    key = _read_pem(settings.temporal_tls_key, "temporal_tls_key")
-    name = settings.temporal_tls_server_name
-    if ca or cert or name:
-        return TLSConfig(
-            server_root_ca_cert=ca,
-            client_cert=cert,
-            client_private_key=key,
-            domain=name,
-        )
-    return settings.temporal_tls or settings.temporal_api_key is not None
-
-
-async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
-    """A client for the configured Temporal frontend, with rensei's data converter.
-
-    Every process (worker, API, CLI) connects through here, so they all agree on the
-    namespace, TLS (``RENSEI_TEMPORAL_TLS*``), the Cloud API key, payload encryption
-    (``RENSEI_ENCRYPT_PAYLOADS=1``: AES-GCM under the master key) and tracing. ``runtime``
-    is the worker's (it serves the SDK's metrics).
-    """
-    interceptors: list[Interceptor] = [LogContextInterceptor()]
-    traced = tracing.interceptor()
-    if traced is not None:
-        interceptors.append(traced)
-    api_key = settings.temporal_api_key
-    return await Client.connect(
-        settings.address,
-        namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings),
-        tls=tls_config(settings),
-        api_key=api_key.get_secret_value() if api_key is not None else None,
-        interceptors=interceptors,
-        runtime=runtime,
-    )
-
-
-# Client.connect raises RuntimeError when the frontend does not answer; RPCError when it
-# answers but is not serving yet (a cluster still starting).
-TEMPORAL_DOWN: tuple[type[BaseException], ...] = (RuntimeError, RPCError, OSError, TimeoutError)
-DATABASE_DOWN: tuple[type[BaseException], ...] = (
-    OperationalError,
-    InterfaceError,
-    OSError,
-    TimeoutError,
-)
-
-
-async def connect_with_backoff(settings: Settings, *, runtime: Runtime | None = None) -> Client:
-    """``connect(settings)``, tried again with capped exponential backoff until Temporal answers.
-
-    A ``TemporalConfigError`` (inconsistent TLS settings, an unreadable file) is raised at
-    once: waiting cannot fix it.
-    """
-    return await until_up(
-        lambda: connect(settings, runtime=runtime),
-        what="Temporal",
-        where=settings.address,
-        transient=TEMPORAL_DOWN,
-        permanent=(TemporalConfigError,),
-        backoff=Backoff(cap=settings.reconnect_max_interval),
-        logger=log,
-    )
-
-
-async def migrate_with_backoff(store: Store, settings: Settings) -> None:
-    """Migrates the store, waiting for the database with capped exponential backoff."""
-    await until_up(
-        store.migrate,
-        what="the database",
-        where=store.engine.url.render_as_string(hide_password=True),
-        transient=DATABASE_DOWN,
-        backoff=Backoff(cap=settings.reconnect_max_interval),
-        logger=log,
-    )
 
 
 class StoreAgentRegistry:
@@ -289,9 +175,9 @@ def build_workers(
         main += [DefinitionActivities(store, catalogue).candidates]
     sync = SyncActivities(
         nodes.client,
-        client,
-        task_queue=queue,
-        incident_io_task_queue=settings.incident_io_task_queue,
+        incident_hinter(
+            client, task_queue=queue, incident_io_task_queue=settings.incident_io_task_queue
+        ),
         preferences=preferences_from(store) if store else None,
         on_cursor=(lambda ws, cursor: store.set_sync_cursor(ws, "incident_io", cursor))
         if store

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy.exc import InterfaceError, OperationalError
 from temporalio.client import Client
 
-import worker
+import temporal_client
 from activities.definitions import load_folder
 from api import health, observe
 from api.auth import AdminAuth
@@ -30,9 +30,9 @@ from api.routes import (
     webhooks,
     workflows,
 )
-from api.sync_control import ensure_syncs, start_sync, stop_sync
+from api.sync_control import ensure_syncs
 from settings import Settings
-from stack.backoff import Backoff, until_up
+from stack.backoff import DATABASE_DOWN, Backoff, migrate_with_backoff, until_up
 from store import Store
 from store.admin_token import ensure_admin_token
 from store.codec import EncryptionCodec
@@ -51,8 +51,8 @@ class TemporalHolder:
     async def get(self) -> Client:
         if self._client is None:
             try:
-                self._client = await worker.connect(self.settings)
-            except worker.TemporalConfigError:
+                self._client = await temporal_client.connect(self.settings)
+            except temporal_client.TemporalConfigError:
                 raise  # a wrong setting, not an outage
             except RuntimeError as exc:  # the SDK's "Failed client connect"
                 raise TemporalUnavailableError(str(exc)) from exc
@@ -82,12 +82,12 @@ def create_app(
         integration = await services.store.get_integration(workspace, "incident_io")
         connected = integration.connected_at if integration else None
         temporal = await holder.get()
-        return await start_sync(
+        return await temporal_client.start_sync(
             temporal, settings, workspace, connected_at=connected.isoformat() if connected else None
         )
 
     async def stop_workspace_sync(workspace: str) -> None:
-        await stop_sync(await holder.get(), workspace)
+        await temporal_client.stop_sync(await holder.get(), workspace)
 
     services = Services.build(
         settings,
@@ -102,7 +102,7 @@ def create_app(
             log.info("definitions folder: %s %s (%s)", report.name, report.status, report.file)
 
     async def when_database_is_up() -> None:
-        await worker.migrate_with_backoff(services.store, settings)
+        await migrate_with_backoff(services.store, settings)
         app.state.database_ready = True
         await load_definitions()
         await ensure_syncs(holder.get, services.store, settings)
@@ -113,7 +113,7 @@ def create_app(
             if not app.state.database_ready:
                 # Migrated before the port opens when the database answers; otherwise the
                 # API starts anyway, answers 503 (``/readyz`` says why) and keeps trying.
-                with contextlib.suppress(*worker.DATABASE_DOWN):
+                with contextlib.suppress(*DATABASE_DOWN):
                     await services.store.migrate()
                     app.state.database_ready = True
             if app.state.database_ready:
@@ -173,10 +173,10 @@ async def _connect_in_background(holder: TemporalHolder, settings: Settings) -> 
             holder.get,
             what="Temporal",
             where=settings.address,
-            transient=worker.TEMPORAL_DOWN,
-            permanent=(worker.TemporalConfigError,),
+            transient=temporal_client.TEMPORAL_DOWN,
+            permanent=(temporal_client.TemporalConfigError,),
             backoff=Backoff(cap=settings.reconnect_max_interval),
             logger=log,
         )
-    except worker.TemporalConfigError as exc:  # /readyz stays 503 and requests say why
+    except temporal_client.TemporalConfigError as exc:  # /readyz stays 503 and requests say why
         log.error("cannot connect to Temporal at %s: %s", settings.address, exc)

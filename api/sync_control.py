@@ -1,4 +1,5 @@
-"""Starting and stopping each workspace's incident.io sync, and loading the definitions folder."""
+"""Which workspaces sync with incident.io, and keeping their syncs running (started and
+stopped through ``temporal_client``)."""
 
 from __future__ import annotations
 
@@ -6,52 +7,13 @@ import asyncio
 import logging
 from typing import Any
 
-from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from contracts.ids import sync_workflow_id
-from contracts.sync import SyncInput
 from settings import Settings
 from store import DEFAULT_WORKSPACE, Store
-from workflows.sync import WorkspaceSyncWorkflow
+from temporal_client import start_sync
 
 log = logging.getLogger(__name__)
-
-
-async def start_sync(
-    temporal: Client, settings: Settings, workspace: str, *, connected_at: str | None
-) -> dict[str, Any]:
-    """Starts the workspace's sync (or wakes the running one) and says so."""
-    handle = await temporal.start_workflow(
-        WorkspaceSyncWorkflow.run,
-        SyncInput(
-            workspace=workspace,
-            interval=settings.sync_interval,
-            connected_at=connected_at,
-            incident_io_task_queue=settings.incident_io_task_queue,
-        ),
-        id=sync_workflow_id(workspace),
-        task_queue=settings.task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-    )
-    await handle.signal(WorkspaceSyncWorkflow.poll_now)
-    return {
-        "status": "running",
-        "workflow_id": handle.id,
-        "interval_seconds": settings.sync_interval,
-    }
-
-
-async def stop_sync(temporal: Client, workspace: str) -> None:
-    """Cancels the workspace's sync; nothing to do when none runs."""
-    handle = temporal.get_workflow_handle(sync_workflow_id(workspace))
-    try:
-        description = await handle.describe()
-    except RPCError:
-        return
-    if description.status == WorkflowExecutionStatus.RUNNING:
-        await handle.terminate(reason="incident.io disconnected")
 
 
 async def workspaces_to_sync(store: Store, settings: Settings) -> dict[str, str | None]:

@@ -33,6 +33,7 @@ from sqlalchemy import text
 from standardwebhooks import Webhook
 from temporalio.client import Client
 
+import temporal_client
 from settings import Settings
 from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState
 from simulators.incident_io import create_app as incident_io_app
@@ -225,9 +226,8 @@ class Cluster:
         return [*self.apis, *self.workers]
 
     async def client(self) -> Client:
-        import worker
 
-        return await worker.connect(self.settings)
+        return await temporal_client.connect(self.settings)
 
     def new_incident(self) -> str:
         return self.incident_io.create_incident(f"Checkout errors {uuid.uuid4().hex[:6]}").id

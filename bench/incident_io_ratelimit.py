@@ -65,6 +65,7 @@ class FanOutWorkflow:
 
 
 async def _worker_process(address: str, base_url: str, per_minute: int) -> None:
+    import temporal_client
     import worker
     from settings import Settings
     from simulators.incident_io import SANDBOX_TOKEN
@@ -75,7 +76,7 @@ async def _worker_process(address: str, base_url: str, per_minute: int) -> None:
         incident_io_token=SANDBOX_TOKEN,
         incident_io_requests_per_minute=per_minute,
     )
-    client = await worker.connect(settings)
+    client = await temporal_client.connect(settings)
     workers = [
         w
         for w in worker.build_workers(client, settings)

@@ -25,7 +25,6 @@ import httpx
 from standardwebhooks import Webhook
 from temporalio.client import Client
 
-from activities.incident_io.sync import signal_incident
 from api.app import create_app
 from bench._load import Load, Send, closed_loop, open_loop
 from bench._stack import SECRET, bench_settings, dev_server, server_label
@@ -34,6 +33,7 @@ from contracts.incident import Hint
 from settings import Settings
 from simulators.server import serve
 from store import Store
+from temporal_client import signal_incident
 
 WORKSPACE = "bench"
 EVENT = "public_incident.incident_updated_v2"

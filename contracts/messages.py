@@ -53,6 +53,14 @@ class PendingApproval(BaseModel):
     slack_ts: str | None = None
 
 
+def already_decided(item: PendingApproval) -> str:
+    """What a second decision is told: who decided, when, and how."""
+    return (
+        f"step '{item.step_id}' was already decided by {item.decided_by} at "
+        f"{item.decided_at} ({item.status})"
+    )
+
+
 class AgentUpdate(BaseModel):
     """Argument of the ``agent_update`` signal: an A2A push said a task changed state."""
 

@@ -1,25 +1,17 @@
-"""Deciding approval steps from outside a run (``rensei approve``, the sandbox's auto-approver)."""
+"""Deciding approval steps from outside a run (``rensei approve``, the sandbox's auto-approver).
+
+The update itself is ``temporal_client.decide``; this says what went wrong in a CLI's words.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from temporalio.client import Client
+from temporalio.service import RPCError
 
-from temporalio.client import (
-    Client,
-    WorkflowHandle,
-    WorkflowQueryFailedError,
-    WorkflowUpdateFailedError,
-)
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
-
+import temporal_client
 from contracts.messages import DecideInput, DecideResult, Decision
 from settings import Settings
-from workflows.approval_step import already_decided
-from workflows.interpreter import InterpreterWorkflow
-
-QUERY_TIMEOUT = timedelta(seconds=10)
+from temporal_client import DecisionRefusedError, WorkflowNotFoundError
 
 
 class ApprovalError(RuntimeError):
@@ -36,10 +28,8 @@ async def decide(
     reason: str | None = None,
 ) -> DecideResult:
     """Connects to ``settings.address`` and sends the ``decide`` update (source ``cli``)."""
-    import worker
-
     try:
-        client = await worker.connect(settings)
+        client = await temporal_client.connect(settings)
     except (RuntimeError, RPCError) as exc:
         raise ApprovalError(f"cannot reach Temporal at {settings.address} ({exc})") from None
     params = DecideInput(step_id=step_id, decision=decision, by=by, reason=reason, source="cli")
@@ -55,34 +45,14 @@ async def send(
     update_id: str | None = None,
 ) -> DecideResult:
     """Sends ``decide`` and waits for the run's answer; refusals become ``ApprovalError``."""
-    handle = client.get_workflow_handle(workflow_id, run_id=run_id)
     try:
-        result: DecideResult = await handle.execute_update(
-            InterpreterWorkflow.decide, params, id=update_id
+        return await temporal_client.decide(
+            client, workflow_id, params, run_id=run_id, update_id=update_id
         )
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        raise ApprovalError(
-            cause.message if isinstance(cause, ApplicationError) else str(exc)
-        ) from None
+    except DecisionRefusedError as exc:
+        raise ApprovalError(str(exc)) from None
+    except WorkflowNotFoundError:
+        why = await temporal_client.why_closed(client, workflow_id, params.step_id, run_id=run_id)
+        raise ApprovalError(why) from None
     except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise ApprovalError(await _after_the_run(handle, params.step_id)) from None
         raise ApprovalError(f"Temporal refused the decision: {exc}") from None
-    return result
-
-
-async def _after_the_run(handle: WorkflowHandle[Any, Any], step_id: str) -> str:
-    """Why a run took no decision: it has ended (and maybe decided already), or never was."""
-    try:
-        await handle.describe()
-    except RPCError:
-        return f"no running workflow '{handle.id}'"
-    try:
-        items = await handle.query(InterpreterWorkflow.approvals, rpc_timeout=QUERY_TIMEOUT)
-    except (RPCError, WorkflowQueryFailedError):
-        items = []
-    item = next((i for i in items if i.step_id == step_id), None)
-    if item is not None and item.status in ("approved", "rejected"):
-        return already_decided(item)
-    return f"run '{handle.id}' has ended; it no longer takes decisions"

@@ -13,7 +13,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+if TYPE_CHECKING:
+    from settings import Settings
+    from store import Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -83,3 +89,24 @@ async def until_up(
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__
+
+
+DATABASE_DOWN: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    OSError,
+    TimeoutError,
+)
+"""What the database raises while it does not answer (yet)."""
+
+
+async def migrate_with_backoff(store: Store, settings: Settings) -> None:
+    """Migrates the store, waiting for the database with capped exponential backoff."""
+    await until_up(
+        store.migrate,
+        what="the database",
+        where=store.engine.url.render_as_string(hide_password=True),
+        transient=DATABASE_DOWN,
+        backoff=Backoff(cap=settings.reconnect_max_interval),
+        logger=log,
+    )

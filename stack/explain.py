@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFailedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
-from contracts.ids import incident_workflow_id
+import temporal_client
 from contracts.incident import ExplainReport
 from contracts.messages import PendingApproval
-from workflows.incident import IncidentWorkflow
-from workflows.interpreter import InterpreterWorkflow
+from temporal_client import QUERY_TIMEOUT, WorkflowNotFoundError
 
 MAX_RUNS_ASKED = 50
-QUERY_TIMEOUT = timedelta(seconds=10)
 
 
 class WaitingApproval(BaseModel):
@@ -71,24 +68,21 @@ async def _approvals_of(client: Client, workflow_id: str) -> list[PendingApprova
     try:
         if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
             return []
-        return await handle.query(InterpreterWorkflow.approvals, rpc_timeout=QUERY_TIMEOUT)
-    except (RPCError, WorkflowQueryFailedError) as exc:
+        return await temporal_client.approvals(client, workflow_id, rpc_timeout=QUERY_TIMEOUT)
+    except (RPCError, WorkflowQueryFailedError, WorkflowNotFoundError) as exc:
         return str(exc) or type(exc).__name__
 
 
 async def _report(client: Client, incident_id: str, workspace: str) -> ExplainReport:
-    handle = client.get_workflow_handle_for(
-        IncidentWorkflow.run, incident_workflow_id(workspace, incident_id)
-    )
     try:
-        return await handle.query(IncidentWorkflow.explain)
+        return await temporal_client.explain(client, workspace, incident_id)
+    except WorkflowNotFoundError:
+        raise ExplainError(
+            f"rensei has not seen incident {incident_id} in workspace '{workspace}': "
+            "no webhook or sync poll mentioned it (is incident.io connected, and is the "
+            "sync running?)"
+        ) from None
     except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise ExplainError(
-                f"rensei has not seen incident {incident_id} in workspace '{workspace}': "
-                "no webhook or sync poll mentioned it (is incident.io connected, and is the "
-                "sync running?)"
-            ) from None
         raise ExplainError(f"cannot ask incident {incident_id}'s workflow: {exc}") from None
 
 

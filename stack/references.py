@@ -52,8 +52,8 @@ async def run_waiting_for_approval(
     client: Client, workspace: str, reference: str, step_id: str
 ) -> str:
     """The running run of incident ``reference`` whose approval step ``step_id`` waits."""
+    import temporal_client
     from workflows import search
-    from workflows.interpreter import InterpreterWorkflow
 
     query = (
         f"WorkflowType = 'InterpreterWorkflow' AND ExecutionStatus = 'Running' "
@@ -62,8 +62,7 @@ async def run_waiting_for_approval(
     )
     waiting: list[str] = []
     async for execution in client.list_workflows(query, limit=MAX_RUNS):
-        handle = client.get_workflow_handle_for(InterpreterWorkflow.run, execution.id)
-        approvals = await handle.query(InterpreterWorkflow.approvals)
+        approvals = await temporal_client.approvals(client, execution.id)
         if any(a.step_id == step_id and a.status == "waiting" for a in approvals):
             waiting.append(execution.id)
     if not waiting:

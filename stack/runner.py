@@ -14,6 +14,7 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.common import TypedSearchAttributes
 from temporalio.service import RPCError
 
+import temporal_client
 from contracts.messages import DecideInput, DecisionSource
 from interpreter.plan import Plan
 from settings import Settings
@@ -46,7 +47,7 @@ async def _approve_waiting(
     applies; any other name decides as an operator.
     """
     source: DecisionSource = "slack" if USER_ID.match(user) else "cli"
-    for item in await handle.query(InterpreterWorkflow.approvals):
+    for item in await temporal_client.approvals(client, handle.id):
         if item.status != "waiting" or item.slack_ts is None or item.step_id in decided:
             continue
         decided.add(item.step_id)
@@ -81,10 +82,8 @@ async def drive(
 @contextlib.asynccontextmanager
 async def existing(settings: Settings) -> AsyncIterator[Client]:
     """The configured Temporal, whose workers are run by ``make run``."""
-    import worker
-
     try:
-        client = await worker.connect(settings)
+        client = await temporal_client.connect(settings)
     except (RuntimeError, RPCError) as exc:
         raise RunnerError(
             f"cannot reach Temporal at {settings.address} ({exc}); start the stack with "

@@ -25,7 +25,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from contracts.ids import incident_workflow_id
-from contracts.incident import Hint, IncidentWorkflowInput
+from contracts.incident import Hint
 from settings import Settings
 from simulators.agent import AgentConfig, AgentRecord
 from simulators.agent import create_app as agent_app
@@ -40,7 +40,7 @@ from simulators.slack import create_app as slack_app
 from stack import devserver
 from stack.sandbox_seed import seed_from_trigger, seed_sandbox_workspace
 from store import Store
-from workflows.incident import IncidentWorkflow
+from temporal_client import signal_incident
 
 
 @dataclass
@@ -81,7 +81,7 @@ class Sandbox:
             )
             response.raise_for_status()
         handle = self.client.get_workflow_handle(self.incident_workflow_id)
-        await handle.signal(IncidentWorkflow.hint, Hint(source="sandbox"))
+        await handle.signal("hint", Hint(source="sandbox"))
 
 
 @contextlib.contextmanager
@@ -198,18 +198,13 @@ async def _follow(
     incident_id = trigger.get("incident_io", {}).get("incident_id")
     if not incident_id:
         return None
-    workflow_id = incident_workflow_id("default", incident_id)
-    await client.start_workflow(
-        IncidentWorkflow.run,
-        IncidentWorkflowInput(
-            workspace="default",
-            incident_id=incident_id,
-            announce_creation=False,
-            incident_io_task_queue=incident_io_task_queue,
-        ),
-        id=workflow_id,
+    await signal_incident(
+        client,
+        "default",
+        incident_id,
+        Hint(source="sandbox"),
         task_queue=queue,
-        start_signal="hint",
-        start_signal_args=[Hint(source="sandbox")],
+        incident_io_task_queue=incident_io_task_queue,
+        announce_creation=False,
     )
-    return workflow_id
+    return incident_workflow_id("default", incident_id)

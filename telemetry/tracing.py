@@ -36,7 +36,7 @@ def setup(service: str, *, processor: SpanProcessor | None = None) -> TracingInt
     """Installs the tracer provider of this process (entry points call it once).
 
     ``processor`` replaces the OTLP exporter (tests pass an in-memory one). Returns the
-    interceptor ``worker.connect`` adds, or None when tracing is off.
+    interceptor ``temporal_client.connect`` adds, or None when tracing is off.
     """
     global _interceptor, _provider
     exporting = processor is None

@@ -19,7 +19,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from contracts.incident import OwnWrite
-    from contracts.messages import DecideInput, DecideResult, PendingApproval
+    from contracts.messages import DecideInput, DecideResult, PendingApproval, already_decided
     from contracts.slack import (
         ApprovalPostInput,
         ApprovalResolveInput,
@@ -42,14 +42,6 @@ TIMELINE_QUEUE_PATCH = "approval-timeline-on-incident-io-queue"
 def stamp(at: datetime) -> str:
     """UTC, to the second, as people read it in Slack and on the timeline."""
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def already_decided(item: PendingApproval) -> str:
-    """What a second decision is told: who decided, when, and how."""
-    return (
-        f"step '{item.step_id}' was already decided by {item.decided_by} at "
-        f"{item.decided_at} ({item.status})"
-    )
 
 
 class ApprovalRefusedError(ApplicationError):

@@ -8,7 +8,6 @@ from typing import Any
 
 from pydantic import ValidationError
 from temporalio import activity
-from temporalio.client import Client
 
 from activities.credentials import MissingCredentialError
 from activities.errors import (
@@ -22,10 +21,8 @@ from activities.incident_io.models import Incident, Severity
 from activities.incident_io.normalize import incident_fields
 from activities.incident_io.preferences import Preferences, no_preferences
 from contracts.events import IncidentSnapshot, TimelineEntry, tracked_values
-from contracts.ids import INCIDENT_WORKFLOW, incident_workflow_id
 from contracts.incident import (
     Hint,
-    IncidentWorkflowInput,
     PollInput,
     PollResult,
     SnapshotInput,
@@ -37,15 +34,17 @@ MAX_ENTRIES = 50
 MAX_SEEN = 500  # incidents updated within one OVERLAP: far more than any workspace has
 OVERLAP = timedelta(seconds=2)  # re-read the edge of the window; duplicates are harmless
 
+HintIncident = Callable[[str, str, Hint, str | None], Awaitable[None]]
+"""``(workspace, incident_id, hint, connected_at)``: signal-with-start of an incident's workflow."""
+
 
 class SyncActivities:
     """Snapshots for the per-incident workflows, and the sync poll that hints them.
 
     Args:
         client_for: an incident.io client for a workspace (credentials looked up inside).
-        temporal: the Temporal client the poll signals-with-start incident workflows with.
-        task_queue: where the incident workflows run.
-        incident_io_task_queue: where their incident.io activities run.
+        hint_incident: delivers a hint to an incident's workflow, starting it if needed
+            (``temporal_client.incident_hinter``, as the webhook route does).
         preferences: a workspace's severity overrides and team field (the store's).
         on_cursor: called with (workspace, cursor) after each poll (the store records it).
     """
@@ -53,17 +52,13 @@ class SyncActivities:
     def __init__(
         self,
         client_for: Callable[[str], Awaitable[IncidentIoClient]],
-        temporal: Client,
+        hint_incident: HintIncident,
         *,
-        task_queue: str,
-        incident_io_task_queue: str,
         preferences: Preferences | None = None,
         on_cursor: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self._client_for = client_for
-        self._temporal = temporal
-        self._task_queue = task_queue
-        self._incident_io_task_queue = incident_io_task_queue
+        self._hint_incident = hint_incident
         self._preferences = preferences or no_preferences
         self._on_cursor = on_cursor
 
@@ -198,7 +193,7 @@ class SyncActivities:
         changed = [i for i in recent if _version(i) not in already]
         for incident in changed:
             hint = Hint(source="sync", updated_at=incident.updated_at)
-            await self.hint(params.workspace, incident.id, hint, params.connected_at)
+            await self._hint_incident(params.workspace, incident.id, hint, params.connected_at)
             activity.heartbeat(incident.id)
         times = [t for i in recent if (t := parse_time(i.updated_at)) is not None]
         edge = max(since, max(times) - OVERLAP) if times else since
@@ -207,55 +202,9 @@ class SyncActivities:
         await self._record(params.workspace, cursor)
         return PollResult(cursor=cursor, hinted=len(changed), seen=seen[-MAX_SEEN:])
 
-    async def hint(
-        self, workspace: str, incident_id: str, hint: Hint, connected_at: str | None
-    ) -> None:
-        """Signal-with-start of the incident's workflow (the webhook endpoint does the same)."""
-        await signal_incident(
-            self._temporal,
-            workspace,
-            incident_id,
-            hint,
-            task_queue=self._task_queue,
-            incident_io_task_queue=self._incident_io_task_queue,
-            connected_at=connected_at,
-        )
-
     async def _record(self, workspace: str, cursor: str) -> None:
         if self._on_cursor is not None:
             await self._on_cursor(workspace, cursor)
-
-
-async def signal_incident(
-    temporal: Client,
-    workspace: str,
-    incident_id: str,
-    hint: Hint,
-    *,
-    task_queue: str,
-    incident_io_task_queue: str,
-    connected_at: str | None = None,
-    rpc_timeout: timedelta | None = None,
-) -> None:
-    """Delivers ``hint`` to the incident's workflow, starting it if needed (atomically).
-
-    ``task_queue`` is the workflow's, ``incident_io_task_queue`` that of its incident.io
-    activities (both from Settings).
-    """
-    await temporal.start_workflow(
-        INCIDENT_WORKFLOW,
-        IncidentWorkflowInput(
-            workspace=workspace,
-            incident_id=incident_id,
-            connected_at=connected_at,
-            incident_io_task_queue=incident_io_task_queue,
-        ),
-        id=incident_workflow_id(workspace, incident_id),
-        task_queue=task_queue,
-        start_signal="hint",
-        start_signal_args=[hint],
-        rpc_timeout=rpc_timeout,
-    )
 
 
 def _carried(params: SnapshotInput) -> Incident | None:

@@ -12,16 +12,16 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from slack_sdk.signature import SignatureVerifier
-from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateStage
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
+from temporalio.service import RPCError
 
+import temporal_client
 from api.auth import require_admin
 from api.deps import Services, services, workspace_id
 from api.limits import MAX_SLACK_BODY, BodyError, read_body
 from contracts.messages import DecideInput, DecideResult, PendingApproval, parse_button_value
 from stack.references import IncidentReferenceError, as_reference, run_waiting_for_approval
-from workflows.interpreter import InterpreterWorkflow
+from temporal_client import DecisionRefusedError, WorkflowNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +40,6 @@ class ApprovalRequest(BaseModel):
     decision: Literal["approved", "rejected"]
     reason: str | None = None
     by: str | None = Field(default=None, description="operator name shown in Slack; 'admin'")
-
-
-def refusal(exc: WorkflowUpdateFailedError) -> str:
-    """The validator's own words (``ApplicationError.message``, without its type prefix)."""
-    cause = exc.cause
-    return cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
 
 
 async def temporal(request: Request) -> Client:
@@ -69,7 +63,6 @@ async def decide(
     """
     client = await temporal(request)
     workflow_id = await _run_named(client, workspace, workflow_id, step_id)
-    handle = client.get_workflow_handle(workflow_id)
     params = DecideInput(
         step_id=step_id,
         decision=body.decision,
@@ -78,16 +71,11 @@ async def decide(
         source="api",
     )
     try:
-        result: DecideResult = await handle.execute_update(
-            InterpreterWorkflow.decide, params, id=idempotency_key
-        )
-    except WorkflowUpdateFailedError as exc:
-        raise HTTPException(409, detail=refusal(exc)) from None
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(404, detail=f"no running workflow '{workflow_id}'") from None
-        raise
-    return result
+        return await temporal_client.decide(client, workflow_id, params, update_id=idempotency_key)
+    except DecisionRefusedError as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    except WorkflowNotFoundError as exc:
+        raise HTTPException(404, detail=str(exc)) from None
 
 
 async def _run_named(client: Client, workspace: str, name: str, step_id: str) -> str:
@@ -103,14 +91,10 @@ async def _run_named(client: Client, workspace: str, name: str, step_id: str) ->
 @router.get("/api/approvals/{workflow_id}", dependencies=[Depends(require_admin)])
 async def list_approvals(workflow_id: str, request: Request) -> list[PendingApproval]:
     """The approval steps of a run: waiting, decided or timed out."""
-    handle = (await temporal(request)).get_workflow_handle(workflow_id)
     try:
-        found: list[PendingApproval] = await handle.query(InterpreterWorkflow.approvals)
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(404, detail=f"no workflow '{workflow_id}'") from None
-        raise
-    return found
+        return await temporal_client.approvals(await temporal(request), workflow_id)
+    except WorkflowNotFoundError:
+        raise HTTPException(404, detail=f"no workflow '{workflow_id}'") from None
 
 
 @router.post("/api/webhooks/slack/interactions")
@@ -171,30 +155,20 @@ def _payload(body: bytes) -> dict[str, Any]:
 async def _forward(
     client: Client, workflow_id: str, run_id: str, params: DecideInput, update_id: str
 ) -> str | None:
-    """Starts the ``decide`` update; returns what to tell the clicker, None when accepted."""
-    handle = client.get_workflow_handle(workflow_id, run_id=run_id)
-
-    async def accepted() -> None:
-        update = await handle.start_update(
-            InterpreterWorkflow.decide,
-            params,
-            id=update_id,
-            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-        )
-        # A rejection is the update's outcome, raised here; ``decide`` is synchronous, so an
-        # accepted update is already complete and this costs no wait.
-        await update.result()
-
+    """Sends the ``decide`` update; returns what to tell the clicker, None when accepted."""
+    decided = temporal_client.decide(
+        client, workflow_id, params, run_id=run_id, update_id=update_id
+    )
     try:
-        await asyncio.wait_for(accepted(), timeout=SLACK_ACCEPT_SECONDS)
-    except WorkflowUpdateFailedError as exc:
-        return refusal(exc)
+        await asyncio.wait_for(decided, timeout=SLACK_ACCEPT_SECONDS)
+    except DecisionRefusedError as exc:
+        return str(exc)
     except TimeoutError:
         log.warning("decision on %s/%s not accepted within 2s", workflow_id, params.step_id)
         return "Your decision was received; the run will apply it shortly."
+    except WorkflowNotFoundError:
+        return "This approval is closed: its run has ended."
     except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            return "This approval is closed: its run has ended."
         log.warning("forwarding a Slack decision to %s failed: %s", workflow_id, exc)
         return "rensei could not record your decision right now; please click again."
     return None

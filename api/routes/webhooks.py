@@ -28,13 +28,13 @@ from temporalio.service import RPCError
 
 from activities.ids import MAX_ID_LENGTH, is_valid_id
 from activities.incident_io.models import Incident
-from activities.incident_io.sync import signal_incident
 from api.deps import Services, services
 from api.limits import MAX_WEBHOOK_BODY, MAX_WEBHOOK_ID, BodyError, parse_json, read_body
 from contracts.incident import MAX_HINT_INCIDENT, Hint
 from contracts.triggers import WEBHOOK_TRIGGERS
 from store import DEFAULT_WORKSPACE
 from telemetry import logs
+from temporal_client import signal_incident
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/webhooks/ingest", tags=["webhooks"])

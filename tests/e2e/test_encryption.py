@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from temporalio.api.common.v1 import Payloads
 from temporalio.testing import WorkflowEnvironment
 
+import temporal_client
 import worker
 from activities.catalogue import default_catalogue
 from api.app import create_app
@@ -77,7 +78,7 @@ async def test_encrypted_payloads_end_to_end(dev_env: WorkflowEnvironment, tmp_p
 
 
 async def _run_and_check(env: WorkflowEnvironment, settings: Settings, store: Store) -> None:
-    client = await worker.connect(settings)
+    client = await temporal_client.connect(settings)
     plan = compile_text(ECHO, file="echo.yaml", catalogue=default_catalogue())
     trigger = {"incident_io": {"incident_id": "01ENC", "title": MARKER}}
     async with contextlib.AsyncExitStack() as running:

@@ -19,7 +19,6 @@ from temporalio.testing import WorkflowEnvironment
 
 import worker
 from api.app import create_app
-from api.sync_control import start_sync, stop_sync
 from contracts.ids import incident_workflow_id, sync_workflow_id
 from contracts.incident import ExplainReport
 from settings import Settings
@@ -28,6 +27,7 @@ from simulators.incident_io import create_app as simulator_app
 from simulators.incident_io.seed import SEVERITY_EMERGENCY, SEVERITY_MINOR, STATUS_DOCUMENTING
 from simulators.server import serve
 from store import Store
+from temporal_client import start_sync, stop_sync
 from tests.api.test_webhooks import SECRET
 from tests.waiting import eventually
 from workflows.incident import IncidentWorkflow

@@ -17,9 +17,9 @@ from pydantic import SecretStr
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
+import temporal_client
 import worker
 from api.app import create_app
-from api.sync_control import stop_sync
 from settings import Settings
 from simulators.incident_io import VIEWER_TOKEN, SimulatorConfig, SimulatorState
 from simulators.incident_io import create_app as simulator_app
@@ -33,6 +33,7 @@ from stack.sandbox_mode import (
 )
 from stack.supervisor import Preparation, banner
 from store import Store
+from temporal_client import stop_sync
 from tests.e2e.test_incident_flow import explain
 from tests.waiting import eventually
 from workflows.interpreter import InterpreterWorkflow, RunResult
@@ -106,7 +107,7 @@ async def _answers(url: str) -> bool | None:
 
 @contextlib.asynccontextmanager
 async def _api_and_workers(settings: Settings, store: Store) -> AsyncIterator[str]:
-    client = await worker.connect(settings)
+    client = await temporal_client.connect(settings)
     app = create_app(settings)  # its own store, as the API process has
     async with serve(app, port=settings.api_port) as api_url, contextlib.AsyncExitStack() as run:
         http = await run.enter_async_context(worker.http_client())
@@ -156,7 +157,7 @@ async def test_sandbox_mode_runs_definitions_then_a_real_token_switches_it_off(
 
         created = await declare_incident(s, title="Checkout is down", severity="SEV-1")
         incident_id = created["incident"]["id"]
-        client = await worker.connect(s)
+        client = await temporal_client.connect(s)
         run_id = await eventually(lambda: _started_run(client, incident_id), seconds=20)
         assert run_id.endswith("-seed-routing")
         # one coherent reaction: the other examples are stored but disabled

@@ -18,13 +18,13 @@ from temporalio.testing import WorkflowEnvironment
 
 import worker
 from api.app import create_app
-from api.sync_control import stop_sync
 from settings import Settings
 from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState
 from simulators.incident_io import create_app as simulator_app
 from simulators.incident_io.seed import SEVERITY_EMERGENCY
 from simulators.server import serve
 from store import Store
+from temporal_client import stop_sync
 from tests.e2e.test_incident_flow import Stack, declare, run_of
 from workflows.interpreter import InterpreterWorkflow, RunResult
 

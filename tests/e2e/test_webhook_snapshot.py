@@ -20,7 +20,6 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 import worker
-from activities.incident_io.sync import signal_incident
 from api.app import create_app
 from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE, incident_workflow_id
 from contracts.incident import ExplainReport, Hint
@@ -30,6 +29,7 @@ from simulators.incident_io import create_app as simulator_app
 from simulators.incident_io.seed import SEVERITY_EMERGENCY, STATUS_DOCUMENTING
 from simulators.server import serve
 from store import Store
+from temporal_client import signal_incident
 from tests.api.test_webhooks import SECRET
 from tests.waiting import eventually
 from workflows.incident import IncidentWorkflow

@@ -16,7 +16,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-import worker
+import temporal_client
 from interpreter.plan import NodeCall, NodeContext
 from settings import Settings
 from telemetry import logs
@@ -106,7 +106,7 @@ async def test_workflow_and_activity_records_carry_run_ids(
     dev_env: WorkflowEnvironment, task_queue: str, collected: Collect
 ) -> None:
     settings = Settings(temporal_address=dev_env.client.service_client.config.target_host)
-    client = await worker.connect(settings)
+    client = await temporal_client.connect(settings)
     run = f"logs-{uuid.uuid4().hex[:8]}"
     call = NodeCall(
         context=NodeContext(

@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+import temporal_client
 import worker
 from api.app import create_app
 from contracts.messages import DecideInput
@@ -132,7 +133,7 @@ async def stack(env: WorkflowEnvironment, tmp: Path) -> AsyncIterator[Scrape]:
         endpoint = await metrics.serve_worker_metrics(
             "127.0.0.1", settings.worker_metrics_port, sdk=metrics.sdk_fetcher(sdk_address)
         )
-        temporal = await worker.connect(settings, runtime=runtime)
+        temporal = await temporal_client.connect(settings, runtime=runtime)
         store = Store.from_settings(settings)
         await store.migrate()
         for text in (ECHO, FAILING, GATED):

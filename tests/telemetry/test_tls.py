@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+import temporal_client
 import worker
 from api.app import create_app
 from settings import Settings
@@ -46,24 +47,25 @@ class View:
 def test_a_certificate_needs_its_key(tmp_path: Path) -> None:
     pki = make_pki(tmp_path)
     with pytest.raises(
-        worker.TemporalConfigError, match="RENSEI_TEMPORAL_TLS_CERT and RENSEI_TEMPORAL_TLS_KEY"
+        temporal_client.TemporalConfigError,
+        match="RENSEI_TEMPORAL_TLS_CERT and RENSEI_TEMPORAL_TLS_KEY",
     ):
-        worker.tls_config(Settings(temporal_tls_cert=pki.client_cert))
+        temporal_client.tls_config(Settings(temporal_tls_cert=pki.client_cert))
 
 
 def test_an_unreadable_file_names_its_setting(tmp_path: Path) -> None:
     with pytest.raises(
-        worker.TemporalConfigError, match=r"RENSEI_TEMPORAL_TLS_CA: cannot read .*ca\.pem"
+        temporal_client.TemporalConfigError, match=r"RENSEI_TEMPORAL_TLS_CA: cannot read .*ca\.pem"
     ):
-        worker.tls_config(Settings(temporal_tls_ca=tmp_path / "ca.pem"))
+        temporal_client.tls_config(Settings(temporal_tls_ca=tmp_path / "ca.pem"))
 
 
 def test_plaintext_unless_asked_and_tls_for_an_api_key(tmp_path: Path) -> None:
-    assert worker.tls_config(Settings()) is False
-    assert worker.tls_config(Settings(temporal_tls=True)) is True
-    assert worker.tls_config(Settings(temporal_api_key=SecretStr("key"))) is True
+    assert temporal_client.tls_config(Settings()) is False
+    assert temporal_client.tls_config(Settings(temporal_tls=True)) is True
+    assert temporal_client.tls_config(Settings(temporal_api_key=SecretStr("key"))) is True
     pki = make_pki(tmp_path)
-    config = worker.tls_config(
+    config = temporal_client.tls_config(
         Settings(
             temporal_tls_ca=pki.ca,
             temporal_tls_cert=pki.client_cert,
@@ -85,7 +87,7 @@ async def test_without_a_client_certificate_the_cluster_refuses(
     async with tls_proxy(pki, upstream) as proxy:
         settings = Settings(temporal_address=f"127.0.0.1:{proxy.port}", temporal_tls_ca=pki.ca)
         with pytest.raises(RuntimeError):
-            await asyncio.wait_for(worker.connect(settings), 60)
+            await asyncio.wait_for(temporal_client.connect(settings), 60)
 
 
 @pytest.mark.asyncio
@@ -111,11 +113,11 @@ async def test_worker_and_api_over_mtls_run_a_definition(
             admin_token=SecretStr("admin-token-for-tls-tests-012345"),
             definitions_dir=tmp_path / "definitions",
         )
-        temporal = await worker.connect(settings)  # the worker's connection
+        temporal = await temporal_client.connect(settings)  # the worker's connection
         store = Store.from_settings(settings)
         await store.migrate()
         await store.put_definition("default", "over-tls", ECHO)
-        app = create_app(settings, store=store)  # connects itself, through worker.connect
+        app = create_app(settings, store=store)  # connects itself, through temporal_client.connect
         async with serve(app) as api_url, contextlib.AsyncExitStack() as running:
             sim.webhooks.configure(f"{api_url}/api/webhooks/ingest/incident-io", SECRET)
             http = await running.enter_async_context(worker.http_client())

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+import temporal_client
 import worker
 from api.app import create_app
 from settings import Settings
@@ -86,7 +87,7 @@ async def _deliver_and_run(env: WorkflowEnvironment, tmp: Path) -> None:
             admin_token=SecretStr("admin-token-for-tracing-tests-01"),
             definitions_dir=tmp / "definitions",
         )
-        temporal = await worker.connect(settings)
+        temporal = await temporal_client.connect(settings)
         store = Store.from_settings(settings)
         await store.migrate()
         await store.put_definition("default", "traced", ECHO)

@@ -106,10 +106,7 @@ async def driven() -> AsyncIterator[list[httpx.Request]]:
         assert public <= called, (
             f"client methods the conformance test does not send: {public - called}"
         )
-        temporal: Any = _NoTemporal()
-        sync = SyncActivities(
-            lambda _: _async(client), temporal, task_queue="unused", incident_io_task_queue="unused"
-        )
+        sync = SyncActivities(lambda _: _async(client), _no_hint)
         from temporalio.testing import ActivityEnvironment
 
         await ActivityEnvironment().run(
@@ -122,9 +119,8 @@ async def _async(value: Any) -> Any:
     return value
 
 
-class _NoTemporal:
-    async def start_workflow(self, *args: Any, **kwargs: Any) -> None:
-        return None
+async def _no_hint(*args: Any) -> None:
+    return None
 
 
 async def _drive(client: IncidentIoClient, state: SimulatorState) -> set[str]:

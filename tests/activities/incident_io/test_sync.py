@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import pytest
 from temporalio.testing import ActivityEnvironment
@@ -18,19 +17,27 @@ from tests.activities.incident_io.conftest import Env
 pytestmark = pytest.mark.asyncio
 
 
+class Recorder:
+    """Stands in for the signal-with-start: records which incidents were hinted, and how."""
+
+    def __init__(self) -> None:
+        self.hinted: list[str] = []
+        self.hints: list[Hint] = []
+
+    async def __call__(
+        self, workspace: str, incident_id: str, hint: Hint, connected_at: str | None
+    ) -> None:
+        self.hinted.append(incident_id)
+        self.hints.append(hint)
+
+
 def sync_for(
-    env: Env, overrides: Mapping[str, str] | None = None, temporal: Any = None
+    env: Env, overrides: Mapping[str, str] | None = None, hints: Recorder | None = None
 ) -> SyncActivities:
     async def lookup(workspace: str) -> WorkspacePreferences:
         return WorkspacePreferences(overrides or {})
 
-    return SyncActivities(
-        env.nodes.client,
-        temporal,
-        task_queue="unused",
-        incident_io_task_queue="unused",
-        preferences=lookup,
-    )
+    return SyncActivities(env.nodes.client, hints or Recorder(), preferences=lookup)
 
 
 async def test_a_snapshot_normalizes_the_incident_and_its_entries(env: Env) -> None:
@@ -70,21 +77,9 @@ async def test_a_missing_incident_is_reported_not_raised(env: Env) -> None:
     assert result.missing.startswith("incident.io answered 404: Incident not found")
 
 
-class Recorder:
-    """Stands in for the Temporal client: records which incident workflows were hinted."""
-
-    def __init__(self) -> None:
-        self.hinted: list[str] = []
-        self.hints: list[Hint] = []
-
-    async def start_workflow(self, *args: Any, **kwargs: Any) -> None:
-        self.hinted.append(kwargs["id"])
-        self.hints.extend(kwargs["start_signal_args"])
-
-
 async def test_the_poll_hints_a_change_once_not_on_every_poll(env: Env) -> None:
     recorder = Recorder()
-    sync = sync_for(env, temporal=recorder)
+    sync = sync_for(env, hints=recorder)
     since = "2020-01-01T00:00:00+00:00"
     first: PollResult = await ActivityEnvironment().run(
         sync.poll, PollInput(workspace="default", cursor=since)
@@ -105,7 +100,7 @@ async def test_the_poll_hints_a_change_once_not_on_every_poll(env: Env) -> None:
     fourth: PollResult = await ActivityEnvironment().run(
         sync.poll, PollInput(workspace="default", cursor=third.cursor, seen=third.seen)
     )
-    assert fourth.hinted == 1 and recorder.hinted[-1].endswith(changed.id)
+    assert fourth.hinted == 1 and recorder.hinted[-1] == changed.id
     # It names the version it saw, so a workflow that has it already fetches nothing.
     assert parse_time(recorder.hints[-1].updated_at) == changed.updated_at
     fifth: PollResult = await ActivityEnvironment().run(
@@ -134,10 +129,7 @@ async def test_a_forbidden_incident_is_reported_not_raised() -> None:
         async def client_for(workspace: str) -> IncidentIoClient:
             return client
 
-        temporal: Any = None
-        sync = SyncActivities(
-            client_for, temporal, task_queue="unused", incident_io_task_queue="unused"
-        )
+        sync = SyncActivities(client_for, Recorder())
         result: SnapshotResult = await ActivityEnvironment().run(
             sync.snapshot, SnapshotInput(workspace="default", incident_id="01PRIVATE")
         )
