@@ -27,6 +27,7 @@ def _at(event: HistoryEvent) -> float:
 
 def _gaps(events: list[HistoryEvent], since: float, out: Waits) -> None:
     began: dict[int, tuple[float, str]] = {}  # scheduled or started event id -> (at, name)
+    signalled: set[str] = set()
     for event in events:
         at, kind = _at(event), event.event_type
         if at < since:
@@ -35,6 +36,9 @@ def _gaps(events: list[HistoryEvent], since: float, out: Waits) -> None:
         if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
             name = event.workflow_execution_signaled_event_attributes.signal_name
             out[f"signal {name}: arrived after the start"].append(at - since)
+            if name not in signalled:
+                signalled.add(name)
+                out[f"signal {name}: the first arrived after the start"].append(at - since)
         elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
             began[event.event_id] = (at, "workflow task")
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:

@@ -222,11 +222,16 @@ signalled only that event, in the workflow task that found it, and is forgotten 
 `unwatch`); the incident.io queue's pollers autoscale (fetch wait p50 0.13 s); a poll's hint
 for a version the snapshot has fetches nothing. 300 at once in one probe: last all-clear 128 s
 before, 56 s after; workflow tasks per wake-up 10.7 -> 5.5 (incident) and 5 -> 2 (run).
-What remains on this shared 2-core machine is CPU, split between the Temporal dev server and
-the worker: one `definitions.candidates` activity per event (three per resolution, with no
-definition listening), and the hints themselves: two deliveries per resolution, which Temporal
-accepts more slowly than the endpoint's 4 s deadline under the storm, so some are refused
-with 503 and arrive again later.
+The webhook endpoint waited at most 4 s for Temporal to accept a hint: under the storm 140
+of 960 attempts were answered 503 (delivered again on Svix's schedule, which unscaled is 5 s,
+then 5 min); it waits 10 s now (Svix gives a delivery ~15 s), and the same run met 0 refused
+attempts, though its last all-clear came no sooner (155 s against 142 s; the machine was
+shared). Each incident gets three hints: the two deliveries of a resolution and the next
+sync poll's (tens of seconds later, skipped as already seen). What remains on this shared
+2-core machine is CPU, split between the Temporal dev server and the worker (workflow tasks
+queue for seconds, some time out on the sticky queue and go to the normal one): one
+`definitions.candidates` activity per event (three per resolution, with no definition
+listening, each a workflow task more), and the hints, each a signal and a workflow task.
 """
 
 
