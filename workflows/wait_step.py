@@ -15,6 +15,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from workflows import calls
+from workflows.host import StepHost
 
 with workflow.unsafe.imports_passed_through():
     from contracts.events import IncidentEvent
@@ -25,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from interpreter.plan import NodeCall, StepPlan
 
 
-async def run(wf: Any, step: StepPlan, call: NodeCall) -> dict[str, Any]:
+async def run(host: StepHost, step: StepPlan, call: NodeCall) -> dict[str, Any]:
     """Waits for the event ``step`` describes; returns ``WaitForOutput`` as a dict."""
     try:
         params = WaitForInput.model_validate(call.inputs)
@@ -39,7 +40,7 @@ async def run(wf: Any, step: StepPlan, call: NodeCall) -> dict[str, Any]:
             f"step '{step.id}' has no incident to wait on: set incidentId", non_retryable=True
         )
     own = incident_id == call.context.incident_id
-    after = wf._input.event_seq if own else 0
+    after = host.event_seq if own else 0
     target = incident_workflow_id(call.context.workspace, incident_id)
     request = WatchRequest(
         workflow_id=workflow.info().workflow_id, step_id=step.id, after_seq=after
@@ -55,7 +56,7 @@ async def run(wf: Any, step: StepPlan, call: NodeCall) -> dict[str, Any]:
     found: list[IncidentEvent] = []
 
     def matched() -> bool:
-        for event in wf._events:
+        for event in host.events:
             if event.seq > after and _matches(event, params, incident_id):
                 found.append(event)
                 return True
