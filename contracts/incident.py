@@ -48,6 +48,27 @@ class CandidatesInput(BaseModel):
     trigger_type: str
 
 
+class LookupInput(BaseModel):
+    """``definitions.lookup``: the definitions one batch of events considers."""
+
+    workspace: str
+    trigger_types: list[str]
+    """The trigger types the batch can fire; plans come only for enabled ones of these."""
+
+
+class LookupResult(BaseModel):
+    """Every definition of the workspace; compiled plans for the enabled ones that match."""
+
+    candidates: list[DefinitionCandidate] = Field(default_factory=list)
+
+    def listens_to(self, trigger_type: str) -> bool:
+        """Whether an enabled, valid definition has this trigger type."""
+        return any(
+            c.enabled and c.problem is None and c.trigger_type == trigger_type
+            for c in self.candidates
+        )
+
+
 MAX_HINT_INCIDENT = 64 * 1024
 """Largest incident (JSON bytes) a hint carries; a larger one is fetched instead."""
 
@@ -57,6 +78,8 @@ class SnapshotInput(BaseModel):
     incident_id: str
     incident: dict[str, Any] | None = None
     """``incident_io.sync.normalize``: the incident a webhook carried, to normalise."""
+    entries: bool = True
+    """``incident_io.sync.snapshot``: also read its updates and timeline items (2 calls)."""
 
 
 class SnapshotResult(BaseModel):

@@ -47,6 +47,7 @@ CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
 """Interpreter runs recorded directly: definition text, file name, trigger fields."""
 
 INCIDENT = "incident-acme-01REPLAYINCIDENT"
+INLINE = "incident-acme-01REPLAYINLINE"
 
 
 class Stored(NamedTuple):
@@ -61,6 +62,7 @@ HISTORIES_STORED: dict[str, Stored] = {
     "incident-lifecycle-1": Stored(IncidentWorkflow, INCIDENT),
     "incident-lifecycle-2": Stored(IncidentWorkflow, INCIDENT),
     "incident-watcher": Stored(InterpreterWorkflow, f"{INCIDENT}-1-created-watch"),
+    "incident-inline": Stored(IncidentWorkflow, INLINE),
     "workspace-sync": Stored(WorkspaceSyncWorkflow, sync_workflow_id("acme")),
 }
 """Every stored history and the workflow it is a run of.
@@ -68,7 +70,9 @@ HISTORIES_STORED: dict[str, Stored] = {
 ``incident-lifecycle-1`` is an incident's first run: created, a definition started whose
 run waits on the incident (``incident-watcher``), an update that starts another, the
 resolution forwarded to the watcher, then continue-as-new; ``-2`` is the run it continued
-as, started with the carried state and idling towards its end.
+as, started with the carried state and idling towards its end. Both are from before the
+``batch-lookup`` and ``inline-runs`` patches; ``incident-inline`` after them: the created
+event's route run and the update's run inline, the waiting run a child, one look-up per batch.
 """
 
 
