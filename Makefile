@@ -17,8 +17,15 @@ $(STAMP): pyproject.toml
 run: venv
 	$(BIN)/rensei up
 
+# Store tests run against real PostgreSQL when RENSEI_TEST_DATABASE_URL names one, or when a
+# server answers on 127.0.0.1:5432 (its `test` database); otherwise they skip and say why.
+PG_PROBE := import socket; socket.create_connection(("127.0.0.1", 5432), 0.5).close()
+PG_LOCAL := postgresql+psycopg://postgres@127.0.0.1:5432/test
+
 test: venv
-	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@if [ -z "$$RENSEI_TEST_DATABASE_URL" ] && $(BIN)/python -c '$(PG_PROBE)' 2>/dev/null; then \
+	  export RENSEI_TEST_DATABASE_URL="$(PG_LOCAL)"; fi; \
+	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5)" >&2; fi; exit $$rc
 
 coverage: venv

@@ -9,11 +9,12 @@ from activities.http_models import HttpRequestInput, HttpRequestOutput
 from activities.incident_io.specs import INCIDENT_IO_NODES
 from activities.linear import CreateIssueInput, CreateIssueResult
 from activities.slack import SlackPostInput, SlackPostOutput
+from activities.slack.activities import SLACK_TS
 from activities.triggers import TRIGGER_MODELS, IncidentUpdatedPayload
 from contracts.agents import AgentDispatchInput, AgentDispatchOutput
 from contracts.errors import NON_RETRYABLE_ERRORS
 from contracts.steps import ApprovalInput, ApprovalOutput, WaitForInput, WaitForOutput
-from interpreter.nodes import Catalogue, NodeSpec, RetryDefaults, TriggerSpec
+from interpreter.nodes import Catalogue, NodeSpec, RetryDefaults, StepReference, TriggerSpec
 
 TRIGGERS = {
     name: TriggerSpec(
@@ -50,6 +51,17 @@ NODES: dict[str, NodeSpec] = {
         description="Posts a message to a Slack channel (once per run, even across retries).",
         timeout=timedelta(seconds=30),
         retry=PROVIDER_RETRY,
+        references=(
+            StepReference(
+                input="threadOf",
+                node="slack.post",
+                output="ts",
+                into="threadTs",
+                literal=SLACK_TS.pattern,
+                hint="the thread's first message must be posted earlier on the same path",
+                unresolved="posted nothing to thread under; posting to the channel",
+            ),
+        ),
     ),
     "linear.issue.create": NodeSpec(
         name="linear.issue.create",

@@ -11,7 +11,19 @@ from interpreter import limits
 from interpreter.errors import DefinitionError, Diagnostic, Position
 from interpreter.loader import LoadedDocument, Path, load_yaml
 from interpreter.nodes import Catalogue, NodeSpec
-from interpreter.plan import AgentPlan, CasePlan, ExpressionPlan, Plan, RetryPlan, StepPlan
+from interpreter.plan import (
+    ActionStep,
+    AgentPlan,
+    CasePlan,
+    CasesStep,
+    ConditionStep,
+    ExpressionPlan,
+    Location,
+    Plan,
+    RetryPlan,
+    StepPlan,
+    site_key,
+)
 from interpreter.schema import StepModel
 from interpreter.validator import Checked, iter_strings, validate
 
@@ -120,29 +132,24 @@ def _lower_step(
                 if case.default is None
             )
             default = branches.get("default")
-            return StepPlan(
+            return CasesStep(
                 id=step.id,
-                type="condition",
-                kind="cases",
                 location=location,
                 condition=condition,
                 cases=cases,
                 default=default,
             )
-        return StepPlan(
+        return ConditionStep(
             id=step.id,
-            type="condition",
-            kind="condition",
             location=location,
             condition=condition,
             branches=branches,
         )
     assert spec is not None
     inputs = step.inputs or {}
-    return StepPlan(
+    return ActionStep(
         id=step.id,
         type=step.type,
-        kind="action",
         node_kind=spec.kind,
         location=location,
         inputs=inputs,
@@ -153,6 +160,7 @@ def _lower_step(
         continue_on_error=step.continueOnError,
         task_queue=spec.task_queue,
         writes_incident=spec.writes_incident,
+        references=tuple(ref.plan() for ref in spec.references if ref.input in inputs),
     )
 
 
@@ -183,15 +191,19 @@ def _retry(step: StepModel, spec: NodeSpec) -> RetryPlan:
     )
 
 
-def _input_locations(doc: LoadedDocument, base: Path, inputs: dict[str, Any]) -> dict[str, str]:
-    locations: dict[str, str] = {}
+def _input_locations(
+    doc: LoadedDocument, base: Path, inputs: dict[str, Any]
+) -> dict[str, Location]:
+    locations: dict[str, Location] = {}
     for path, text in iter_strings(inputs, base):
         if not ex.has_expression(text):
             continue
         pointer = pointer_of(path[len(base) :])
         for segment in ex.parse_template(text).expressions:
             position = doc.value_position(path, text, segment.offset)
-            locations[f"{pointer}@{segment.offset}"] = f"{doc.file}:{position.line}:{position.col}"
+            locations[site_key(pointer, segment.offset)] = Location(
+                file=doc.file, line=position.line, col=position.col
+            )
     return locations
 
 
@@ -207,6 +219,6 @@ def _expression(doc: LoadedDocument, path: Path, text: str) -> ExpressionPlan:
     return ExpressionPlan(source=single.text, location=_location(doc, path))
 
 
-def _location(doc: LoadedDocument, path: Path) -> str:
+def _location(doc: LoadedDocument, path: Path) -> Location:
     position = doc.position(path)
-    return f"{doc.file}:{position.line}:{position.col}"
+    return Location(file=doc.file, line=position.line, col=position.col)

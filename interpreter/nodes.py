@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from interpreter.plan import ReferencePlan
 from interpreter.shapes import ANY, ObjectShape, Shape, shape_of_model
 
 NodeKind = Literal["activity", "approval", "wait", "agent"]
@@ -26,6 +27,32 @@ class RetryDefaults:
 
 
 @dataclass(frozen=True)
+class StepReference:
+    """An input of a node that may name an earlier step of type ``node``.
+
+    At run time the input is replaced by ``into`` = that step's ``output`` (see
+    ``ReferencePlan``): slack.post's ``threadOf: <step id>`` becomes ``threadTs``, the
+    ``ts`` of that earlier post. A value matching ``literal`` (a regular expression) is
+    not a step id and is left to the node. ``hint`` is shown when the named step cannot
+    have run before; ``unresolved`` is logged when it ran without that output.
+    """
+
+    input: str
+    node: str
+    output: str
+    into: str
+    literal: str | None = None
+    hint: str | None = None
+    unresolved: str = "has no such output; leaving the input unset"
+
+    def plan(self) -> ReferencePlan:
+        """What the run needs of this reference."""
+        return ReferencePlan(
+            input=self.input, output=self.output, into=self.into, unresolved=self.unresolved
+        )
+
+
+@dataclass(frozen=True)
 class NodeSpec:
     """What the compiler knows of a node type.
 
@@ -34,7 +61,8 @@ class NodeSpec:
     signals and updates around activities). ``branches`` names the extra branch keys
     the step accepts (for example ``onTimeout``). ``writes_incident`` marks nodes that
     change the incident they are given (its fields, updates or timeline), the writes
-    whose echoes must not start definitions again.
+    whose echoes must not start definitions again. ``references`` are the inputs that
+    may name an earlier step (``StepReference``).
     """
 
     name: str
@@ -47,6 +75,7 @@ class NodeSpec:
     task_queue: str | None = None
     branches: tuple[str, ...] = ()
     writes_incident: bool = False
+    references: tuple[StepReference, ...] = ()
 
     @property
     def output_shape(self) -> Shape:

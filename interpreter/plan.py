@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Collection, Mapping
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from interpreter.schema import DEFAULT_MAX_RUNS_PER_HOUR
 
@@ -23,11 +31,44 @@ class RetryPlan(_Frozen):
     non_retryable_error_types: tuple[str, ...] = ()
 
 
+class Location(_Frozen):
+    """Where something stands in a definition file (1-based line and column).
+
+    Written to JSON as ``"file:line:col"``, the form plans pinned in running workflows
+    already hold, so plans compiled before and after this type read the same way.
+    """
+
+    file: str
+    line: int
+    col: int
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        if not isinstance(data, str):
+            return data
+        parts = data.rsplit(":", 2)
+        if len(parts) != 3:
+            raise ValueError(f"a location is 'file:line:col', got {data!r}")
+        return dict(zip(("file", "line", "col"), parts, strict=True))
+
+    @model_serializer
+    def _to_text(self) -> str:
+        return str(self)
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+    def shifted(self, columns: int) -> Location:
+        """The location ``columns`` characters further along the same line."""
+        return Location(file=self.file, line=self.line, col=self.col + columns)
+
+
 class ExpressionPlan(_Frozen):
     """An expression's source text and where it stands in the definition file."""
 
     source: str
-    location: str
+    location: Location
 
 
 class CasePlan(_Frozen):
@@ -37,33 +78,199 @@ class CasePlan(_Frozen):
     steps: tuple[str, ...]
 
 
-StepKind = Literal["action", "condition", "cases"]
+class ReferencePlan(_Frozen):
+    """An input naming an earlier step, replaced at run time by one of that step's outputs.
 
-
-class StepPlan(_Frozen):
-    """One step, with everything resolved that the workflow needs to run it.
-
-    ``inputs`` is the raw input tree: strings that hold ``{{ }}`` are rendered at run
-    time; ``locations`` maps ``<json pointer>@<offset>`` of every expression in it to
-    its ``file:line:col`` for error messages.
+    ``input`` holds the step id; the run drops it and sets ``into`` (unless the step
+    set it itself) to that step's ``output``, a string. When that step has no such
+    output the run logs "step '<id>': '<that step>' <unresolved>" and goes on without.
     """
 
+    input: str
+    output: str
+    into: str
+    unresolved: str
+
+
+LEGACY_THREAD_OF = ReferencePlan(
+    input="threadOf",
+    output="ts",
+    into="threadTs",
+    unresolved="posted nothing to thread under; posting to the channel",
+)
+"""What plans compiled before ``references`` existed meant by ``threadOf`` on slack.post.
+
+The workflow resolved it for every plan then; a plan pinned by such a run still does.
+"""
+
+StepKind = Literal["action", "condition", "cases"]
+
+_LEGACY_DEFAULTS: dict[str, tuple[Any, ...]] = {
+    "node_kind": ("activity",),
+    "inputs": ({},),
+    "locations": ({},),
+    "condition": (None,),
+    "branches": ({},),
+    "cases": ((), []),
+    "default": (None,),
+    "timeout": (30.0,),
+    "retry": (None,),
+    "continue_on_error": (False,),
+    "task_queue": (None,),
+    "writes_incident": (False,),
+}
+"""The fields every step had before steps were split by kind, with their default values."""
+
+
+def site_key(pointer: str, offset: int) -> str:
+    """The key of ``ActionStep.locations`` for the expression at ``offset`` of ``pointer``."""
+    return f"{pointer}@{offset}"
+
+
+class _Step(_Frozen):
     id: str
     type: str
-    kind: StepKind
+    location: Location
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_legacy_defaults(cls, data: Any) -> Any:
+        """Accepts the single step shape of older plans: other kinds' fields at their defaults.
+
+        A field of another kind holding anything but its default is left in, so
+        ``extra="forbid"`` refuses it rather than silently dropping what it meant.
+        """
+        if not isinstance(data, dict):
+            return data
+        return {
+            key: value
+            for key, value in data.items()
+            if key in cls.model_fields
+            or key not in _LEGACY_DEFAULTS
+            or not any(value == default for default in _LEGACY_DEFAULTS[key])
+        }
+
+
+class ActionStep(_Step):
+    """A node call, with everything resolved that the workflow needs to run it.
+
+    ``inputs`` is the raw input tree: strings that hold ``{{ }}`` are rendered at run
+    time; ``locations`` maps ``site_key(pointer, offset)`` of every expression in it to
+    its location, for error messages.
+    """
+
+    kind: Literal["action"] = "action"
     node_kind: str = "activity"
-    location: str
     inputs: dict[str, Any] = {}
-    locations: dict[str, str] = {}
-    condition: ExpressionPlan | None = None
+    locations: dict[str, Location] = {}
     branches: dict[str, tuple[str, ...]] = {}
-    cases: tuple[CasePlan, ...] = ()
-    default: tuple[str, ...] | None = None
     timeout: float = 30.0
     retry: RetryPlan | None = None
     continue_on_error: bool = False
     task_queue: str | None = None
     writes_incident: bool = False
+    references: tuple[ReferencePlan, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_thread_of(cls, data: Any) -> Any:
+        """A slack.post step of a plan older than ``references`` resolves ``threadOf`` as before."""
+        if (
+            isinstance(data, dict)
+            and "references" not in data
+            and data.get("type") == "slack.post"
+            and LEGACY_THREAD_OF.input in (data.get("inputs") or {})
+        ):
+            return {**data, "references": (LEGACY_THREAD_OF,)}
+        return data
+
+    @model_serializer(mode="wrap")
+    def _without_empty_references(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Left out when empty, so plans that name no step stay readable by older workers.
+        data = handler(self)
+        if not self.references:
+            del data["references"]
+        return data
+
+    def resolve_references(
+        self, inputs: dict[str, Any], outputs: Mapping[str, Any], steps: Collection[str]
+    ) -> tuple[dict[str, Any], list[str]]:
+        """Replaces every input naming an earlier step with that step's output.
+
+        Args:
+            inputs: the rendered inputs of this step.
+            outputs: the output of every step that has run, by step id.
+            steps: every step id of the plan; a value that is none of them is left as
+                it is (for example a Slack ts given to ``threadOf``).
+
+        Returns:
+            The inputs to call the node with, and a warning per named step that had no
+            such output.
+        """
+        warnings: list[str] = []
+        for reference in self.references:
+            target = inputs.get(reference.input)
+            if not isinstance(target, str) or target not in steps:
+                continue
+            parent = outputs.get(target)
+            inputs = {k: v for k, v in inputs.items() if k != reference.input}
+            if isinstance(parent, dict) and isinstance(parent.get(reference.output), str):
+                inputs.setdefault(reference.into, parent[reference.output])
+            else:
+                warnings.append(f"step '{self.id}': '{target}' {reference.unresolved}")
+        return inputs, warnings
+
+    def branch_lists(self) -> list[tuple[str, ...]]:
+        """Every list of steps this step may branch into."""
+        return list(self.branches.values())
+
+    def location_of(self, pointer: str, offset: int) -> Location:
+        """Where character ``offset`` of the input template at ``pointer`` stands.
+
+        Falls back to the step's own location when no expression of that template
+        starts at or before ``offset``.
+        """
+        best: tuple[int, Location] | None = None
+        for key, location in self.locations.items():
+            at, text = key.rsplit("@", 1)
+            start = int(text)
+            if at == pointer and start <= offset and (best is None or start > best[0]):
+                best = (start, location)
+        if best is None:
+            return self.location
+        return best[1].shifted(offset - best[0])
+
+
+class ConditionStep(_Step):
+    """A ``condition`` step: ``onTrue`` / ``onFalse`` on a boolean expression."""
+
+    kind: Literal["condition"] = "condition"
+    type: Literal["condition"] = "condition"
+    condition: ExpressionPlan
+    branches: dict[str, tuple[str, ...]] = {}
+
+    def branch_lists(self) -> list[tuple[str, ...]]:
+        """Every list of steps this step may branch into."""
+        return list(self.branches.values())
+
+
+class CasesStep(_Step):
+    """A ``condition`` step with ``cases``: the first case equal to the value, else ``default``."""
+
+    kind: Literal["cases"] = "cases"
+    type: Literal["condition"] = "condition"
+    condition: ExpressionPlan
+    cases: tuple[CasePlan, ...] = ()
+    default: tuple[str, ...] | None = None
+
+    def branch_lists(self) -> list[tuple[str, ...]]:
+        """Every list of steps this step may branch into."""
+        lists = [case.steps for case in self.cases]
+        return [*lists, self.default] if self.default is not None else lists
+
+
+StepPlan = Annotated[ActionStep | ConditionStep | CasesStep, Field(discriminator="kind")]
+"""One step of a plan, told apart by ``kind``."""
 
 
 class AgentPlan(_Frozen):

@@ -27,7 +27,6 @@ from interpreter.schema import (
 )
 from interpreter.shapes import ANY, NullShape, ObjectShape, ScalarShape, Shape
 
-SLACK_TS = re.compile(r"^\d+\.\d+$")
 CONDITION_OUTPUT = ObjectShape({"value": ANY, "branch": ScalarShape("string")})
 WORKFLOW_SHAPE = ObjectShape(
     {
@@ -175,7 +174,7 @@ def validate(doc: LoadedDocument, catalogue: Catalogue) -> tuple[Checked | None,
     checked = _structure(doc, definition, agent, steps, catalogue, out)
     if checked is not None:
         _check_expressions(checked, catalogue, trigger_shape, out)
-        _check_thread_of(checked, out)
+        _check_references(checked, catalogue, out)
         _check_echo_loop(checked, catalogue, out)
     out.items.sort(key=lambda d: d.position)
     return (checked if not out.errors else None), out.items
@@ -559,25 +558,34 @@ def _check_expressions(
             _check_text(text, path, scope, out)
 
 
-def _check_thread_of(checked: Checked, out: _Collector) -> None:
-    """``threadOf: <step id>`` on slack.post names a slack.post that can have run before."""
+def _check_references(checked: Checked, catalogue: Catalogue, out: _Collector) -> None:
+    """An input naming a step (``threadOf``) names one of its node type that can have run before."""
     for sid, step in checked.steps.items():
-        target = (step.inputs or {}).get("threadOf") if step.type == "slack.post" else None
-        if not isinstance(target, str) or ex.has_expression(target) or SLACK_TS.match(target):
-            continue
-        path = ("steps", checked.step_index[sid], "inputs", "threadOf")
-        parent = checked.steps.get(target)
-        if parent is None:
-            hint = _did_you_mean(target, [s for s in checked.steps if s != sid])
-            out.add(path, f"threadOf '{target}' is not a step", hint=hint)
-        elif parent.type != "slack.post":
-            out.add(path, f"threadOf must name a slack.post step ('{target}' is {parent.type})")
-        elif target not in checked.visible.get(sid, frozenset()):
-            out.add(
-                path,
-                f"threadOf '{target}' names a step that cannot have run before '{sid}'",
-                hint="the thread's first message must be posted earlier on the same path",
-            )
+        spec = catalogue.nodes.get(step.type)
+        for reference in spec.references if spec else ():
+            target = (step.inputs or {}).get(reference.input)
+            if not isinstance(target, str) or ex.has_expression(target):
+                continue
+            if reference.literal is not None and re.match(reference.literal, target):
+                continue
+            path = ("steps", checked.step_index[sid], "inputs", reference.input)
+            parent = checked.steps.get(target)
+            if parent is None:
+                hint = _did_you_mean(target, [s for s in checked.steps if s != sid])
+                out.add(path, f"{reference.input} '{target}' is not a step", hint=hint)
+            elif parent.type != reference.node:
+                out.add(
+                    path,
+                    f"{reference.input} must name a {reference.node} step "
+                    f"('{target}' is {parent.type})",
+                )
+            elif target not in checked.visible.get(sid, frozenset()):
+                out.add(
+                    path,
+                    f"{reference.input} '{target}' names a step that cannot have run "
+                    f"before '{sid}'",
+                    hint=reference.hint,
+                )
 
 
 def _check_echo_loop(checked: Checked, catalogue: Catalogue, out: _Collector) -> None:

@@ -10,9 +10,10 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFail
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.ids import incident_workflow_id
+from contracts.incident import ExplainReport
 from contracts.messages import PendingApproval
 from contracts.runs import RunResult
-from workflows.incident import ExplainReport, IncidentWorkflow
+from workflows.incident import IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow
 
 MAX_RUNS_ASKED = 50

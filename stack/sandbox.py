@@ -25,7 +25,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from contracts.ids import incident_workflow_id
-from contracts.incident import Hint
+from contracts.incident import Hint, IncidentWorkflowInput
 from settings import Settings
 from simulators.agent import AgentConfig, AgentRecord
 from simulators.agent import create_app as agent_app
@@ -40,7 +40,7 @@ from simulators.slack import create_app as slack_app
 from stack import devserver
 from stack.sandbox_seed import seed_from_trigger, seed_sandbox_workspace
 from store import Store
-from workflows.incident import IncidentWorkflow, IncidentWorkflowInput
+from workflows.incident import IncidentWorkflow
 
 
 @dataclass

@@ -182,8 +182,17 @@ class Store:
         return cls(create_engine(database_url(settings)), crypto.load_keyring(settings))
 
     async def migrate(self) -> None:
-        """Brings the schema to the newest migration (safe to call at every start)."""
+        """Brings the schema to the newest migration (safe to call at every start).
+
+        Every API and worker replica migrates as it starts. On PostgreSQL a transaction-scoped
+        advisory lock makes replicas that start together take turns: the first migrates, the
+        others then find the schema at head (without it they fail on duplicate tables).
+        """
         async with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
             await connection.run_sync(_upgrade)
 
     async def close(self) -> None:
@@ -617,6 +626,10 @@ def check_definition(name: str, yaml: str) -> list[Diagnostic]:
     Checked in a child process with a time and memory budget (blocking: run it in a thread).
     """
     return check_bounded(yaml, file=f"{name}.yaml", catalogue=default_catalogue)
+
+
+MIGRATION_LOCK_KEY = int.from_bytes(b"rensei-m", "big") >> 1
+"""The advisory-lock key of migrations: any fixed bigint; this one spells rensei's name."""
 
 
 def _upgrade(connection: Connection) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from temporalio.client import Client, WorkflowFailureError
 
+from contracts.incident import Decision
 from contracts.runs import RunResult
 from tests.waiting import eventually
-from workflows.incident import Decision, IncidentWorkflow
+from workflows.incident import IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow, result_of_failure
 
 

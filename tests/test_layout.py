@@ -30,12 +30,6 @@ ALLOWED = {
     "contracts": {"interpreter", "pydantic"},
     "workflows": {"contracts", "interpreter", "pydantic", "temporalio"},
 }
-# Known exceptions, each with the reason it is still there.
-EXCEPTIONS = {
-    # signal_incident names the workflow and its input type; the input moves to contracts/
-    # once the incident workflow's models settle.
-    ("activities/incident_io/sync.py", "workflows"),
-}
 
 
 def imports_of(path: Path) -> set[str]:
@@ -73,7 +67,6 @@ def test_activities_import_no_workflow_module() -> None:
         str(path.relative_to(ROOT))
         for path in modules("activities")
         if "workflows" in imports_of(path)
-        and (str(path.relative_to(ROOT)), "workflows") not in EXCEPTIONS
     }
     assert not wrong, sorted(wrong)
 
@@ -84,9 +77,3 @@ def test_only_the_stack_bench_and_tests_import_simulators() -> None:
         files += modules(package)
     wrong = {str(path.relative_to(ROOT)) for path in files if "simulators" in imports_of(path)}
     assert not wrong, sorted(wrong)
-
-
-def test_the_exceptions_are_still_needed() -> None:
-    # An exception that no longer occurs is taken off the list, so the rule tightens.
-    for file, name in EXCEPTIONS:
-        assert name in imports_of(ROOT / file), f"{file} no longer imports {name}"

@@ -19,7 +19,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from contracts.agents import AgentDispatchInput, AgentSendInput, AgentTask, AgentTaskRef
     from contracts.messages import AgentUpdate
-    from interpreter.plan import NodeCall, StepPlan
+    from interpreter.plan import ActionStep, NodeCall
 
 
 from workflows import calls
@@ -30,7 +30,7 @@ MAX_POLL_SECONDS = 60.0
 INTERRUPTED = frozenset({"input-required", "auth-required"})
 
 
-async def run(host: StepHost, step: StepPlan, call: NodeCall) -> dict[str, Any]:
+async def run(host: StepHost, step: ActionStep, call: NodeCall) -> dict[str, Any]:
     """Runs the step for the run ``host`` and returns its output."""
     params = _inputs(step, call)
     ctx = call.context
@@ -56,7 +56,7 @@ async def run(host: StepHost, step: StepPlan, call: NodeCall) -> dict[str, Any]:
     return _finished(params, task)
 
 
-def _inputs(step: StepPlan, call: NodeCall) -> AgentDispatchInput:
+def _inputs(step: ActionStep, call: NodeCall) -> AgentDispatchInput:
     try:
         return AgentDispatchInput.model_validate(call.inputs)
     except ValidationError as exc:
@@ -105,7 +105,7 @@ def _finished(params: AgentDispatchInput, task: AgentTask) -> dict[str, Any]:
 
 
 async def _timed_out(
-    step: StepPlan, params: AgentDispatchInput, ref: AgentTaskRef
+    step: ActionStep, params: AgentDispatchInput, ref: AgentTaskRef
 ) -> dict[str, Any]:
     cancelled = f"task {ref.task_id} cancelled"
     problems: list[str] = []

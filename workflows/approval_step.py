@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
         UsergroupMembersResult,
     )
     from contracts.steps import ApprovalInput
-    from interpreter.plan import NodeCall, StepPlan
+    from interpreter.plan import ActionStep, NodeCall
 
 
 from workflows import calls, metrics
@@ -100,7 +100,7 @@ class ApprovalBook:
         return result
 
 
-async def run(host: StepHost, step: StepPlan, call: NodeCall) -> dict[str, Any]:
+async def run(host: StepHost, step: ActionStep, call: NodeCall) -> dict[str, Any]:
     """Runs the step for the run ``host`` and returns its output."""
     book: ApprovalBook = host.approval_book
     params = _inputs(step, call)
@@ -147,7 +147,7 @@ async def run(host: StepHost, step: StepPlan, call: NodeCall) -> dict[str, Any]:
     return _route(step, params, output)
 
 
-def _inputs(step: StepPlan, call: NodeCall) -> ApprovalInput:
+def _inputs(step: ActionStep, call: NodeCall) -> ApprovalInput:
     try:
         return ApprovalInput.model_validate(call.inputs)
     except ValidationError as exc:
@@ -159,7 +159,7 @@ def _inputs(step: StepPlan, call: NodeCall) -> ApprovalInput:
         ) from None
 
 
-async def _approver_ids(step: StepPlan, workspace: str, approvers: list[str]) -> list[str]:
+async def _approver_ids(step: ActionStep, workspace: str, approvers: list[str]) -> list[str]:
     """User ids as written, plus the members of every ``@group``, in order, once each."""
     found: list[str] = []
     for approver in approvers:
@@ -198,7 +198,7 @@ def _output(decision: DecideResult | None, *, at: str) -> dict[str, Any]:
 
 
 async def _announce(
-    host: StepHost, step: StepPlan, call: NodeCall, item: PendingApproval, output: dict[str, Any]
+    host: StepHost, step: ActionStep, call: NodeCall, item: PendingApproval, output: dict[str, Any]
 ) -> None:
     """Updates the Slack message (best-effort: a failure is reported in ``problems``) and
     records the decision on the incident timeline (a failure there fails the step)."""
@@ -227,7 +227,7 @@ async def _announce(
 
 async def _record_on_timeline(
     host: StepHost,
-    step: StepPlan,
+    step: ActionStep,
     call: NodeCall,
     item: PendingApproval,
     output: dict[str, Any],
@@ -289,7 +289,7 @@ def _title(step_id: str, output: dict[str, Any]) -> str:
     return f"Approval '{step_id}' timed out"
 
 
-def _route(step: StepPlan, params: ApprovalInput, output: dict[str, Any]) -> dict[str, Any]:
+def _route(step: ActionStep, params: ApprovalInput, output: dict[str, Any]) -> dict[str, Any]:
     """The output, or the step's failure when the outcome has no branch to take."""
     branch = output["branch"]
     if output["decision"] == "approved" or branch in step.branches:

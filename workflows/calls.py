@@ -11,12 +11,12 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError, RetryState
 
 with workflow.unsafe.imports_passed_through():
-    from interpreter.plan import StepPlan
+    from interpreter.plan import ActionStep
 
 T = TypeVar("T")
 
 
-def retry_policy(step: StepPlan) -> RetryPolicy | None:
+def retry_policy(step: ActionStep) -> RetryPolicy | None:
     """The step's resolved retry policy as Temporal's."""
     retry = step.retry
     if retry is None:
@@ -66,7 +66,7 @@ class ActivityGaveUpError(ActivityError):
 
 
 async def call(
-    step: StepPlan,
+    step: ActionStep,
     name: str,
     arg: Any,
     *,

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import contextlib
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
@@ -23,14 +22,20 @@ from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 with workflow.unsafe.imports_passed_through():
     from contracts.errors import REQUEST_ERRORS
     from contracts.events import IncidentEvent, IncidentSnapshot
-    from contracts.ids import INCIDENT_IO_TASK_QUEUE
+    from contracts.ids import INCIDENT_IO_TASK_QUEUE, INCIDENT_WORKFLOW
     from contracts.incident import (
         CandidatesInput,
+        Decision,
         DefinitionCandidate,
+        ExplainEntry,
+        ExplainReport,
         Hint,
+        IncidentState,
+        IncidentWorkflowInput,
         LookupInput,
         LookupResult,
         OwnWrite,
+        OwnWriteRecord,
         SnapshotInput,
         SnapshotResult,
         WatchRequest,
@@ -53,8 +58,6 @@ MAX_EXPLAIN = 100
 MAX_RECENT = 50
 MAX_WEBHOOK_IDS = 300
 IDLE_AFTER_CLOSE = timedelta(days=30)
-CREATION_WINDOW = timedelta(days=1)
-HISTORY_LIMIT = 2_000
 MAX_FETCH_ATTEMPTS = 5
 """Failed fetches in a row (unreadable: deleted, private) before the retries stop."""
 OWN_WRITE_GRACE = timedelta(seconds=60)
@@ -75,102 +78,7 @@ INLINE_RUNS = "inline-runs"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class Decision(BaseModel):
-    """Why one definition did or did not start for one event.
-
-    ``workflow_id`` is the child run's workflow id; for an ``inline`` run (inside the
-    incident's workflow) the run's id, which the ``run`` query takes, and ``run`` its
-    final result once it has ended.
-    """
-
-    definition: str
-    version: int | None = None
-    outcome: Literal["started", "skipped", "already-started", "failed"]
-    reason: str
-    workflow_id: str | None = None
-    inline: bool = False
-    run: RunResult | None = None
-
-
-class ExplainEntry(BaseModel):
-    """One event and every definition considered for it.
-
-    ``caused_by`` names the run (and step) whose write caused the event, when it was one
-    of rensei's own changes.
-    """
-
-    seq: int
-    kind: str
-    field: str | None = None
-    trigger_type: str
-    at: str
-    caused_by: str | None = None
-    decisions: list[Decision] = Field(default_factory=list)
-
-
-class OwnWriteRecord(BaseModel):
-    """A write a run reported, until its echoes are recognised or it is forgotten."""
-
-    report: OwnWrite
-    at: str
-
-
-class IncidentState(BaseModel):
-    """Everything carried across continue-as-new."""
-
-    snapshot: IncidentSnapshot | None = None
-    next_seq: int = 1
-    seen_entries: list[str] = Field(default_factory=list)
-    seen_webhooks: list[str] = Field(default_factory=list)
-    explain: list[ExplainEntry] = Field(default_factory=list)
-    recent: list[IncidentEvent] = Field(default_factory=list)
-    watchers: list[WatchRequest] = Field(default_factory=list)
-    last_fetch_at: str | None = None
-    last_problem: str | None = None
-    failed_fetches: int = 0
-    own_writes: list[OwnWriteRecord] = Field(default_factory=list)
-    starts: dict[str, list[str]] = Field(
-        default_factory=dict, description="per definition, when it started runs (last hour)"
-    )
-    breaker_noted: list[str] = Field(
-        default_factory=list, description="definitions whose breaker trip is on the timeline"
-    )
-    entries_after: str | None = Field(
-        default=None,
-        description="the first snapshot came from a webhook without updates and timeline "
-        "items: the next fetch takes those from before this time as already seen",
-    )
-
-
-class IncidentWorkflowInput(BaseModel):
-    """Start input; ``announce_creation`` is False for incidents older than the connection."""
-
-    workspace: str
-    incident_id: str
-    announce_creation: bool = True
-    connected_at: str | None = None
-    creation_window: float = CREATION_WINDOW.total_seconds()
-    state: IncidentState | None = None
-    pending: list[Hint] = Field(default_factory=list)
-    history_limit: int = HISTORY_LIMIT
-
-
-class ExplainReport(BaseModel):
-    """``rensei explain``: the incident as last seen and, per event, what was started."""
-
-    workspace: str
-    incident_id: str
-    reference: str | None = None
-    title: str | None = None
-    status: str | None = None
-    severity: str | None = None
-    last_fetch_at: str | None = None
-    last_problem: str | None = None
-    events: list[ExplainEntry]
-    watchers: list[WatchRequest]
-
-
-@workflow.defn(name="IncidentWorkflow")
+@workflow.defn(name=INCIDENT_WORKFLOW)
 class IncidentWorkflow:
     """Turns hints about one incident into lifecycle events and definition runs."""
 

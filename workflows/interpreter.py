@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from contracts.events import IncidentEvent
+    from contracts.ids import INTERPRETER_WORKFLOW
     from contracts.incident import OwnWrite
     from contracts.messages import AgentUpdate, DecideInput, DecideResult, PendingApproval
     from contracts.runs import InterpretInput, RunResult, StepResult, StepStatus
@@ -25,7 +26,7 @@ from workflows.runner import PlanRun, RunIdentity, StepFailedError
 OWN_WRITES_PATCH = "report-own-writes"
 
 
-@workflow.defn(name="InterpreterWorkflow")
+@workflow.defn(name=INTERPRETER_WORKFLOW)
 class InterpreterWorkflow:
     """Runs a Plan as its own workflow: the ``StepHost`` of its steps."""
 

@@ -21,7 +21,15 @@ with workflow.unsafe.imports_passed_through():
     from contracts.runs import InterpretInput, RunResult, StepResult, StepStatus
     from interpreter import expressions as ex
     from interpreter.errors import EvaluationError
-    from interpreter.plan import NodeCall, NodeContext, Plan, StepPlan
+    from interpreter.plan import (
+        ActionStep,
+        CasesStep,
+        ConditionStep,
+        NodeCall,
+        NodeContext,
+        Plan,
+        StepPlan,
+    )
     from workflows import own_writes
 
 from workflows import agent_step, approval_step, calls, metrics, wait_step
@@ -51,7 +59,9 @@ class RunIdentity:
 
 def runs_inline(plan: Plan) -> bool:
     """Whether ``plan`` can run inside the incident's workflow: no step of it waits."""
-    return not any(s.kind == "action" and s.node_kind in WAITING_KINDS for s in plan.steps.values())
+    return not any(
+        isinstance(s, ActionStep) and s.node_kind in WAITING_KINDS for s in plan.steps.values()
+    )
 
 
 class PlanRun:
@@ -103,13 +113,13 @@ class PlanRun:
     async def _step(self, step: StepPlan) -> None:
         result = self.results[step.id]
         result.status = "running"
-        match step.kind:
-            case "condition":
+        match step:
+            case ConditionStep():
                 value = self._condition(step)
                 if not isinstance(value, bool):
                     raise self._fail(
                         step,
-                        f"{step.condition.location if step.condition else step.location}: "
+                        f"{step.condition.location}: "
                         f"condition of step '{step.id}' must be true or false, "
                         f"got {ex.to_text(value)!r}",
                     )
@@ -118,25 +128,28 @@ class PlanRun:
                 targets = step.branches.get(branch, ())
                 self._skip_others(step, targets)
                 await self._sequence(targets)
-            case "cases":
+            case CasesStep():
                 value = self._condition(step)
                 chosen, targets = _pick_case(step, value)
                 self._complete(step, {"value": value, "branch": chosen})
                 self._skip_others(step, targets)
                 await self._sequence(targets)
-            case "action":
+            case ActionStep():
                 await self._action(step)
 
-    def _condition(self, step: StepPlan) -> Any:
-        assert step.condition is not None
+    def _condition(self, step: ConditionStep | CasesStep) -> Any:
         source = step.condition.source
         try:
             return ex.evaluate(ex.parse_expression(source), self._context(), source)
         except EvaluationError as exc:
             raise self._fail(step, f"{step.condition.location}: step '{step.id}': {exc}") from None
 
-    async def _action(self, step: StepPlan) -> None:
-        inputs = _thread_of(step, self._render_inputs(step), self.outputs, self.plan.steps)
+    async def _action(self, step: ActionStep) -> None:
+        inputs, unresolved = step.resolve_references(
+            self._render_inputs(step), self.outputs, self.plan.steps
+        )
+        for warning in unresolved:
+            workflow.logger.warning(warning)
         who = self.identity
         call = NodeCall(
             context=NodeContext(
@@ -179,7 +192,7 @@ class PlanRun:
         for targets in taken:
             await self._sequence(targets)
 
-    def _failed_action(self, step: StepPlan, exc: ActivityError | ApplicationError) -> None:
+    def _failed_action(self, step: ActionStep, exc: ActivityError | ApplicationError) -> None:
         """Stops the run, or with ``continueOnError`` records the failure as the output."""
         message = f"step '{step.id}' ({step.type}) failed: {calls.failure_cause(exc)}"
         kind = metrics.error_kind(exc)
@@ -193,7 +206,7 @@ class PlanRun:
         result.output = self.outputs[step.id]
         self._skip_others(step, ())
 
-    def _reports_own_writes(self, step: StepPlan, inputs: dict[str, Any]) -> bool:
+    def _reports_own_writes(self, step: ActionStep, inputs: dict[str, Any]) -> bool:
         """Whether this step writes to the run's incident, whose workflow must hear of it."""
         target = inputs.get("incidentId")
         return (
@@ -202,7 +215,7 @@ class PlanRun:
             and self.host.reports_own_writes_to(target)
         )
 
-    async def _dispatch(self, step: StepPlan, call: NodeCall) -> Any:
+    async def _dispatch(self, step: ActionStep, call: NodeCall) -> Any:
         match step.node_kind:
             case "activity":
                 summary = f"{self.identity.summary_prefix}{step.id}"
@@ -217,7 +230,7 @@ class PlanRun:
             f"node kind '{step.node_kind}' is not supported by this worker", non_retryable=True
         )
 
-    def _render_inputs(self, step: StepPlan) -> dict[str, Any]:
+    def _render_inputs(self, step: ActionStep) -> dict[str, Any]:
         ctx = self._context()
 
         def render(value: Any, pointer: str) -> Any:
@@ -225,7 +238,7 @@ class PlanRun:
                 try:
                     return ex.render(ex.parse_template(value), ctx)
                 except EvaluationError as exc:
-                    location = _location_for(step, pointer, exc.offset)
+                    location = step.location_of(pointer, exc.offset)
                     raise self._fail(step, f"{location}: step '{step.id}': {exc}") from None
             if isinstance(value, dict):
                 return {k: render(v, f"{pointer}/{_escape(k)}") for k, v in value.items()}
@@ -261,13 +274,13 @@ class PlanRun:
     def _skip_others(self, step: StepPlan, taken: tuple[str, ...]) -> None:
         """Marks every step of the branches ``step`` did not take (and theirs) ``skipped``."""
         keep = set(taken)
-        todo = [sid for ids in _branch_lists(step) for sid in ids if sid not in keep]
+        todo = [sid for ids in step.branch_lists() for sid in ids if sid not in keep]
         while todo:
             result = self.results.get(todo.pop())
             if result is None or result.status != "pending":
                 continue
             result.status = "skipped"
-            todo.extend(sid for ids in _branch_lists(self.plan.steps[result.id]) for sid in ids)
+            todo.extend(sid for ids in self.plan.steps[result.id].branch_lists() for sid in ids)
 
     def _complete(self, step: StepPlan, output: Any) -> None:
         self.outputs[step.id] = output
@@ -282,7 +295,7 @@ class PlanRun:
         return StepFailedError(message)
 
 
-def _pick_case(step: StepPlan, value: Any) -> tuple[str | None, tuple[str, ...]]:
+def _pick_case(step: CasesStep, value: Any) -> tuple[str | None, tuple[str, ...]]:
     for index, case in enumerate(step.cases):
         if ex.values_equal(value, case.value):
             return f"cases.{index}", case.steps
@@ -291,13 +304,7 @@ def _pick_case(step: StepPlan, value: Any) -> tuple[str | None, tuple[str, ...]]
     return None, ()
 
 
-def _branch_lists(step: StepPlan) -> list[tuple[str, ...]]:
-    """Every list of steps ``step`` may branch into."""
-    lists = [*step.branches.values(), *(case.steps for case in step.cases)]
-    return [*lists, step.default] if step.default is not None else lists
-
-
-def _taken_branches(step: StepPlan, output: Any) -> list[tuple[str, ...]]:
+def _taken_branches(step: ActionStep, output: Any) -> list[tuple[str, ...]]:
     """Action nodes with branches (approvals, waits) report the branch they took."""
     if not step.branches or not isinstance(output, dict):
         return []
@@ -305,40 +312,5 @@ def _taken_branches(step: StepPlan, output: Any) -> list[tuple[str, ...]]:
     return [step.branches[branch]] if isinstance(branch, str) and branch in step.branches else []
 
 
-def _thread_of(
-    step: StepPlan, inputs: dict[str, Any], outputs: dict[str, Any], steps: dict[str, StepPlan]
-) -> dict[str, Any]:
-    """``threadOf: <step id>`` on slack.post becomes ``threadTs`` = that step's ``ts``."""
-    target = inputs.get("threadOf")
-    if step.type != "slack.post" or not isinstance(target, str) or target not in steps:
-        return inputs
-    parent = outputs.get(target)
-    resolved = {k: v for k, v in inputs.items() if k != "threadOf"}
-    if isinstance(parent, dict) and isinstance(parent.get("ts"), str):
-        resolved.setdefault("threadTs", parent["ts"])
-    else:
-        workflow.logger.warning(
-            "step '%s': '%s' posted nothing to thread under; posting to the channel",
-            step.id,
-            target,
-        )
-    return resolved
-
-
 def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
-
-
-def _location_for(step: StepPlan, pointer: str, offset: int) -> str:
-    """``file:line:col`` of character ``offset`` of the template at ``pointer``."""
-    starts = sorted(
-        (int(key.rsplit("@", 1)[1]), location)
-        for key, location in step.locations.items()
-        if key.rsplit("@", 1)[0] == pointer
-    )
-    best = [(start, loc) for start, loc in starts if start <= offset]
-    if not best:
-        return step.location
-    start, location = best[-1]
-    file, line, col = location.rsplit(":", 2)
-    return f"{file}:{line}:{int(col) + offset - start}"

@@ -17,7 +17,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from contracts.errors import REQUEST_ERRORS
-    from contracts.ids import INCIDENT_IO_TASK_QUEUE
+    from contracts.ids import INCIDENT_IO_TASK_QUEUE, SYNC_WORKFLOW
     from contracts.incident import PollInput, PollResult
 
 POLLS_PER_RUN = 200
@@ -48,7 +48,7 @@ class SyncStatus(BaseModel):
     interval: float
 
 
-@workflow.defn(name="WorkspaceSyncWorkflow")
+@workflow.defn(name=SYNC_WORKFLOW)
 class WorkspaceSyncWorkflow:
     """Polls incident.io for one workspace until cancelled (disconnect)."""
 

@@ -23,10 +23,10 @@ with workflow.unsafe.imports_passed_through():
     from contracts.incident import WatchRequest
     from contracts.steps import WaitForInput, WaitForOutput
     from interpreter import expressions as ex
-    from interpreter.plan import NodeCall, StepPlan
+    from interpreter.plan import ActionStep, NodeCall
 
 
-async def run(host: StepHost, step: StepPlan, call: NodeCall) -> dict[str, Any]:
+async def run(host: StepHost, step: ActionStep, call: NodeCall) -> dict[str, Any]:
     """Waits for the event ``step`` describes; returns ``WaitForOutput`` as a dict."""
     try:
         params = WaitForInput.model_validate(call.inputs)

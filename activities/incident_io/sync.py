@@ -22,8 +22,15 @@ from activities.incident_io.models import Incident, Severity
 from activities.incident_io.normalize import incident_fields
 from activities.incident_io.preferences import Preferences, no_preferences
 from contracts.events import IncidentSnapshot, TimelineEntry, tracked_values
-from contracts.ids import incident_workflow_id
-from contracts.incident import Hint, PollInput, PollResult, SnapshotInput, SnapshotResult
+from contracts.ids import INCIDENT_WORKFLOW, incident_workflow_id
+from contracts.incident import (
+    Hint,
+    IncidentWorkflowInput,
+    PollInput,
+    PollResult,
+    SnapshotInput,
+    SnapshotResult,
+)
 from contracts.triggers import parse_time
 
 MAX_ENTRIES = 50
@@ -226,10 +233,8 @@ async def signal_incident(
     rpc_timeout: timedelta | None = None,
 ) -> None:
     """Delivers ``hint`` to the incident's workflow, starting it if needed (atomically)."""
-    from workflows.incident import IncidentWorkflow, IncidentWorkflowInput
-
     await temporal.start_workflow(
-        IncidentWorkflow.run,
+        INCIDENT_WORKFLOW,
         IncidentWorkflowInput(
             workspace=workspace, incident_id=incident_id, connected_at=connected_at
         ),

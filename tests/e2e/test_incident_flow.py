@@ -20,6 +20,7 @@ import worker
 from api.app import create_app
 from api.sync_control import start_sync, stop_sync
 from contracts.ids import incident_workflow_id
+from contracts.incident import Decision, ExplainReport
 from settings import Settings
 from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState
 from simulators.incident_io import create_app as simulator_app
@@ -29,7 +30,7 @@ from store import Store
 from tests.api.test_webhooks import SECRET
 from tests.runs import run_result
 from tests.waiting import eventually
-from workflows.incident import Decision, ExplainReport, IncidentWorkflow
+from workflows.incident import IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow, RunResult
 
 pytestmark = pytest.mark.asyncio

@@ -13,11 +13,11 @@ from temporalio.worker import Worker
 
 from activities.debug import echo
 from contracts.ids import INCIDENT_IO_TASK_QUEUE
-from contracts.incident import Hint
+from contracts.incident import Hint, IncidentWorkflowInput
 from tests.e2e.test_temporal_outage import DevServer
 from tests.waiting import eventually
 from tests.workflows import test_incident as fakes
-from workflows.incident import IncidentWorkflow, IncidentWorkflowInput
+from workflows.incident import IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow, RunResult
 
 pytestmark = pytest.mark.asyncio

@@ -23,7 +23,7 @@ import worker
 from activities.incident_io.sync import signal_incident
 from api.app import create_app
 from contracts.ids import incident_workflow_id
-from contracts.incident import Hint
+from contracts.incident import ExplainReport, Hint
 from settings import Settings
 from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState
 from simulators.incident_io import create_app as simulator_app
@@ -32,7 +32,7 @@ from simulators.server import serve
 from store import Store
 from tests.api.test_webhooks import SECRET
 from tests.waiting import eventually
-from workflows.incident import ExplainReport, IncidentWorkflow
+from workflows.incident import IncidentWorkflow
 
 pytestmark = pytest.mark.asyncio
 

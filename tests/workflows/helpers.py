@@ -20,6 +20,8 @@ class PostInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
     channel: str
     message: str
+    threadOf: str | None = None
+    threadTs: str | None = None
 
 
 class PostOutput(BaseModel):
@@ -56,7 +58,12 @@ FAKE_ACTIVITIES = [fake_post, flaky]
 CATALOGUE: Catalogue = default_catalogue().merged(
     Catalogue(
         nodes={
-            "slack.post": NodeSpec("slack.post", PostInput, PostOutput),
+            "slack.post": NodeSpec(
+                "slack.post",
+                PostInput,
+                PostOutput,
+                references=default_catalogue().nodes["slack.post"].references,
+            ),
             "test.flaky": NodeSpec(
                 "test.flaky",
                 FlakyInput,

@@ -1,7 +1,9 @@
 """Records the histories that test_replay.py replays: run after a deliberate, patched change.
 
-``python -m tests.workflows.record_histories [interpreter] [incident] [inline] [sync]`` records the
-named groups (all of them without arguments). The fakes return made-up data only, so the
+``python -m tests.workflows.record_histories [interpreter] [incident] [inline] [sync] [<case>]``
+records the named groups (all of them without arguments), or one interpreter case of
+``CASES`` by name: record a new case alone so the histories of older shapes stay as they were
+recorded. The fakes return made-up data only, so the
 stored JSON holds no credentials.
 """
 
@@ -22,11 +24,11 @@ from temporalio.worker import Worker
 
 from activities.debug import echo
 from contracts.ids import INCIDENT_IO_TASK_QUEUE, sync_workflow_id
-from contracts.incident import Hint, PollInput, PollResult
+from contracts.incident import Hint, IncidentWorkflowInput, PollInput, PollResult
 from interpreter.compiler import compile_text
 from stack import devserver
 from tests.waiting import eventually
-from workflows.incident import IncidentWorkflow, IncidentWorkflowInput
+from workflows.incident import IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow, InterpretInput
 from workflows.sync import SyncInput, WorkspaceSyncWorkflow
 
@@ -50,7 +52,7 @@ async def _store(client: Client, name: str, workflow_id: str, run_id: str | None
     path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
 
 
-async def record_interpreter() -> None:
+async def record_interpreter(names: list[str] | None = None) -> None:
     async with await devserver.start_time_skipping(data_converter=pydantic_data_converter) as env:
         queue = f"record-{uuid.uuid4().hex[:6]}"
         async with Worker(
@@ -59,7 +61,8 @@ async def record_interpreter() -> None:
             workflows=[InterpreterWorkflow],
             activities=[echo, *FAKE_ACTIVITIES],
         ):
-            for name, (text, file, extra) in CASES.items():
+            for name in names or list(CASES):
+                text, file, extra = CASES[name]
                 plan = compile_text(text, file=file, catalogue=CATALOGUE)
                 handle = await env.client.start_workflow(
                     InterpreterWorkflow.run,
@@ -270,7 +273,10 @@ GROUPS = {
 async def record(names: list[str]) -> None:
     HISTORIES.mkdir(parents=True, exist_ok=True)
     for name in names or list(GROUPS):
-        await GROUPS[name]()
+        if name in CASES:
+            await record_interpreter([name])
+        else:
+            await GROUPS[name]()
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from contracts.incident import (
     CandidatesInput,
     DefinitionCandidate,
     Hint,
+    IncidentWorkflowInput,
     LookupInput,
     LookupResult,
     SnapshotInput,
@@ -32,7 +33,7 @@ from contracts.incident import (
 from interpreter.compiler import compile_text
 from tests.runs import run_result
 from tests.waiting import eventually
-from workflows.incident import IncidentWorkflow, IncidentWorkflowInput
+from workflows.incident import IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow, InterpretInput, RunResult
 
 from .helpers import CATALOGUE

@@ -16,11 +16,11 @@ from temporalio.worker import Worker
 from activities.debug import echo
 from contracts.events import TimelineEntry
 from contracts.ids import INCIDENT_IO_TASK_QUEUE
-from contracts.incident import Hint, OwnWrite
+from contracts.incident import ExplainReport, Hint, OwnWrite
 from interpreter.plan import NodeCall
 from stack.explain import render
 from tests.e2e.test_incident_flow import eventually
-from workflows.incident import OWN_WRITE_GRACE, ExplainReport, IncidentWorkflow
+from workflows.incident import OWN_WRITE_GRACE, IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow
 
 from .test_incident import (

@@ -39,12 +39,58 @@ steps:
     inputs: {key: replay-fatal, fatal: true}
 """
 
+TYPED = """name: typed-plan
+trigger:
+  type: trigger.incident_io.incident.created
+steps:
+  - id: gate
+    type: condition
+    condition: "{{ $trigger.incident_io.severity != 'SEV-4' }}"
+    onTrue: [triage]
+    onFalse: [quiet]
+  - id: triage
+    type: condition
+    condition: "{{ $trigger.incident_io.severity }}"
+    cases:
+      - value: SEV-1
+        steps: [page]
+      - default: [note]
+  - id: page
+    type: debug.echo
+    inputs: {message: "page {{ $trigger.incident_io.title }}"}
+  - id: note
+    type: debug.echo
+    inputs: {message: "note {{ $trigger.incident_io.title }} at {{ $steps.triage.value }}"}
+  - id: quiet
+    type: debug.echo
+    inputs: {message: quiet}
+"""
+
+THREAD_OF = """name: thread-of
+trigger:
+  type: trigger.incident_io.incident.created
+steps:
+  - id: top
+    type: slack.post
+    inputs: {channel: "#incidents", message: "{{ $trigger.incident_io.title }}"}
+  - id: reply
+    type: slack.post
+    inputs: {channel: "#incidents", message: "triaging", threadOf: top}
+"""
+
 CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "route-sev1": (EXAMPLE.read_text(), EXAMPLE.name, {"severity": "SEV-1"}),
     "route-sev3": (EXAMPLE.read_text(), EXAMPLE.name, {"severity": "SEV-3"}),
     "failing": (FAILING, "failing.yaml", {"severity": "SEV-2"}),
+    "typed-plan": (TYPED, "typed-plan.yaml", {"severity": "SEV-2"}),
+    "thread-of": (THREAD_OF, "thread-of.yaml", {"severity": "SEV-2"}),
 }
-"""Interpreter runs recorded directly: definition text, file name, trigger fields."""
+"""Interpreter runs recorded directly: definition text, file name, trigger fields.
+
+``route-*`` and ``failing`` pin plans of the single step shape (every field on every step);
+``typed-plan`` was recorded after steps were split by kind, each with only its own fields;
+``thread-of`` after the catalogue declared ``threadOf`` (its reply step carries ``references``).
+"""
 
 INCIDENT = "incident-acme-01REPLAYINCIDENT"
 INLINE = "incident-acme-01REPLAYINLINE"
