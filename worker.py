@@ -313,6 +313,7 @@ def build_workers(
             task_queue=settings.incident_io_task_queue,
             activities=[*nodes.all(), *sync.all()],
             max_task_queue_activities_per_second=settings.incident_io_activities_per_second,
+            activity_task_poller_behavior=PollerBehaviorAutoscaling(),
         ),
     ]
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from contracts.events import IncidentEvent, IncidentSnapshot
 from contracts.runs import RunResult
+from interpreter.expressions import values_equal
 from interpreter.plan import Plan
 
 
@@ -24,14 +25,35 @@ class Hint(BaseModel):
     carried (checked by the webhook route, at most ``MAX_HINT_INCIDENT`` bytes of JSON); the
     incident workflow takes its fields instead of fetching them when it is not older than
     its snapshot."""
+    updated_at: str | None = None
+    """The incident's ``updated_at`` a sync poll saw: a workflow whose snapshot is not older
+    fetches nothing for it (a webhook brought that version already)."""
 
 
 class WatchRequest(BaseModel):
-    """A run waits on this incident: forward it every event after ``after_seq``."""
+    """A run waits on this incident: forward it the events after ``after_seq`` it waits for.
+
+    With ``event`` set (``incident_io.incident.wait_for`` sends its inputs), the incident's
+    workflow forwards only the events that match ``event``, ``field`` and ``value``, and
+    forgets the watcher once it forwarded the first match: the run stops waiting there, so
+    it needs neither the other events nor an ``unwatch``. Without ``event`` (a request sent
+    before runs named what they wait for), every event is forwarded until ``unwatch``.
+    """
 
     workflow_id: str
     step_id: str
     after_seq: int = 0
+    event: Literal["resolved", "updated", "created"] | None = None
+    field: str | None = None
+    value: Any = None
+
+    def wants(self, event: IncidentEvent) -> bool:
+        """Whether ``event`` is one this watcher waits for (every event without ``event``)."""
+        if self.event is None:
+            return True
+        if event.kind != self.event or (self.field is not None and event.field != self.field):
+            return False
+        return self.value is None or values_equal(event.payload.get("new_value"), self.value)
 
 
 class DefinitionCandidate(BaseModel):

@@ -11,6 +11,7 @@ its history bounded by continuing as new with its state.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -75,6 +76,11 @@ BATCH_LOOKUP = "batch-lookup"
 incident's updates and timeline items only when a definition or a waiting run reads them."""
 INLINE_RUNS = "inline-runs"
 """Patch: a plan with no waiting step runs inside this workflow instead of as a child."""
+SYNC_SEEN = "sync-seen"
+"""Patch: a sync poll's hint for a version the snapshot already has fetches nothing."""
+WATCH_BATCH = "watch-batch"
+"""Patch: a batch's events are forwarded to the watchers in the workflow task that found
+them, before anything else is done for them, rather than one event at a time."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -88,6 +94,7 @@ class IncidentWorkflow:
         self._pending: list[Hint] = []
         self._watch_requests: list[WatchRequest] = []
         self._inline = InlineRuns(self.own_write)
+        self._deliveries: set[asyncio.Task[None]] = set()
 
     @workflow.signal
     def hint(self, hint: Hint) -> None:
@@ -180,7 +187,9 @@ class IncidentWorkflow:
                 await self._process(self._take_pending())
             if self._should_continue_as_new():
                 await self._inline.settle()
-                await workflow.wait_condition(workflow.all_handlers_finished)
+                await workflow.wait_condition(
+                    lambda: workflow.all_handlers_finished() and not self._deliveries
+                )
                 workflow.continue_as_new(
                     IncidentWorkflowInput(
                         workspace=params.workspace,
@@ -234,6 +243,8 @@ class IncidentWorkflow:
         )
         if not fresh:
             return  # only redeliveries: nothing new to look at
+        if self._seen_already(fresh) and workflow.patched(SYNC_SEEN):
+            return  # a poll saw the version a webhook brought: a fetch would find nothing
         if workflow.patched(BATCH_LOOKUP):
             await self._process_batch(fresh)
             return
@@ -309,6 +320,7 @@ class IncidentWorkflow:
         self._state.seen_entries = sorted(trim_seen(seen_entries, [e.id for e in result.entries]))
         self._state.next_seq += len(events)
         self._upsert_search_attributes(result)
+        forwarded = self._forward_batch(events)
         if events and self._writes_in_flight():
             # A run's write may have caused these events; let it say what it wrote first.
             with contextlib.suppress(TimeoutError):  # a silent run holds nothing for long
@@ -317,7 +329,22 @@ class IncidentWorkflow:
                 )
         causes = self._attribute(events)
         for event in events:
-            await self._fire(event, causes.get(event.seq), looked)
+            await self._fire(event, causes.get(event.seq), looked, forwarded=forwarded)
+
+    def _seen_already(self, hints: list[Hint]) -> bool:
+        """Whether every hint is a sync poll's for a version no newer than the snapshot."""
+        have = (
+            parse_time(self._state.snapshot.fields.get("updated_at"))
+            if self._state.snapshot
+            else None
+        )
+        if have is None:
+            return False
+        for hint in hints:
+            seen = parse_time(hint.updated_at) if hint.source == "sync" else None
+            if seen is None or seen > have:
+                return False
+        return True
 
     def _writes_in_flight(self) -> bool:
         horizon = (workflow.now() - OWN_WRITE_GRACE).isoformat()
@@ -457,9 +484,12 @@ class IncidentWorkflow:
         event: IncidentEvent,
         caused_by: str | None = None,
         looked: LookupResult | str | None = None,
+        *,
+        forwarded: bool = False,
     ) -> None:
         self._state.recent = ([*self._state.recent, event])[-MAX_RECENT:]
-        await self._forward(event, self._state.watchers)
+        if not forwarded:
+            await self._forward(event, self._state.watchers)
         entry = ExplainEntry(
             seq=event.seq,
             kind=event.kind,
@@ -734,16 +764,60 @@ class IncidentWorkflow:
             ]
             self._state.watchers.append(request)
             missed = [e for e in self._state.recent if e.seq > request.after_seq]
+            if missed and workflow.patched(WATCH_BATCH):
+                self._deliver(request, missed)
+                continue
             for event in missed:
                 await self._forward(event, [request])
 
+    def _forward_batch(self, events: list[IncidentEvent]) -> bool:
+        """Starts forwarding ``events`` to every watcher, all in this workflow task.
+
+        False on a history recorded before the ``watch-batch`` patch: ``_fire`` then
+        forwards each event and waits for its signals before it looks for definitions.
+        """
+        if not events or not self._state.watchers or not workflow.patched(WATCH_BATCH):
+            return False
+        for watcher in list(self._state.watchers):
+            self._deliver(watcher, events)
+        return True
+
+    def _deliver(self, watcher: WatchRequest, events: list[IncidentEvent]) -> None:
+        """Signals the events ``watcher`` wants, in order, without waiting for the signals."""
+        wanted = [e for e in events if watcher.wants(e)]
+        if not wanted:
+            return
+        if watcher.event is not None:
+            wanted = wanted[:1]
+            self.unwatch(watcher)  # it stops waiting at its first match
+        task = asyncio.create_task(self._signal(watcher, wanted))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def _signal(self, watcher: WatchRequest, events: list[IncidentEvent]) -> None:
+        handle = workflow.get_external_workflow_handle(watcher.workflow_id)
+        for event in events:
+            try:
+                await handle.signal("incident_event", event)
+            except Exception as exc:  # the run has ended: stop forwarding to it
+                workflow.logger.info("dropping watcher %s: %s", watcher.workflow_id, exc)
+                self.unwatch(watcher)
+                return
+
     async def _forward(self, event: IncidentEvent, watchers: list[WatchRequest]) -> None:
+        """One event to ``watchers``, one signal after the other (histories before the
+        ``watch-batch`` patch); a watcher that named its event is forgotten after its match."""
         for watcher in list(watchers):
+            if not watcher.wants(event):
+                continue
             handle = workflow.get_external_workflow_handle(watcher.workflow_id)
             try:
                 await handle.signal("incident_event", event)
             except Exception as exc:  # the run has ended: stop forwarding to it
                 workflow.logger.info("dropping watcher %s: %s", watcher.workflow_id, exc)
+                self.unwatch(watcher)
+                continue
+            if watcher.event is not None:
                 self.unwatch(watcher)
 
     def _upsert_search_attributes(self, snapshot: IncidentSnapshot) -> None:

@@ -1,8 +1,10 @@
 """``incident_io.incident.wait_for``: wait durably for an incident event forwarded to this run.
 
-The run asks the incident's workflow to forward every event after the one that started it
-(so an event that happened while the run was busy is not missed), then waits on a workflow
-condition with a durable timer: worker and server restarts change nothing.
+The run asks the incident's workflow to forward the events after the one that started it
+(so an event that happened while the run was busy is not missed) that match what it waits
+for, then waits on a workflow condition with a durable timer: worker and server restarts
+change nothing. The incident's workflow forgets the run once it forwarded the match, so the
+run signals ``unwatch`` only when it stops waiting without one (its timeout).
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from temporalio.exceptions import ApplicationError
 from workflows import calls
 from workflows.host import StepHost
 
+WATCH_ONCE = "watch-once"
+"""Patch: the watch request names the event waited for, and a match needs no unwatch."""
+
 with workflow.unsafe.imports_passed_through():
     from contracts.events import IncidentEvent
     from contracts.ids import incident_workflow_id
     from contracts.incident import WatchRequest
     from contracts.steps import WaitForInput, WaitForOutput
-    from interpreter import expressions as ex
     from interpreter.plan import ActionStep, NodeCall
 
 
@@ -42,9 +46,19 @@ async def run(host: StepHost, step: ActionStep, call: NodeCall) -> dict[str, Any
     own = incident_id == call.context.incident_id
     after = host.event_seq if own else 0
     target = incident_workflow_id(call.context.workspace, incident_id)
-    request = WatchRequest(
-        workflow_id=workflow.info().workflow_id, step_id=step.id, after_seq=after
+    wanted = WatchRequest(
+        workflow_id=workflow.info().workflow_id,
+        step_id=step.id,
+        after_seq=after,
+        event=params.event,
+        field=params.field,
+        value=params.value,
     )
+    # Runs that watched before this patch asked for every event and signalled unwatch after
+    # their match; replaying them must send the same commands.
+    named = workflow.patched(WATCH_ONCE)
+    legacy = {"event": None, "field": None, "value": None}
+    request = wanted if named else wanted.model_copy(update=legacy)
     handle = workflow.get_external_workflow_handle(target)
     try:
         await handle.signal("watch", request)
@@ -57,7 +71,7 @@ async def run(host: StepHost, step: ActionStep, call: NodeCall) -> dict[str, Any
 
     def matched() -> bool:
         for event in host.events:
-            if event.seq > after and _matches(event, params, incident_id):
+            if event.seq > after and _matches(event, wanted, incident_id):
                 found.append(event)
                 return True
         return False
@@ -66,10 +80,11 @@ async def run(host: StepHost, step: ActionStep, call: NodeCall) -> dict[str, Any
         await workflow.wait_condition(matched, timeout=timedelta(seconds=params.timeout))
     except TimeoutError:
         found.clear()
-    try:
-        await handle.signal("unwatch", request)
-    except Exception as exc:  # the incident's workflow ended meanwhile: nothing to undo
-        workflow.logger.info("unwatch of %s failed: %s", target, exc)
+    if not (found and named):  # after a match, the incident's workflow forgot the run itself
+        try:
+            await handle.signal("unwatch", request)
+        except Exception as exc:  # the incident's workflow ended meanwhile: nothing to undo
+            workflow.logger.info("unwatch of %s failed: %s", target, exc)
     if found:
         event = found[0]
         return WaitForOutput(
@@ -89,9 +104,5 @@ async def run(host: StepHost, step: ActionStep, call: NodeCall) -> dict[str, Any
     )
 
 
-def _matches(event: IncidentEvent, params: WaitForInput, incident_id: str) -> bool:
-    if event.payload.get("incident_id") != incident_id or event.kind != params.event:
-        return False
-    if params.field is not None and event.field != params.field:
-        return False
-    return params.value is None or ex.values_equal(event.payload.get("new_value"), params.value)
+def _matches(event: IncidentEvent, request: WatchRequest, incident_id: str) -> bool:
+    return event.payload.get("incident_id") == incident_id and request.wants(event)

@@ -195,7 +195,8 @@ class SyncActivities:
         recent = [i for i in incidents if _after(i.updated_at, since)]
         changed = [i for i in recent if _version(i) not in already]
         for incident in changed:
-            await self.hint(params.workspace, incident.id, Hint(source="sync"), params.connected_at)
+            hint = Hint(source="sync", updated_at=incident.updated_at)
+            await self.hint(params.workspace, incident.id, hint, params.connected_at)
             activity.heartbeat(incident.id)
         times = [t for i in recent if (t := parse_time(i.updated_at)) is not None]
         edge = max(since, max(times) - OVERLAP) if times else since

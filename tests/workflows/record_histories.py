@@ -78,6 +78,11 @@ async def record_interpreter(names: list[str] | None = None) -> None:
 async def record_incident() -> None:
     """Created (starts a watching run), updated, continue-as-new, resolved.
 
+    Stored as ``incident-batched-*`` and ``incident-watcher-once`` (the shape of the
+    ``watch-batch``, ``watch-once`` and ``sync-seen`` patches, with a poll's hint for a
+    version already seen); ``incident-lifecycle-*`` and ``incident-watcher`` are the story
+    recorded before those patches, and stay.
+
     The dev server, not the time-skipping one: continue-as-new needs the history length.
     """
     incident.DEFINITIONS.clear()
@@ -117,6 +122,13 @@ async def record_incident() -> None:
             )
             await handle.signal(IncidentWorkflow.hint, Hint(source="webhook", webhook_id="msg_2"))
             await incident.settle(handle, 2)
+            # A poll that lists the version the webhook brought: nothing is fetched for it.
+            seen = Hint(source="sync", updated_at=incident.NOW)
+            await handle.signal(IncidentWorkflow.hint, seen)
+            await eventually(
+                lambda: _has_marker(client, handle.id, "sync-seen"),
+                message="the poll's hint was not skipped",
+            )
             incident.INCIDENTS[INCIDENT_ID] = incident.snapshot(
                 INCIDENT_ID,
                 fields={
@@ -134,8 +146,19 @@ async def record_incident() -> None:
             assert len(runs) == 2, f"expected one continue-as-new, got runs {runs}"
             await client.get_workflow_handle(handle.id).terminate(reason="recorded")
             for n, run_id in enumerate(runs, start=1):
-                await _store(client, f"incident-lifecycle-{n}", handle.id, run_id)
-            await _store(client, "incident-watcher", watcher)
+                await _store(client, f"incident-batched-{n}", handle.id, run_id)
+            await _store(client, "incident-watcher-once", watcher)
+
+
+async def _has_marker(client: Client, workflow_id: str, patch: str) -> bool | None:
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    found = any(
+        e.HasField("marker_recorded_event_attributes")
+        and patch.encode()
+        in e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data
+        for e in history.events
+    )
+    return found or None
 
 
 async def record_inline() -> None:

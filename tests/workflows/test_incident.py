@@ -29,6 +29,7 @@ from contracts.incident import (
     LookupResult,
     SnapshotInput,
     SnapshotResult,
+    WatchRequest,
 )
 from interpreter.compiler import compile_text
 from tests.runs import run_result
@@ -411,6 +412,110 @@ async def test_wait_for_wakes_on_resolution_and_posts_the_all_clear(
         assert steps["gave_up"].status == "skipped"
         assert steps["all_clear"].output == {"text": "All clear after 2520s"}
         assert (await handle.query(IncidentWorkflow.explain)).watchers == []
+
+
+async def test_a_sync_hint_for_a_version_already_seen_fetches_nothing(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    DEFINITIONS.clear()
+    DEFINITIONS.update({"on-update": (ON_UPDATE, True)})
+    iid = incident_id()
+    INCIDENTS[iid] = snapshot(iid)
+    async with worker(time_env, task_queue):
+        handle = await start(time_env, task_queue, iid)
+        await settle(handle, 1)
+        assert FETCHES[iid] == 1
+        # The poll lists the version the webhook brought: nothing to fetch.
+        await handle.signal(IncidentWorkflow.hint, Hint(source="sync", updated_at=NOW))
+        INCIDENTS[iid] = snapshot(iid, fields={"summary": "DB failover", "updated_at": LATER})
+        # A newer version (a webhook that never came) is fetched, and its change announced.
+        await handle.signal(IncidentWorkflow.hint, Hint(source="sync", updated_at=LATER))
+        report = await settle(handle, 2)
+        assert [(e.kind, e.field) for e in report.events] == [
+            ("created", None),
+            ("updated", "summary"),
+        ]
+        assert FETCHES[iid] == 2
+
+
+async def _signals(handle: WorkflowHandle[Any, Any]) -> list[str]:
+    """The names of the signals a workflow received, in order."""
+    history = await handle.fetch_history()
+    return [
+        e.workflow_execution_signaled_event_attributes.signal_name
+        for e in history.events
+        if e.HasField("workflow_execution_signaled_event_attributes")
+    ]
+
+
+async def test_a_watcher_is_signalled_only_for_the_event_it_waits_for(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    DEFINITIONS.clear()
+    DEFINITIONS.update({"watch": (WATCH, True)})
+    iid = incident_id()
+    INCIDENTS[iid] = snapshot(iid)
+    async with worker(time_env, task_queue):
+        handle = await start(time_env, task_queue, iid)
+        report = await settle(handle, 1)
+        child = time_env.client.get_workflow_handle_for(
+            InterpreterWorkflow.run, report.events[0].decisions[0].workflow_id
+        )
+
+        async def watching() -> bool | None:
+            return bool((await handle.query(IncidentWorkflow.explain)).watchers) or None
+
+        await eventually(watching, message="the run never started watching")
+        INCIDENTS[iid] = snapshot(iid, fields={"summary": "DB failover", "severity": "SEV-1"})
+        await handle.signal(IncidentWorkflow.hint, Hint(source="sync"))
+        await settle(handle, 3)  # two updates the run does not wait for
+        INCIDENTS[iid] = snapshot(
+            iid,
+            fields={
+                "summary": "DB failover",
+                "severity": "SEV-1",
+                "status": "Documenting",
+                "status_category": "learning",
+                "updated_at": LATER,
+            },
+        )
+        await handle.signal(IncidentWorkflow.hint, Hint(source="sync"))
+        result: RunResult = await child.result()
+        assert {s.id: s for s in result.steps}["until_resolved"].output["event"] == "resolved"
+        # Three updates and the resolution: only the resolution reached the waiting run, and
+        # the incident's workflow forgot it then, without an unwatch from the run.
+        assert await _signals(child) == ["incident_event"]
+        assert (await handle.query(IncidentWorkflow.explain)).watchers == []
+        assert "unwatch" not in await _signals(handle)
+
+
+async def test_a_late_watcher_gets_the_missed_event_it_waits_for_and_only_that(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    DEFINITIONS.clear()
+    DEFINITIONS.update({"watch": (WATCH, True)})
+    iid = incident_id()
+    INCIDENTS[iid] = snapshot(iid)
+    async with worker(time_env, task_queue):
+        handle = await start(time_env, task_queue, iid)
+        report = await settle(handle, 1)
+        run_id = report.events[0].decisions[0].workflow_id
+        assert run_id is not None
+        INCIDENTS[iid] = snapshot(iid, fields={"summary": "DB failover", "severity": "SEV-1"})
+        await handle.signal(IncidentWorkflow.hint, Hint(source="sync"))
+        await settle(handle, 3)
+        # A second wait on the same run, asked after both updates happened: it is sent the
+        # severity change it missed, not the summary change, and is forgotten then.
+        late = WatchRequest(workflow_id=run_id, step_id="late", event="updated", field="severity")
+        await handle.signal(IncidentWorkflow.watch, late)
+        child = time_env.client.get_workflow_handle(run_id)
+
+        async def forwarded() -> list[str] | None:
+            return await _signals(child) or None
+
+        assert await eventually(forwarded) == ["incident_event"]
+        report = await handle.query(IncidentWorkflow.explain)
+        assert [w.step_id for w in report.watchers] == ["until_resolved"]
 
 
 async def test_wait_for_times_out_into_its_branch(

@@ -87,7 +87,7 @@ def test_stored_histories_before_and_after_the_batch_lookup_and_inline_runs(
         if e.HasField("start_child_workflow_execution_initiated_event_attributes")
     )
     if new_shape:
-        assert _patches(history) == [BATCH_LOOKUP, INLINE_RUNS]
+        assert _patches(history)[:2] == [BATCH_LOOKUP, INLINE_RUNS]
         assert "definitions.candidates" not in scheduled
         assert _markers(history, "core_local_activity") == 3  # one look-up per batch
         assert children == 1  # the waiting run; the two others ran inline

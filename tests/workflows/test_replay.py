@@ -6,6 +6,7 @@ a deliberate, patched change with ``python -m tests.workflows.record_histories``
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -16,9 +17,10 @@ from temporalio.worker import Replayer
 
 from contracts.ids import sync_workflow_id
 from worker import WORKFLOWS
-from workflows.incident import IncidentWorkflow
+from workflows.incident import SYNC_SEEN, WATCH_BATCH, IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow
 from workflows.sync import WorkspaceSyncWorkflow
+from workflows.wait_step import WATCH_ONCE
 
 HISTORIES = Path(__file__).parent.parent / "fixtures" / "histories"
 EXAMPLE = Path(__file__).parent.parent.parent / "examples" / "route-by-severity.yaml"
@@ -108,6 +110,9 @@ HISTORIES_STORED: dict[str, Stored] = {
     "incident-lifecycle-1": Stored(IncidentWorkflow, INCIDENT),
     "incident-lifecycle-2": Stored(IncidentWorkflow, INCIDENT),
     "incident-watcher": Stored(InterpreterWorkflow, f"{INCIDENT}-1-created-watch"),
+    "incident-batched-1": Stored(IncidentWorkflow, INCIDENT),
+    "incident-batched-2": Stored(IncidentWorkflow, INCIDENT),
+    "incident-watcher-once": Stored(InterpreterWorkflow, f"{INCIDENT}-1-created-watch"),
     "incident-inline": Stored(IncidentWorkflow, INLINE),
     "workspace-sync": Stored(WorkspaceSyncWorkflow, sync_workflow_id("acme")),
 }
@@ -116,9 +121,13 @@ HISTORIES_STORED: dict[str, Stored] = {
 ``incident-lifecycle-1`` is an incident's first run: created, a definition started whose
 run waits on the incident (``incident-watcher``), an update that starts another, the
 resolution forwarded to the watcher, then continue-as-new; ``-2`` is the run it continued
-as, started with the carried state and idling towards its end. Both are from before the
-``batch-lookup`` and ``inline-runs`` patches; ``incident-inline`` after them: the created
-event's route run and the update's run inline, the waiting run a child, one look-up per batch.
+as, started with the carried state and idling towards its end. ``incident-batched-*`` and
+``incident-watcher-once`` are the same story after the ``watch-batch`` and ``watch-once``
+patches: the watcher named the event it waits for and was sent only the resolution, in the
+workflow task that found it, and sent no unwatch; a poll's hint for the version a webhook
+had brought fetched nothing. All of these are from before the ``batch-lookup`` and
+``inline-runs`` patches; ``incident-inline`` after them: the created event's route run and
+the update's run inline, the waiting run a child, one look-up per batch.
 """
 
 
@@ -142,3 +151,36 @@ async def test_stored_history_replays(name: str) -> None:
     replayer = Replayer(workflows=[stored.workflow], data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
+
+
+def _shape(name: str) -> tuple[list[str], list[str], list[str]]:
+    """Signals a stored history sent and received, and its patch markers."""
+    stored = HISTORIES_STORED[name]
+    history = WorkflowHistory.from_json(
+        stored.workflow_id, (HISTORIES / f"{name}.json").read_text()
+    )
+    sent, received, patches = [], [], []
+    for e in history.events:
+        if e.HasField("signal_external_workflow_execution_initiated_event_attributes"):
+            sent.append(e.signal_external_workflow_execution_initiated_event_attributes.signal_name)
+        elif e.HasField("workflow_execution_signaled_event_attributes"):
+            received.append(e.workflow_execution_signaled_event_attributes.signal_name)
+        elif e.HasField("marker_recorded_event_attributes"):
+            data = e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data
+            patches.append(json.loads(data)["id"])
+    return sent, received, patches
+
+
+def test_the_stored_watchers_show_both_shapes() -> None:
+    # Before the patches: every event forwarded (created's run missed none: the severity
+    # change, the status change, the resolution), and an unwatch after the match.
+    assert _shape("incident-watcher") == (["watch", "unwatch"], ["incident_event"] * 3, [])
+    assert _shape("incident-lifecycle-1")[0] == ["incident_event"] * 3
+    # After: only the resolution, and the incident's workflow forgets the run itself.
+    assert _shape("incident-watcher-once") == (["watch"], ["incident_event"], [WATCH_ONCE])
+    # And a poll's hint for the version the webhook brought, skipped (sync-seen).
+    assert _shape("incident-batched-1") == (
+        ["incident_event"],
+        ["hint", "watch", "hint", "hint", "hint"],
+        [WATCH_BATCH, SYNC_SEEN],
+    )

@@ -10,7 +10,8 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.incident_io.preferences import WorkspacePreferences
 from activities.incident_io.sync import SyncActivities
-from contracts.incident import PollInput, PollResult, SnapshotInput, SnapshotResult
+from contracts.incident import Hint, PollInput, PollResult, SnapshotInput, SnapshotResult
+from contracts.triggers import parse_time
 from simulators.incident_io.seed import SEVERITY_MINOR, STATUS_INVESTIGATING
 from tests.activities.incident_io.conftest import Env
 
@@ -68,9 +69,11 @@ class Recorder:
 
     def __init__(self) -> None:
         self.hinted: list[str] = []
+        self.hints: list[Hint] = []
 
     async def start_workflow(self, *args: Any, **kwargs: Any) -> None:
         self.hinted.append(kwargs["id"])
+        self.hints.extend(kwargs["start_signal_args"])
 
 
 async def test_the_poll_hints_a_change_once_not_on_every_poll(env: Env) -> None:
@@ -97,6 +100,8 @@ async def test_the_poll_hints_a_change_once_not_on_every_poll(env: Env) -> None:
         sync.poll, PollInput(workspace="default", cursor=third.cursor, seen=third.seen)
     )
     assert fourth.hinted == 1 and recorder.hinted[-1].endswith(changed.id)
+    # It names the version it saw, so a workflow that has it already fetches nothing.
+    assert parse_time(recorder.hints[-1].updated_at) == changed.updated_at
     fifth: PollResult = await ActivityEnvironment().run(
         sync.poll, PollInput(workspace="default", cursor=fourth.cursor, seen=fourth.seen)
     )
