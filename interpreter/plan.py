@@ -170,6 +170,8 @@ class ActionStep(_Step):
     task_queue: str | None = None
     writes_incident: bool = False
     references: tuple[ReferencePlan, ...] = ()
+    local: bool = False
+    """Called as a local activity (the catalogue marks the node short and idempotent)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -186,10 +188,13 @@ class ActionStep(_Step):
 
     @model_serializer(mode="wrap")
     def _without_empty_references(self, handler: SerializerFunctionWrapHandler) -> Any:
-        # Left out when empty, so plans that name no step stay readable by older workers.
+        # Left out when empty (false), so plans that name no step (run no node locally) stay
+        # readable by older workers.
         data = handler(self)
         if not self.references:
             del data["references"]
+        if not self.local:
+            del data["local"]
         return data
 
     def resolve_references(

@@ -219,6 +219,8 @@ class PlanRun:
         match step.node_kind:
             case "activity":
                 summary = f"{self.identity.summary_prefix}{step.id}"
+                if step.local:
+                    return await calls.call_local(step, call, result_type=dict, summary=summary)
                 return await calls.call(step, step.type, call, result_type=dict, summary=summary)
             case "agent":
                 return await agent_step.run(self.host, step, call)

@@ -22,7 +22,7 @@ from tests.waiting import eventually
 from workflows.incident import IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow
 
-from .helpers import flaky
+from .helpers import flaky, local_echo
 from .test_incident import (
     DEFINITIONS,
     FAKE_DEFINITIONS,
@@ -64,7 +64,7 @@ async def worker(env: WorkflowEnvironment, queue: str) -> AsyncIterator[None]:
             env.client,
             task_queue=queue,
             workflows=[IncidentWorkflow, InterpreterWorkflow],
-            activities=[echo, flaky, *FAKE_DEFINITIONS],
+            activities=[echo, flaky, local_echo, *FAKE_DEFINITIONS],
         ),
         Worker(env.client, task_queue=INCIDENT_IO_TASK_QUEUE, activities=[fake_snapshot]),
     ):
@@ -169,3 +169,39 @@ async def test_a_plan_that_waits_still_runs_as_a_child(
             return bool((await handle.query(IncidentWorkflow.explain)).watchers) or None
 
         await eventually(watching, message="the child run never started watching")
+
+
+LOCAL = """name: local
+trigger:
+  type: trigger.incident_io.incident.created
+steps:
+  - id: short
+    type: test.local
+    inputs: {text: "{{ $trigger.incident_io.reference }}"}
+  - id: long
+    type: debug.echo
+    inputs: {text: "an activity"}
+"""
+
+
+async def test_a_node_the_catalogue_marks_local_runs_as_a_local_activity(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    DEFINITIONS.clear()
+    DEFINITIONS.update({"local": (LOCAL, True)})
+    iid = incident_id()
+    INCIDENTS[iid] = snapshot(iid)
+    async with worker(time_env, task_queue):
+        handle = await start(time_env, task_queue, iid)
+        report = await settle(handle, 1)
+        result = await run_result(time_env.client, handle.id, report.events[0].decisions[0])
+        outputs = {s.id: s.output for s in result.steps}
+        assert outputs["short"] == {"local": True, "text": "INC-9"}
+        assert outputs["long"] == {"text": "an activity"}
+        history = await handle.fetch_history()
+        scheduled = [
+            e.activity_task_scheduled_event_attributes.activity_type.name
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        ]
+        assert "test.local" not in scheduled and "debug.echo" in scheduled
