@@ -272,7 +272,6 @@ async def test_an_update_of_a_known_incident_costs_a_call_only_for_who_reads_it(
             return report if report.status == "Documenting" else None
 
         report: ExplainReport = await eventually(moved_on)
-        await s.sim.webhooks.drain()
         updates = [d.event_type for d in s.sim.webhooks.deliveries[1:]]
         assert updates and all(t.startswith("public_incident.") for t in updates), updates
         calls = calls_for(s, incident_id)
