@@ -21,6 +21,8 @@ with workflow.unsafe.imports_passed_through():
     from contracts.runs import InterpretInput, RunResult, StepResult, StepStatus
     from interpreter import expressions as ex
     from interpreter.errors import EvaluationError
+    from interpreter.inputs import map_strings, pointer_of
+    from interpreter.loader import Path
     from interpreter.plan import (
         ActionStep,
         CasesStep,
@@ -235,20 +237,16 @@ class PlanRun:
     def _render_inputs(self, step: ActionStep) -> dict[str, Any]:
         ctx = self._context()
 
-        def render(value: Any, pointer: str) -> Any:
-            if isinstance(value, str) and ex.has_expression(value):
-                try:
-                    return ex.render(ex.parse_template(value), ctx)
-                except EvaluationError as exc:
-                    location = step.location_of(pointer, exc.offset)
-                    raise self._fail(step, f"{location}: step '{step.id}': {exc}") from None
-            if isinstance(value, dict):
-                return {k: render(v, f"{pointer}/{_escape(k)}") for k, v in value.items()}
-            if isinstance(value, list):
-                return [render(v, f"{pointer}/{i}") for i, v in enumerate(value)]
-            return value
+        def render(path: Path, text: str) -> Any:
+            if not ex.has_expression(text):
+                return text
+            try:
+                return ex.render(ex.parse_template(text), ctx)
+            except EvaluationError as exc:
+                location = step.location_of(pointer_of(path), exc.offset)
+                raise self._fail(step, f"{location}: step '{step.id}': {exc}") from None
 
-        rendered = render(step.inputs, "")
+        rendered = map_strings(step.inputs, render)
         assert isinstance(rendered, dict)
         return rendered
 
@@ -312,7 +310,3 @@ def _taken_branches(step: ActionStep, output: Any) -> list[tuple[str, ...]]:
         return []
     branch = output.get("branch")
     return [step.branches[branch]] if isinstance(branch, str) and branch in step.branches else []
-
-
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
