@@ -285,7 +285,8 @@ def build_workers(
         else default_activities(settings, http=http, store=store)
     )
     if store is not None:
-        main += [DefinitionActivities(store, default_catalogue()).candidates]
+        definitions = DefinitionActivities(store, default_catalogue())
+        main += [definitions.candidates, definitions.lookup]
     sync = SyncActivities(
         nodes.client,
         client,

@@ -9,6 +9,7 @@ from typing import Any
 from interpreter import expressions as ex
 from interpreter import limits
 from interpreter.errors import DefinitionError, Diagnostic, Position
+from interpreter.inputs import pointer_of, strings
 from interpreter.loader import LoadedDocument, Path, load_yaml
 from interpreter.nodes import Catalogue, NodeSpec
 from interpreter.plan import (
@@ -25,7 +26,7 @@ from interpreter.plan import (
     site_key,
 )
 from interpreter.schema import StepModel
-from interpreter.validator import Checked, iter_strings, validate
+from interpreter.validator import Checked, validate
 
 
 def check_text(text: str, *, file: str, catalogue: Catalogue) -> list[Diagnostic]:
@@ -161,6 +162,7 @@ def _lower_step(
         task_queue=spec.task_queue,
         writes_incident=spec.writes_incident,
         references=tuple(ref.plan() for ref in spec.references if ref.input in inputs),
+        local=spec.local and spec.kind == "activity" and spec.task_queue is None,
     )
 
 
@@ -195,7 +197,7 @@ def _input_locations(
     doc: LoadedDocument, base: Path, inputs: dict[str, Any]
 ) -> dict[str, Location]:
     locations: dict[str, Location] = {}
-    for path, text in iter_strings(inputs, base):
+    for path, text in strings(inputs, base):
         if not ex.has_expression(text):
             continue
         pointer = pointer_of(path[len(base) :])
@@ -205,11 +207,6 @@ def _input_locations(
                 file=doc.file, line=position.line, col=position.col
             )
     return locations
-
-
-def pointer_of(path: tuple[str | int, ...]) -> str:
-    """A JSON pointer for a path inside an input tree."""
-    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
 def _expression(doc: LoadedDocument, path: Path, text: str) -> ExpressionPlan:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
-    model_serializer,
+    GetCoreSchemaHandler,
     model_validator,
 )
+from pydantic_core import core_schema
 
 from interpreter.schema import DEFAULT_MAX_RUNS_PER_HOUR
 
@@ -31,7 +32,8 @@ class RetryPlan(_Frozen):
     non_retryable_error_types: tuple[str, ...] = ()
 
 
-class Location(_Frozen):
+@dataclass(frozen=True, slots=True)
+class Location:
     """Where something stands in a definition file (1-based line and column).
 
     Written to JSON as ``"file:line:col"``, the form plans pinned in running workflows
@@ -42,26 +44,40 @@ class Location(_Frozen):
     line: int
     col: int
 
-    @model_validator(mode="before")
     @classmethod
-    def _from_text(cls, data: Any) -> Any:
-        if not isinstance(data, str):
-            return data
-        parts = data.rsplit(":", 2)
-        if len(parts) != 3:
-            raise ValueError(f"a location is 'file:line:col', got {data!r}")
-        return dict(zip(("file", "line", "col"), parts, strict=True))
+    def parse(cls, text: str) -> Location:
+        """Reads ``file:line:col`` (the file name may hold colons).
 
-    @model_serializer
-    def _to_text(self) -> str:
-        return str(self)
+        Raises:
+            ValueError: when ``text`` does not end in two numbers after colons.
+        """
+        parts = text.rsplit(":", 2)
+        if len(parts) != 3:
+            raise ValueError(f"a location is 'file:line:col', got {text!r}")
+        return cls(parts[0], int(parts[1]), int(parts[2]))
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
 
     def shifted(self, columns: int) -> Location:
         """The location ``columns`` characters further along the same line."""
-        return Location(file=self.file, line=self.line, col=self.col + columns)
+        return Location(self.file, self.line, self.col + columns)
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        # A Location passes as it is (checked in pydantic-core); only text is parsed.
+        from_text = core_schema.no_info_after_validator_function(
+            cls.parse, core_schema.str_schema()
+        )
+        return core_schema.json_or_python_schema(
+            json_schema=from_text,
+            python_schema=core_schema.union_schema(
+                [core_schema.is_instance_schema(cls), from_text]
+            ),
+            serialization=core_schema.to_string_ser_schema(when_used="always"),
+        )
 
 
 class ExpressionPlan(_Frozen):
@@ -121,6 +137,9 @@ _LEGACY_DEFAULTS: dict[str, tuple[Any, ...]] = {
 }
 """The fields every step had before steps were split by kind, with their default values."""
 
+_FOREIGN: dict[type, frozenset[str]] = {}
+"""Per step class, the fields of ``_LEGACY_DEFAULTS`` it does not have."""
+
 
 def site_key(pointer: str, offset: int) -> str:
     """The key of ``ActionStep.locations`` for the expression at ``offset`` of ``pointer``."""
@@ -142,12 +161,15 @@ class _Step(_Frozen):
         """
         if not isinstance(data, dict):
             return data
+        foreign = _FOREIGN.get(cls)
+        if foreign is None:
+            foreign = _FOREIGN[cls] = frozenset(_LEGACY_DEFAULTS) - set(cls.model_fields)
+        if foreign.isdisjoint(data):
+            return data
         return {
             key: value
             for key, value in data.items()
-            if key in cls.model_fields
-            or key not in _LEGACY_DEFAULTS
-            or not any(value == default for default in _LEGACY_DEFAULTS[key])
+            if key not in foreign or not any(value == default for default in _LEGACY_DEFAULTS[key])
         }
 
 
@@ -169,7 +191,11 @@ class ActionStep(_Step):
     continue_on_error: bool = False
     task_queue: str | None = None
     writes_incident: bool = False
-    references: tuple[ReferencePlan, ...] = ()
+    # Left out of the JSON when empty, so plans that name no step stay readable by older workers.
+    references: tuple[ReferencePlan, ...] = Field(default=(), exclude_if=lambda refs: not refs)
+    # Called as a local activity (the catalogue marks the node short and idempotent); left
+    # out of the JSON when false, like ``references``.
+    local: bool = Field(default=False, exclude_if=lambda local: not local)
 
     @model_validator(mode="before")
     @classmethod
@@ -182,14 +208,6 @@ class ActionStep(_Step):
             and LEGACY_THREAD_OF.input in (data.get("inputs") or {})
         ):
             return {**data, "references": (LEGACY_THREAD_OF,)}
-        return data
-
-    @model_serializer(mode="wrap")
-    def _without_empty_references(self, handler: SerializerFunctionWrapHandler) -> Any:
-        # Left out when empty, so plans that name no step stay readable by older workers.
-        data = handler(self)
-        if not self.references:
-            del data["references"]
         return data
 
     def resolve_references(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from interpreter import expressions as ex
 from interpreter.errors import Diagnostic, ExpressionError
+from interpreter.inputs import strings
 from interpreter.loader import LoadedDocument, Path
 from interpreter.nodes import Catalogue, NodeSpec
 from interpreter.schema import (
@@ -399,13 +399,7 @@ def _check_input_type(
 
 
 def _holds_expression(value: Any) -> bool:
-    if isinstance(value, str):
-        return ex.has_expression(value)
-    if isinstance(value, dict):
-        return any(_holds_expression(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_holds_expression(v) for v in value)
-    return False
+    return any(ex.has_expression(text) for _, text in strings(value))
 
 
 def _single(text: str) -> bool:
@@ -516,18 +510,6 @@ def _visibility(
     return visible
 
 
-def iter_strings(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
-    """Yields every string of an input tree with its path."""
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from iter_strings(item, (*path, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from iter_strings(item, (*path, i))
-
-
 def _check_expressions(
     checked: Checked, catalogue: Catalogue, trigger: Shape, out: _Collector
 ) -> None:
@@ -554,7 +536,7 @@ def _check_expressions(
         )
         if step.type == "condition" and step.condition is not None:
             _check_condition(step, base, scope, out)
-        for path, text in iter_strings(step.inputs or {}, (*base, "inputs")):
+        for path, text in strings(step.inputs or {}, (*base, "inputs")):
             _check_text(text, path, scope, out)
 
 

@@ -26,7 +26,8 @@ OURS = {
 }
 # What each package may import besides the standard library and itself.
 ALLOWED = {
-    "interpreter": {"pydantic", "yaml"},
+    # pydantic_core is pydantic's own engine (core_schema for the plan's Location type).
+    "interpreter": {"pydantic", "pydantic_core", "yaml"},
     "contracts": {"interpreter", "pydantic"},
     "workflows": {"contracts", "interpreter", "pydantic", "temporalio"},
 }

@@ -25,6 +25,7 @@ from interpreter.plan import (
 
 HISTORIES = Path(__file__).parent.parent / "fixtures" / "histories"
 STEP = TypeAdapter(StepPlan)
+LOCATION = TypeAdapter(Location)
 JSON_ENCODING = base64.b64encode(b"json/plain").decode()
 
 LEGACY_STEP_FIELDS = {
@@ -160,9 +161,12 @@ def test_location_of_an_input_offset_counts_from_the_expression_before_it() -> N
 
 
 def test_a_location_reads_from_and_writes_to_file_line_col() -> None:
-    location = Location.model_validate("C:/defs/a:b.yaml:12:7")
+    location = LOCATION.validate_python("C:/defs/a:b.yaml:12:7")
     assert (location.file, location.line, location.col) == ("C:/defs/a:b.yaml", 12, 7)
-    assert location.model_dump() == "C:/defs/a:b.yaml:12:7"
+    assert LOCATION.validate_python(location) is location
+    assert LOCATION.dump_python(location) == "C:/defs/a:b.yaml:12:7"
+    assert LOCATION.dump_json(location) == b'"C:/defs/a:b.yaml:12:7"'
+    assert LOCATION.validate_json(b'"f:1:2"') == Location(file="f", line=1, col=2)
     assert f"{location.shifted(3)}" == "C:/defs/a:b.yaml:12:10"
     assert ExpressionPlan.model_validate({"source": "x", "location": "f:1:2"}).location == (
         Location(file="f", line=1, col=2)
@@ -171,8 +175,10 @@ def test_a_location_reads_from_and_writes_to_file_line_col() -> None:
 
 @pytest.mark.parametrize("text", ["f.yaml:12", "f.yaml:x:7", "f.yaml:1:y"])
 def test_a_malformed_location_is_refused(text: str) -> None:
+    with pytest.raises(ValidationError, match=r"file:line:col|invalid literal"):
+        LOCATION.validate_python(text)
     with pytest.raises(ValidationError):
-        Location.model_validate(text)
+        LOCATION.validate_python(12)
 
 
 def test_an_old_step_with_another_kinds_field_set_is_refused_not_dropped() -> None:
