@@ -172,7 +172,8 @@ def build_workers(
     )
     if store is not None:
         catalogue = default_catalogue(incident_io_task_queue=settings.incident_io_task_queue)
-        main += [DefinitionActivities(store, catalogue).candidates]
+        definitions = DefinitionActivities(store, catalogue)
+        main += [definitions.candidates, definitions.lookup]
     sync = SyncActivities(
         nodes.client,
         incident_hinter(

@@ -79,6 +79,10 @@ NODES: dict[str, NodeSpec] = {
         description="Calls an allowlisted HTTP endpoint; 408, 429 and 5xx are retried.",
         timeout=timedelta(minutes=3),  # each attempt; the request's own timeout is `timeout`
         retry=PROVIDER_RETRY,
+        # Short and idempotent (every attempt carries the run's and step's Idempotency-Key):
+        # a local activity keeps that. Not slack.post, whose retry looks for an earlier post
+        # only from attempt 2 on, and a local activity starts again at 1 after a crash.
+        local=True,
     ),
     "agent.dispatch": NodeSpec(
         name="agent.dispatch",

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from temporalio import activity
 
-from contracts.incident import CandidatesInput, DefinitionCandidate
+from contracts.incident import CandidatesInput, DefinitionCandidate, LookupInput, LookupResult
 from interpreter.compiler import compile_text
 from interpreter.errors import DefinitionError
 from interpreter.nodes import Catalogue
@@ -79,35 +81,51 @@ async def load_folder(
     return reports
 
 
+MAX_COMPILED = 1_000
+"""Compiled versions one worker process keeps (least recently used ones are dropped)."""
+
+
 class DefinitionActivities:
-    """Reads the stored definitions of a workspace for the incident workflows."""
+    """Reads the stored definitions of a workspace for the incident workflows.
+
+    Each look-up reads the newest version of every definition from the store (one query),
+    so a PUT, an enable, a disable or a delete counts from the next look-up on; compiling
+    is what is cached, per worker process, by the stored text itself (a definition deleted
+    and stored again restarts at version 1 with another text).
+    """
 
     def __init__(self, store: Store, catalogue: Catalogue) -> None:
         self.store = store
         self.catalogue = catalogue
-        # Stored versions never change, so each is compiled once per worker process.
-        self._compiled: dict[tuple[str, str, int], Plan | DefinitionError] = {}
+        self._compiled: OrderedDict[tuple[str, str, int, str], Plan | DefinitionError] = (
+            OrderedDict()
+        )
 
     def _compile(self, stored: Definition) -> Plan | DefinitionError:
-        key = (stored.workspace, stored.name, stored.version)
-        if key not in self._compiled:
-            try:
-                plan = compile_text(
-                    stored.yaml,
-                    file=f"{stored.name}.yaml",
-                    catalogue=self.catalogue,
-                    version=stored.version,
-                )
-                self._compiled[key] = plan.model_copy(update={"name": stored.name})
-            except DefinitionError as exc:
-                self._compiled[key] = exc
-        return self._compiled[key]
+        digest = hashlib.sha256(stored.yaml.encode()).hexdigest()
+        key = (stored.workspace, stored.name, stored.version, digest)
+        found = self._compiled.get(key)
+        if found is not None:
+            self._compiled.move_to_end(key)
+            return found
+        try:
+            plan = compile_text(
+                stored.yaml,
+                file=f"{stored.name}.yaml",
+                catalogue=self.catalogue,
+                version=stored.version,
+            )
+            compiled: Plan | DefinitionError = plan.model_copy(update={"name": stored.name})
+        except DefinitionError as exc:
+            compiled = exc
+        self._compiled[key] = compiled
+        if len(self._compiled) > MAX_COMPILED:
+            self._compiled.popitem(last=False)
+        return compiled
 
-    @activity.defn(name="definitions.candidates")
-    async def candidates(self, params: CandidatesInput) -> list[DefinitionCandidate]:
-        """Every definition of the workspace; compiled plans only for the event's trigger type."""
+    async def _candidates(self, workspace: str, wanted: set[str]) -> list[DefinitionCandidate]:
         found: list[DefinitionCandidate] = []
-        for stored in await self.store.latest_definitions(params.workspace):
+        for stored in await self.store.latest_definitions(workspace):
             plan = self._compile(stored)
             if isinstance(plan, DefinitionError):
                 found.append(
@@ -120,14 +138,27 @@ class DefinitionActivities:
                     )
                 )
                 continue
-            matches = plan.trigger_type == params.trigger_type
+            enabled = stored.enabled and plan.enabled
             found.append(
                 DefinitionCandidate(
                     name=stored.name,
                     version=stored.version,
-                    enabled=stored.enabled and plan.enabled,
+                    enabled=enabled,
                     trigger_type=plan.trigger_type,
-                    plan=plan if matches else None,
+                    plan=plan if enabled and plan.trigger_type in wanted else None,
                 )
             )
         return found
+
+    @activity.defn(name="definitions.candidates")
+    async def candidates(self, params: CandidatesInput) -> list[DefinitionCandidate]:
+        """Every definition of the workspace; compiled plans only for the event's trigger type."""
+        return await self._candidates(params.workspace, {params.trigger_type})
+
+    @activity.defn(name="definitions.lookup")
+    async def lookup(self, params: LookupInput) -> LookupResult:
+        """The definitions one batch of events considers (run as a local activity): every
+        definition, with compiled plans for the enabled ones of the batch's trigger types."""
+        return LookupResult(
+            candidates=await self._candidates(params.workspace, set(params.trigger_types))
+        )

@@ -268,10 +268,22 @@ class Cluster:
         return found
 
     async def runs(self, client: Client) -> Counter[str]:
-        """Definition runs by status (``Running``, ``Completed``, ...)."""
+        """Definition runs by status (``Running``, ``Completed``, ...): child runs by their
+        workflow's status, inline runs by what their incident workflow reports."""
+        from workflows.incident import IncidentWorkflow
+
         found: Counter[str] = Counter()
         async for run in client.list_workflows("WorkflowType = 'InterpreterWorkflow'"):
             found[run.status.name.title() if run.status else "Unknown"] += 1
+        chains = "WorkflowType = 'IncidentWorkflow' AND ExecutionStatus != 'ContinuedAsNew'"
+        async for incident in client.list_workflows(chains):
+            handle = client.get_workflow_handle_for(
+                IncidentWorkflow.run, incident.id, run_id=incident.run_id
+            )
+            report = await handle.query(IncidentWorkflow.explain)
+            for event in report.events:
+                for d in (d for d in event.decisions if d.inline):
+                    found[(d.run.status if d.run else "running").title()] += 1
         return found
 
     async def wait_ready(self, processes: list[Process], *, seconds: float) -> None:

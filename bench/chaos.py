@@ -110,11 +110,7 @@ async def _drain(found: Cluster, incidents: list[str], outcome: Outcome) -> None
     while time.monotonic() < deadline:
         effects = found.side_effects()
         with contextlib.suppress(RuntimeError, OSError, RPCError):
-            running = (
-                await client.count_workflows(
-                    "WorkflowType = 'InterpreterWorkflow' AND ExecutionStatus = 'Running'"
-                )
-            ).count
+            running = (await found.runs(client))["Running"]
             if running == 0 and all(effects[i] >= 1 for i in incidents):
                 break
         await asyncio.sleep(0.5)

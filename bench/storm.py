@@ -30,11 +30,16 @@ from temporalio.client import Client
 
 from bench._up import Up, allow_loopback, cpu_seconds, put_definition, spawn, stack_up
 from bench.report import percentile, write_section
-from simulators.incident_io.seed import SEVERITY_MINOR
+from contracts.ids import incident_workflow_id
+from simulators.incident_io.seed import SEVERITY_MAJOR, SEVERITY_MINOR
 
 ITEM_TIMEOUT = 60.0
 DRAIN_SECONDS = 20.0
 WARM_UP = 3
+UPDATES = 20
+"""Incidents updated one at a time after the storm, to count what an update costs."""
+SETTLED = 1.0
+"""Seconds a workflow's history must stay the same length to count as settled."""
 
 
 def definition(node: str, sink_url: str) -> str:
@@ -192,11 +197,70 @@ async def _drain(up: Up, sent: list[str]) -> tuple[int, int]:
 
 
 @dataclass
+class Costs:
+    """What an incident costs besides time: incident.io calls and history events."""
+
+    calls_per_new: float = 0.0
+    """incident.io requests naming a storm incident (its GET, updates, timeline), per incident."""
+    updates: int = 0
+    events_per_update: list[int] = field(default_factory=list)
+    """History events each update (no definition listening) added to its incident workflow."""
+    calls_per_update: list[int] = field(default_factory=list)
+
+
+def _calls_about(up: Up, incident_id: str) -> int:
+    return sum(
+        1 for r in up.incident_io.requests if incident_id in r.path or incident_id in r.query
+    )
+
+
+async def _history_length(client: Client, incident_id: str) -> int:
+    handle = client.get_workflow_handle(incident_workflow_id("default", incident_id))
+    return (await handle.describe()).history_length
+
+
+async def _settled_length(client: Client, incident_id: str, before: int) -> int:
+    """The history length once it grew past ``before`` and then stayed put ``SETTLED`` s."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ITEM_TIMEOUT
+    length, since = before, loop.time()
+    while loop.time() < deadline:
+        now = await _history_length(client, incident_id)
+        if now != length:
+            length, since = now, loop.time()
+        elif length > before and loop.time() - since >= SETTLED:
+            return length
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"incident {incident_id}: history never settled after the update")
+
+
+async def update_costs(
+    up: Up, client: Client, http: httpx.AsyncClient, keys: list[str], costs: Costs
+) -> None:
+    """Changes the severity of ``UPDATES`` routed incidents, one at a time: each change is one
+    ``updated`` event that no definition listens to (the storm's is on ``created``)."""
+    for key in keys[:UPDATES]:
+        before = await _settled_length(client, key, 0)
+        calls = _calls_about(up, key)
+        answer = await http.post(
+            f"{up.incident_io_url}/_sim/incidents/{key}/severity",
+            json={"severity_id": SEVERITY_MAJOR},
+        )
+        if answer.status_code != 200:
+            raise RuntimeError(f"severity change: {answer.status_code} {answer.text[:200]}")
+        after = await _settled_length(client, key, before)
+        costs.events_per_update.append(after - before)
+        costs.calls_per_update.append(_calls_about(up, key) - calls)
+        costs.updates += 1
+
+
+@dataclass
 class Result:
     phases: dict[str, Phase]
     integrity: dict[str, tuple[int, int, int]]  # sent, lost, duplicated
     extra_env: dict[str, str]
     node: str
+    costs: Costs = field(default_factory=Costs)
 
 
 async def run(
@@ -237,7 +301,11 @@ async def run(
             for name, keys in sent.items():
                 lost, duplicated = await _drain(up, keys)
                 integrity[name] = (len(keys), lost, duplicated)
-    return Result(phases, integrity, extra_env, node)
+            costs = Costs()
+            routed = [k for k in sent["rensei"] if k in up.sink.arrivals]
+            costs.calls_per_new = sum(_calls_about(up, k) for k in routed) / max(1, len(routed))
+            await update_costs(up, client, http, routed, costs)
+    return Result(phases, integrity, extra_env, node, costs)
 
 
 def _cpu_ms(phase: Phase) -> str:
@@ -245,8 +313,18 @@ def _cpu_ms(phase: Phase) -> str:
     return ", ".join(f"{name} {cpu / routed * 1000:.0f}" for name, cpu in phase.cpu.items())
 
 
+def _spread(values: list[int]) -> str:
+    """``7`` when all are equal, else ``min-max (median m)``."""
+    if not values:
+        return "none measured"
+    low, high = min(values), max(values)
+    if low == high:
+        return str(low)
+    return f"{low}-{high} (median {statistics.median(values):g})"
+
+
 def section(result: Result, *, command: str, clients: int, seconds: float, sequential: int) -> str:
-    p = result.phases
+    p, c = result.phases, result.costs
     fs, rs, fq, rq = p["floor-storm"], p["rensei-storm"], p["floor-seq"], p["rensei-seq"]
     rows = []
     for label, rensei, floor in (
@@ -293,9 +371,19 @@ Integrity after a {DRAIN_SECONDS:.0f} s drain: rensei {sent_r} incidents declare
 
 CPU per routed item during the storm (ms): rensei {_cpu_ms(rs)}; floor {_cpu_ms(fs)}.
 
+What an incident costs besides time: **{c.calls_per_new:.2f} incident.io calls per new incident**
+(requests naming it: its GET, updates, timeline items; the severity list is cached per worker);
+then {c.updates} routed incidents had their severity changed one at a time (one `updated` event
+each, which no definition listens to): **{_spread(c.events_per_update)} history events** and
+{_spread(c.calls_per_update)} incident.io calls per update (the incident workflow's history
+length before the change and once it stayed put for {SETTLED:g} s).
+
 Goals: >= 24/s under the storm ({"met" if rs.rate >= 24 else "**missed**"}, {rs.rate:.1f}/s);
 one at a time p50 <= 150 ms and p99 <= 500 ms
-({"met" if rq.ms(50) <= 150 and rq.ms(99) <= 500 else "**missed**"}, {rq.ms(50):.0f} / {rq.ms(99):.0f} ms).
+({"met" if rq.ms(50) <= 150 and rq.ms(99) <= 500 else "**missed**"}, {rq.ms(50):.0f} / {rq.ms(99):.0f} ms);
+history events per `updated` event with no definition listening <= 8
+({"met" if c.events_per_update and max(c.events_per_update) <= 8 else "**missed**"});
+incident.io calls per new public incident 0 ({"met" if c.calls_per_new == 0 else "**missed**"}).
 """
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from contracts.events import IncidentEvent, IncidentSnapshot
 from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE
+from contracts.runs import RunResult
 from interpreter.expressions import values_equal
 from interpreter.plan import Plan
 
@@ -72,6 +73,27 @@ class CandidatesInput(BaseModel):
     trigger_type: str
 
 
+class LookupInput(BaseModel):
+    """``definitions.lookup``: the definitions one batch of events considers."""
+
+    workspace: str
+    trigger_types: list[str]
+    """The trigger types the batch can fire; plans come only for enabled ones of these."""
+
+
+class LookupResult(BaseModel):
+    """Every definition of the workspace; compiled plans for the enabled ones that match."""
+
+    candidates: list[DefinitionCandidate] = Field(default_factory=list)
+
+    def listens_to(self, trigger_type: str) -> bool:
+        """Whether an enabled, valid definition has this trigger type."""
+        return any(
+            c.enabled and c.problem is None and c.trigger_type == trigger_type
+            for c in self.candidates
+        )
+
+
 MAX_HINT_INCIDENT = 64 * 1024
 """Largest incident (JSON bytes) a hint carries; a larger one is fetched instead."""
 
@@ -81,6 +103,8 @@ class SnapshotInput(BaseModel):
     incident_id: str
     incident: dict[str, Any] | None = None
     """``incident_io.sync.normalize``: the incident a webhook carried, to normalise."""
+    entries: bool = True
+    """``incident_io.sync.snapshot``: also read its updates and timeline items (2 calls)."""
 
 
 class SnapshotResult(BaseModel):
@@ -131,13 +155,20 @@ HISTORY_LIMIT = 2_000
 
 
 class Decision(BaseModel):
-    """Why one definition did or did not start for one event."""
+    """Why one definition did or did not start for one event.
+
+    ``workflow_id`` is the child run's workflow id; for an ``inline`` run (inside the
+    incident's workflow) the run's id, which the incident workflow's ``run_state`` query
+    takes, and ``run`` its final result once it has ended.
+    """
 
     definition: str
     version: int | None = None
     outcome: Literal["started", "skipped", "already-started", "failed"]
     reason: str
     workflow_id: str | None = None
+    inline: bool = False
+    run: RunResult | None = None
 
 
 class ExplainEntry(BaseModel):
@@ -185,8 +216,9 @@ class IncidentState(BaseModel):
     )
     entries_after: str | None = Field(
         default=None,
-        description="the first snapshot came from a webhook without updates and timeline "
-        "items: the next fetch takes those from before this time as already seen",
+        description="the last snapshot was taken without updates and timeline items (a "
+        "new incident, or nobody read them): the next read of them takes those from before "
+        "this time as already seen",
     )
 
 

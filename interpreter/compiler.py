@@ -162,6 +162,7 @@ def _lower_step(
         task_queue=spec.task_queue,
         writes_incident=spec.writes_incident,
         references=tuple(ref.plan() for ref in spec.references if ref.input in inputs),
+        local=spec.local and spec.kind == "activity" and spec.task_queue is None,
     )
 
 

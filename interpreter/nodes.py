@@ -62,7 +62,10 @@ class NodeSpec:
     the step accepts (for example ``onTimeout``). ``writes_incident`` marks nodes that
     change the incident they are given (its fields, updates or timeline), the writes
     whose echoes must not start definitions again. ``references`` are the inputs that
-    may name an earlier step (``StepReference``).
+    may name an earlier step (``StepReference``). ``local`` marks a short, idempotent
+    ``activity`` node that keeps its guarantees when it runs as a local activity (on the
+    worker of the workflow calling it, retried there, no task-queue rate limit); a node
+    with a ``task_queue`` never runs locally.
     """
 
     name: str
@@ -76,6 +79,7 @@ class NodeSpec:
     branches: tuple[str, ...] = ()
     writes_incident: bool = False
     references: tuple[StepReference, ...] = ()
+    local: bool = False
 
     @property
     def output_shape(self) -> Shape:

@@ -193,6 +193,9 @@ class ActionStep(_Step):
     writes_incident: bool = False
     # Left out of the JSON when empty, so plans that name no step stay readable by older workers.
     references: tuple[ReferencePlan, ...] = Field(default=(), exclude_if=lambda refs: not refs)
+    # Called as a local activity (the catalogue marks the node short and idempotent); left
+    # out of the JSON when false, like ``references``.
+    local: bool = Field(default=False, exclude_if=lambda local: not local)
 
     @model_validator(mode="before")
     @classmethod

@@ -11,6 +11,7 @@ from temporalio.service import RPCError
 import temporal_client
 from contracts.incident import ExplainReport
 from contracts.messages import PendingApproval
+from contracts.runs import RunResult
 from temporal_client import QUERY_TIMEOUT, WorkflowNotFoundError
 
 MAX_RUNS_ASKED = 50
@@ -46,7 +47,7 @@ async def explain(client: Client, incident_id: str, workspace: str) -> Explanati
         d.workflow_id: d.definition
         for e in report.events
         for d in e.decisions
-        if d.outcome in ("started", "already-started") and d.workflow_id
+        if d.outcome in ("started", "already-started") and d.workflow_id and not d.inline
     }
     asked = list(runs.items())[-MAX_RUNS_ASKED:]
     answers = await asyncio.gather(*(_approvals_of(client, wid) for wid, _ in asked))
@@ -86,6 +87,15 @@ async def _report(client: Client, incident_id: str, workspace: str) -> ExplainRe
         raise ExplainError(f"cannot ask incident {incident_id}'s workflow: {exc}") from None
 
 
+def _run_line(result: RunResult | None) -> str:
+    """An inline run's outcome, step by step (a child run's is in its own workflow)."""
+    if result is None:
+        return "run: no result recorded"
+    steps = ", ".join(f"{s.id} {s.status}" for s in result.steps)
+    error = f": {result.error}" if result.error else ""
+    return f"run {result.status}{error} [{steps}]"
+
+
 def render(report: ExplainReport) -> str:
     """A plain-text report, one block per event."""
     title = (
@@ -112,8 +122,11 @@ def render(report: ExplainReport) -> str:
             lines.append("  no definitions in this workspace")
         for d in event.decisions:
             version = f" v{d.version}" if d.version is not None else ""
-            run = f" -> {d.workflow_id}" if d.workflow_id else ""
+            where = " (inline in the incident's workflow)" if d.inline else ""
+            run = f" -> {d.workflow_id}{where}" if d.workflow_id else ""
             lines.append(f"  {d.outcome:<15} {d.definition}{version}: {d.reason}{run}")
+            if d.inline:
+                lines.append(f"    {_run_line(d.run)}")
     for watcher in report.watchers:
         lines.append(f"waiting: {watcher.workflow_id} step {watcher.step_id}")
     if isinstance(report, Explanation):

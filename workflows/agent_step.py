@@ -23,14 +23,15 @@ with workflow.unsafe.imports_passed_through():
 
 
 from workflows import calls
+from workflows.host import StepHost
 
 BACKOFF = 1.5
 MAX_POLL_SECONDS = 60.0
 INTERRUPTED = frozenset({"input-required", "auth-required"})
 
 
-async def run(wf: Any, step: ActionStep, call: NodeCall) -> dict[str, Any]:
-    """Runs the step inside the interpreter workflow ``wf`` and returns its output."""
+async def run(host: StepHost, step: ActionStep, call: NodeCall) -> dict[str, Any]:
+    """Runs the step for the run ``host`` and returns its output."""
     params = _inputs(step, call)
     ctx = call.context
     send = AgentSendInput(
@@ -44,7 +45,7 @@ async def run(wf: Any, step: ActionStep, call: NodeCall) -> dict[str, Any]:
     task = await calls.call(step, "agent.send", send, result_type=AgentTask)
     deadline = workflow.now() + timedelta(seconds=params.timeout)
     interval = params.pollInterval
-    pushes: dict[str, AgentUpdate] = wf.agent_pushes
+    pushes: dict[str, AgentUpdate] = host.agent_pushes
     while not task.terminal and task.state not in INTERRUPTED:
         remaining = (deadline - workflow.now()).total_seconds()
         if remaining <= 0:

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 from workflows import calls, metrics
+from workflows.host import StepHost
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 BRANCHES = {"approved": "onApproved", "rejected": "onRejected", "timeout": "onTimeout"}
@@ -90,9 +91,9 @@ class ApprovalBook:
         return result
 
 
-async def run(wf: Any, step: ActionStep, call: NodeCall) -> dict[str, Any]:
-    """Runs the step inside the interpreter workflow ``wf`` and returns its output."""
-    book: ApprovalBook = wf.approval_book
+async def run(host: StepHost, step: ActionStep, call: NodeCall) -> dict[str, Any]:
+    """Runs the step for the run ``host`` and returns its output."""
+    book: ApprovalBook = host.approval_book
     params = _inputs(step, call)
     ctx = call.context
     users = await _approver_ids(step, ctx.workspace, params.approvers)
@@ -133,7 +134,7 @@ async def run(wf: Any, step: ActionStep, call: NodeCall) -> dict[str, Any]:
         item.status = "timeout"
     metrics.approval_resolved(ctx.definition, outcome=decision.decision if decision else "timeout")
     output = _output(decision, at=stamp(workflow.now()))
-    await _announce(wf, step, call, item, output)
+    await _announce(host, step, call, item, output)
     return _route(step, params, output)
 
 
@@ -188,11 +189,11 @@ def _output(decision: DecideResult | None, *, at: str) -> dict[str, Any]:
 
 
 async def _announce(
-    wf: Any, step: ActionStep, call: NodeCall, item: PendingApproval, output: dict[str, Any]
+    host: StepHost, step: ActionStep, call: NodeCall, item: PendingApproval, output: dict[str, Any]
 ) -> None:
     """Updates the Slack message (best-effort: a failure is reported in ``problems``) and
     records the decision on the incident timeline (a failure there fails the step)."""
-    decision: DecideResult | None = wf.approval_book.decisions.get(step.id)
+    decision: DecideResult | None = host.approval_book.decisions.get(step.id)
     if item.slack_channel and item.slack_ts:
         resolve = ApprovalResolveInput(
             workspace=call.context.workspace,
@@ -212,11 +213,11 @@ async def _announce(
             )
     incident = call.context.incident_id
     if incident:
-        await _record_on_timeline(wf, step, call, item, output, incident)
+        await _record_on_timeline(host, step, call, item, output, incident)
 
 
 async def _record_on_timeline(
-    wf: Any,
+    host: StepHost,
     step: ActionStep,
     call: NodeCall,
     item: PendingApproval,
@@ -240,17 +241,17 @@ async def _record_on_timeline(
         except ActivityError as exc:
             output["problems"].append(f"the timeline entry failed: {calls.failure_cause(exc)}")
         return
-    own = wf.reports_own_writes_to(incident)
+    own = host.reports_own_writes_to(incident)
     workflow_id = call.context.workflow_id
     if own:
-        await wf.tell_incident(OwnWrite(workflow_id=workflow_id, step_id=step.id, phase="intent"))
+        await host.tell_incident(OwnWrite(workflow_id=workflow_id, step_id=step.id, phase="intent"))
     try:
         written = await calls.call(
-            step, TIMELINE_NODE, note, result_type=dict, task_queue=wf.incident_io_task_queue
+            step, TIMELINE_NODE, note, result_type=dict, task_queue=host.incident_io_task_queue
         )
     except ActivityError as exc:
         if own:
-            await wf.tell_incident(
+            await host.tell_incident(
                 OwnWrite(workflow_id=workflow_id, step_id=step.id, phase="failed")
             )
         raise ApplicationError(
@@ -260,7 +261,7 @@ async def _record_on_timeline(
         ) from None
     output["timeline_item"] = written.get("id")
     if own:
-        await wf.tell_incident(
+        await host.tell_incident(
             OwnWrite(
                 workflow_id=workflow_id,
                 step_id=step.id,

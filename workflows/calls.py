@@ -101,6 +101,30 @@ async def call(
     return result
 
 
+async def call_local(
+    step: ActionStep, arg: Any, *, result_type: type[T], summary: str | None = None
+) -> T:
+    """Runs the step's node as a local activity (a node the catalogue marks ``local``), on
+    this worker, with the step's timeout per call and its retries; failures as ``call``."""
+    started = workflow.now()
+    policy = retry_policy(step)
+    try:
+        result: T = await workflow.execute_local_activity(
+            step.type,
+            arg,
+            start_to_close_timeout=timedelta(seconds=step.timeout),
+            retry_policy=policy,
+            summary=summary or step.id,
+            result_type=result_type,
+        )
+    except ActivityError as exc:
+        seconds = (workflow.now() - started).total_seconds()
+        raise ActivityGaveUpError(
+            exc, attempts=_attempts(exc, policy), seconds=seconds
+        ) from exc.cause
+    return result
+
+
 def _attempts(exc: ActivityError, policy: RetryPolicy | None) -> int | None:
     if exc.retry_state == RetryState.MAXIMUM_ATTEMPTS_REACHED and policy is not None:
         return policy.maximum_attempts or None

@@ -33,13 +33,16 @@ with workflow.unsafe.imports_passed_through():
         Hint,
         IncidentState,
         IncidentWorkflowInput,
+        LookupInput,
+        LookupResult,
         OwnWrite,
         OwnWriteRecord,
         SnapshotInput,
         SnapshotResult,
         WatchRequest,
     )
-    from contracts.triggers import parse_time
+    from contracts.runs import RunResult
+    from contracts.triggers import CREATED, RESOLVED, UPDATED, parse_time
     from interpreter import expressions as ex
     from interpreter.errors import EvaluationError
     from interpreter.plan import NodeCall, NodeContext, Plan
@@ -47,7 +50,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.events import diff, trim_seen
 
 from workflows import calls, metrics
+from workflows.inline import InlineRuns
 from workflows.interpreter import InterpreterWorkflow, InterpretInput, search_attribute_pairs
+from workflows.runner import runs_inline
 
 TERMINAL_CATEGORIES = frozenset({"closed", "declined", "merged", "canceled"})
 MAX_EXPLAIN = 100
@@ -66,6 +71,11 @@ BREAKER_WINDOW = timedelta(hours=1)
 BREAKER = "loop-breaker"
 WEBHOOK_SNAPSHOT = "webhook-snapshot"
 """Patch: the incident a webhook carried is used as the snapshot's fields."""
+BATCH_LOOKUP = "batch-lookup"
+"""Patch: definitions looked up once per batch of hints, before the fetch, which reads the
+incident's updates and timeline items only when a definition or a waiting run reads them."""
+INLINE_RUNS = "inline-runs"
+"""Patch: a plan with no waiting step runs inside this workflow instead of as a child."""
 SYNC_SEEN = "sync-seen"
 """Patch: a sync poll's hint for a version the snapshot already has fetches nothing."""
 WATCH_BATCH = "watch-batch"
@@ -83,6 +93,7 @@ class IncidentWorkflow:
         self._state = IncidentState()
         self._pending: list[Hint] = []
         self._watch_requests: list[WatchRequest] = []
+        self._inline = InlineRuns(self.own_write)
         self._deliveries: set[asyncio.Task[None]] = set()
 
     @workflow.signal
@@ -131,9 +142,34 @@ class IncidentWorkflow:
             severity=fields.get("severity"),
             last_fetch_at=self._state.last_fetch_at,
             last_problem=self._state.last_problem,
-            events=list(self._state.explain),
+            events=[self._with_live_runs(entry) for entry in self._state.explain],
             watchers=list(self._state.watchers),
         )
+
+    @workflow.query
+    def run_state(self, run_id: str) -> RunResult | None:
+        """An inline run's steps: so far while it runs, final once it has ended; None if
+        this workflow has no such run (it is a child run, or its event was forgotten)."""
+        live = self._inline.state(run_id)
+        if live is not None:
+            return live
+        for entry in self._state.explain:
+            for decision in entry.decisions:
+                if decision.inline and decision.workflow_id == run_id:
+                    return decision.run
+        return None
+
+    def _with_live_runs(self, entry: ExplainEntry) -> ExplainEntry:
+        """``entry`` with the steps so far of its inline runs that are still running."""
+        if not any(d.inline and d.run is None for d in entry.decisions):
+            return entry
+        decisions = [
+            d.model_copy(update={"run": self._inline.state(d.workflow_id or "")})
+            if d.inline and d.run is None
+            else d
+            for d in entry.decisions
+        ]
+        return entry.model_copy(update={"decisions": decisions})
 
     @workflow.run
     async def run(self, params: IncidentWorkflowInput) -> ExplainReport:
@@ -144,11 +180,13 @@ class IncidentWorkflow:
         while True:
             idle = await self._wait_for_work()
             if idle:
+                await self._inline.settle()
                 return self.explain()
             await self._serve_watchers()
             if self._pending:
                 await self._process(self._take_pending())
             if self._should_continue_as_new():
+                await self._inline.settle()
                 await workflow.wait_condition(
                     lambda: workflow.all_handlers_finished() and not self._deliveries
                 )
@@ -208,6 +246,9 @@ class IncidentWorkflow:
             return  # only redeliveries: nothing new to look at
         if self._seen_already(fresh) and workflow.patched(SYNC_SEEN):
             return  # a poll saw the version a webhook brought: a fetch would find nothing
+        if workflow.patched(BATCH_LOOKUP):
+            await self._process_batch(fresh)
+            return
         assert self._input is not None
         carried = self._carried(fresh)
         if carried is not None and workflow.patched(WEBHOOK_SNAPSHOT):
@@ -223,6 +264,41 @@ class IncidentWorkflow:
                 self._state.failed_fetches = 0
         else:
             result = await self._fetch()
+        await self._apply(result)
+
+    async def _process_batch(self, hints: list[Hint]) -> None:
+        """One batch of fresh hints: definitions looked up once (a local activity), then the
+        incident read with as few incident.io calls as the definitions and waiting runs need.
+
+        A new incident's updates and timeline items are never read (they would only be the
+        baseline); a known incident's only when an enabled definition is on ``updated`` or a
+        run waits on this incident; else the incident a webhook carried is the whole read
+        (no call), or the incident alone is fetched (1 call).
+        """
+        first = self._state.snapshot is None
+        looked = await self._lookup([CREATED, RESOLVED] if first else [UPDATED, RESOLVED])
+        entries = not first and (
+            isinstance(looked, str) or looked.listens_to(UPDATED) or bool(self._state.watchers)
+        )
+        carried = self._carried(hints)
+        result = None
+        if carried is not None and not entries:
+            result = await self._normalize(carried)
+            if result is not None:
+                self._state.last_problem = None
+                self._state.failed_fetches = 0
+        if result is None:
+            result = await self._fetch(carried, entries=entries)
+        if result is not None and not entries:
+            # What exists by now was read by nobody: the next read of them takes it as seen.
+            self._state.entries_after = workflow.now().isoformat()
+        await self._apply(result, looked)
+
+    async def _apply(
+        self, result: IncidentSnapshot | None, looked: LookupResult | str | None = None
+    ) -> None:
+        """Diffs the new snapshot into events and fires each; ``looked``: the batch's
+        definitions (None: each event looks them up itself, as runs recorded before did)."""
         if result is None:
             if self._give_up_fetching():
                 return
@@ -254,7 +330,7 @@ class IncidentWorkflow:
                 )
         causes = self._attribute(events)
         for event in events:
-            await self._fire(event, causes.get(event.seq), forwarded=forwarded)
+            await self._fire(event, causes.get(event.seq), looked, forwarded=forwarded)
 
     def _seen_already(self, hints: list[Hint]) -> bool:
         """Whether every hint is a sync poll's for a version no newer than the snapshot."""
@@ -368,9 +444,11 @@ class IncidentWorkflow:
             return None
         return result.snapshot
 
-    async def _fetch(self, carried: dict[str, Any] | None = None) -> IncidentSnapshot | None:
-        """The incident with its updates and timeline items; ``carried``, the incident a
-        webhook carried, is used instead of fetching the incident itself."""
+    async def _fetch(
+        self, carried: dict[str, Any] | None = None, *, entries: bool = True
+    ) -> IncidentSnapshot | None:
+        """The incident with (``entries``) its updates and timeline items; ``carried``, the
+        incident a webhook carried, is used instead of fetching the incident itself."""
         assert self._input is not None
         try:
             result: SnapshotResult = await workflow.execute_activity(
@@ -379,6 +457,7 @@ class IncidentWorkflow:
                     workspace=self._input.workspace,
                     incident_id=self._input.incident_id,
                     incident=carried,
+                    entries=entries,
                 ),
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=RetryPolicy(
@@ -402,7 +481,12 @@ class IncidentWorkflow:
         return result.snapshot
 
     async def _fire(
-        self, event: IncidentEvent, caused_by: str | None = None, *, forwarded: bool = False
+        self,
+        event: IncidentEvent,
+        caused_by: str | None = None,
+        looked: LookupResult | str | None = None,
+        *,
+        forwarded: bool = False,
     ) -> None:
         self._state.recent = ([*self._state.recent, event])[-MAX_RECENT:]
         if not forwarded:
@@ -416,9 +500,37 @@ class IncidentWorkflow:
             caused_by=caused_by,
         )
         self._state.explain = ([*self._state.explain, entry])[-MAX_EXPLAIN:]
-        candidates = await self._candidates(event, entry)
+        if looked is None:
+            candidates = await self._candidates(event, entry)
+        elif isinstance(looked, str):
+            entry.decisions.append(
+                Decision(
+                    definition="*", outcome="failed", reason=f"definitions unavailable: {looked}"
+                )
+            )
+            candidates = []
+        else:
+            candidates = looked.candidates
         for candidate in candidates:
             entry.decisions.append(await self._consider(event, candidate, caused_by))
+
+    async def _lookup(self, trigger_types: list[str]) -> LookupResult | str:
+        """The batch's definitions from the worker's cache (a local activity), or the problem."""
+        assert self._input is not None
+        try:
+            result: LookupResult = await workflow.execute_local_activity(
+                "definitions.lookup",
+                LookupInput(workspace=self._input.workspace, trigger_types=trigger_types),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(
+                    maximum_interval=timedelta(seconds=30), maximum_attempts=10
+                ),
+                result_type=LookupResult,
+                summary="find definitions",
+            )
+        except ActivityError as exc:
+            return calls.failure_cause(exc)
+        return result
 
     async def _candidates(
         self, event: IncidentEvent, entry: ExplainEntry
@@ -586,6 +698,7 @@ class IncidentWorkflow:
         assert self._input is not None
         info = workflow.info()
         child_id = f"{info.workflow_id}-{event.key}-{plan.name}"
+        inline = runs_inline(plan) and workflow.patched(INLINE_RUNS)
         params = InterpretInput(
             plan=plan,
             trigger=trigger,
@@ -593,8 +706,11 @@ class IncidentWorkflow:
             incident_id=self._input.incident_id,
             incident_workflow_id=info.workflow_id,
             event_seq=event.seq,
+            set_search_attributes=not inline,
             incident_io_task_queue=self._input.incident_io_task_queue,
         )
+        if inline:
+            return self._start_inline(params, child_id)
         try:
             child = await workflow.start_child_workflow(
                 InterpreterWorkflow.run,
@@ -622,6 +738,24 @@ class IncidentWorkflow:
             reason="trigger matched" + (" and its filter held" if plan.filter else ""),
             workflow_id=child_id,
         )
+
+    def _start_inline(self, params: InterpretInput, run_id: str) -> Decision:
+        """Starts ``params`` inside this workflow; its result lands in the decision."""
+        plan = params.plan
+        decision = Decision(
+            definition=plan.name,
+            version=plan.version,
+            outcome="started",
+            reason="trigger matched" + (" and its filter held" if plan.filter else ""),
+            workflow_id=run_id,
+            inline=True,
+        )
+
+        def done(result: RunResult) -> None:
+            decision.run = result
+
+        self._inline.start(params, run_id=run_id, done=done)
+        return decision
 
     async def _serve_watchers(self) -> None:
         requests, self._watch_requests = self._watch_requests, []

@@ -17,6 +17,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from workflows import calls
+from workflows.host import StepHost
 
 WATCH_ONCE = "watch-once"
 """Patch: the watch request names the event waited for, and a match needs no unwatch."""
@@ -29,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from interpreter.plan import ActionStep, NodeCall
 
 
-async def run(wf: Any, step: ActionStep, call: NodeCall) -> dict[str, Any]:
+async def run(host: StepHost, step: ActionStep, call: NodeCall) -> dict[str, Any]:
     """Waits for the event ``step`` describes; returns ``WaitForOutput`` as a dict."""
     try:
         params = WaitForInput.model_validate(call.inputs)
@@ -43,7 +44,7 @@ async def run(wf: Any, step: ActionStep, call: NodeCall) -> dict[str, Any]:
             f"step '{step.id}' has no incident to wait on: set incidentId", non_retryable=True
         )
     own = incident_id == call.context.incident_id
-    after = wf._input.event_seq if own else 0
+    after = host.event_seq if own else 0
     target = incident_workflow_id(call.context.workspace, incident_id)
     wanted = WatchRequest(
         workflow_id=workflow.info().workflow_id,
@@ -69,7 +70,7 @@ async def run(wf: Any, step: ActionStep, call: NodeCall) -> dict[str, Any]:
     found: list[IncidentEvent] = []
 
     def matched() -> bool:
-        for event in wf._events:
+        for event in host.events:
             if event.seq > after and _matches(event, wanted, incident_id):
                 found.append(event)
                 return True

@@ -78,7 +78,8 @@ class SyncActivities:
 
     @activity.defn(name="incident_io.sync.snapshot")
     async def snapshot(self, params: SnapshotInput) -> SnapshotResult:
-        """The incident as it is now, normalized, with its newest updates and timeline items.
+        """The incident as it is now, normalized, with its newest updates and timeline items
+        (none when ``entries`` is False: the workflow needs them only for some definitions).
 
         An incident the key cannot read (deleted: 404; private without private access:
         403 or 404) is reported as ``missing`` with incident.io's reason, not raised: the
@@ -88,8 +89,8 @@ class SyncActivities:
         try:
             incident = _carried(params) or await client.get_incident(params.incident_id)
             severities = await client.severities()
-            updates = await client.list_incident_updates(incident.id)
-            items = await client.list_timeline_items(incident.id)
+            updates = await client.list_incident_updates(incident.id) if params.entries else []
+            items = await client.list_timeline_items(incident.id) if params.entries else []
         except NotFoundError as exc:
             return SnapshotResult(missing=f"incident.io answered 404: {exc}")
         except AuthenticationError as exc:

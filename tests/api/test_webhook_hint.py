@@ -28,11 +28,18 @@ def test_public_created_and_updated_deliveries_carry_their_incident() -> None:
         assert carried_incident(envelope(event_type, INCIDENT), event_type) == INCIDENT
 
 
+def test_a_status_change_carries_its_incident_beside_the_statuses() -> None:
+    status = "public_incident.incident_status_updated_v2"
+    change = {"incident": INCIDENT, "previous_status": {}, "new_status": {}}
+    assert carried_incident(envelope(status, change), status) == INCIDENT
+    assert carried_incident(envelope(status, {"incident": []}), status) is None
+
+
 def test_other_deliveries_carry_none() -> None:
     private = "private_incident.incident_created_v2"
     assert carried_incident(envelope(private, {"id": "01INC"}), private) is None
-    status = "public_incident.incident_status_updated_v2"
-    assert carried_incident(envelope(status, {"incident": INCIDENT}), status) is None
+    private_update = "private_incident.incident_updated_v2"
+    assert carried_incident(envelope(private_update, {"id": "01INC"}), private_update) is None
 
 
 def test_an_incident_that_does_not_read_as_one_or_is_too_large_is_fetched_instead() -> None:

@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 import worker
 from api.app import create_app
 from contracts.ids import incident_workflow_id, sync_workflow_id
-from contracts.incident import ExplainReport
+from contracts.incident import Decision, ExplainReport
 from settings import Settings
 from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState
 from simulators.incident_io import create_app as simulator_app
@@ -29,6 +29,7 @@ from simulators.server import serve
 from store import Store
 from temporal_client import start_sync, stop_sync
 from tests.api.test_webhooks import SECRET
+from tests.runs import run_result
 from tests.waiting import eventually
 from workflows.incident import IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow, RunResult
@@ -139,8 +140,12 @@ async def resolve(s: Stack, incident_id: str) -> None:
         response.raise_for_status()
 
 
-async def run_of(s: Stack, incident_id: str, definition: str, kind: str = "created") -> str:
-    async def started() -> str | None:
+async def decision_of(
+    s: Stack, incident_id: str, definition: str, kind: str = "created"
+) -> Decision:
+    """The decision that started ``definition`` for the first ``kind`` event."""
+
+    async def started() -> Decision | None:
         try:
             report = await explain(s.temporal, incident_id)
         except Exception:  # the incident workflow has not started yet
@@ -152,18 +157,30 @@ async def run_of(s: Stack, incident_id: str, definition: str, kind: str = "creat
                     and decision.definition == definition
                     and decision.outcome == "started"
                 ):
-                    return decision.workflow_id
+                    return decision
         return None
 
     return await eventually(started)
 
 
+async def run_of(s: Stack, incident_id: str, definition: str, kind: str = "created") -> str:
+    """The workflow id of the child run that ``definition`` started (a plan that waits)."""
+    decision = await decision_of(s, incident_id, definition, kind)
+    assert decision.workflow_id is not None and not decision.inline, decision
+    return decision.workflow_id
+
+
+async def result_of(
+    s: Stack, incident_id: str, definition: str, kind: str = "created"
+) -> RunResult:
+    """The final result of the run ``definition`` started, inline or a child."""
+    decision = await decision_of(s, incident_id, definition, kind)
+    return await run_result(s.temporal, incident_workflow_id("default", incident_id), decision)
+
+
 async def flow(s: Stack, *, severity_id: str, expected_branch: str) -> ExplainReport:
     incident_id = await declare(s, severity_id)
-    route = s.temporal.get_workflow_handle_for(
-        InterpreterWorkflow.run, await run_of(s, incident_id, "route")
-    )
-    routed: RunResult = await route.result()
+    routed = await result_of(s, incident_id, "route")
     statuses = {step.id: step.status for step in routed.steps}
     assert statuses[expected_branch] == "completed"
     assert statuses["ticket" if expected_branch == "page" else "page"] == "skipped"

@@ -19,7 +19,7 @@ from simulators.server import serve
 from stack import references
 from stack.sandbox_mode import sandbox_incident_id
 from store import Store
-from tests.e2e.test_incident_flow import run_of, stack
+from tests.e2e.test_incident_flow import decision_of, stack
 from tests.e2e.test_sandbox_mode import four_free_ports
 from tests.waiting import eventually
 from workflows import search
@@ -43,9 +43,8 @@ async def test_runs_carry_the_reference_and_explain_accepts_it(
                 "/_sim/incidents", json={"name": "Checkout 500s", "severity_id": SEVERITY_EMERGENCY}
             )
         incident = created.json()["incident"]
-        run_id = await run_of(s, incident["id"], "route")
-        run = await s.temporal.get_workflow_handle(run_id).describe()
-        assert run.typed_search_attributes.get(search.INCIDENT_REFERENCE) == incident["reference"]
+        # the route runs inline: the incident's own workflow is what carries the reference
+        assert (await decision_of(s, incident["id"], "route")).inline
         follower = s.temporal.get_workflow_handle(incident_workflow_id("default", incident["id"]))
 
         async def tagged() -> str | None:

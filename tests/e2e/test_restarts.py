@@ -29,7 +29,7 @@ def workers(client: Client, queue: str) -> tuple[Worker, Worker]:
             client,
             task_queue=queue,
             workflows=[IncidentWorkflow, InterpreterWorkflow],
-            activities=[echo, fakes.fake_candidates],
+            activities=[echo, *fakes.FAKE_DEFINITIONS],
         ),
         Worker(client, task_queue=DEFAULT_INCIDENT_IO_TASK_QUEUE, activities=[fakes.fake_snapshot]),
     )

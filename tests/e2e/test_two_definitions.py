@@ -9,8 +9,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from simulators.incident_io.seed import SEVERITY_EMERGENCY
 from stack.explain import render
-from tests.e2e.test_incident_flow import declare, explain, run_of, stack
-from workflows.interpreter import InterpreterWorkflow
+from tests.e2e.test_incident_flow import declare, explain, result_of, stack
 
 pytestmark = pytest.mark.asyncio
 
@@ -32,9 +31,7 @@ async def test_both_pagers_run_and_explain_names_both(
             await s.store.put_definition("default", name, PAGE.format(name=name))
         incident_id = await declare(s, SEVERITY_EMERGENCY)
         for name in ("sre-page", "team-page"):
-            run = await run_of(s, incident_id, name)
-            handle = s.temporal.get_workflow_handle_for(InterpreterWorkflow.run, run)
-            assert (await handle.result()).status == "completed"
+            assert (await result_of(s, incident_id, name)).status == "completed"
         report = await explain(s.temporal, incident_id)
     started = {d.definition for d in report.events[0].decisions if d.outcome == "started"}
     assert {"sre-page", "team-page"} <= started

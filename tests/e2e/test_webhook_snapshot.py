@@ -1,4 +1,4 @@
-"""A public webhook's incident is the first snapshot: incident.io calls per new incident.
+"""A public webhook's incident is the snapshot: incident.io calls per new incident and update.
 
 The stack is webhook-only (no sync poll), so every request the simulator records for an
 incident was made because of its webhooks.
@@ -44,6 +44,14 @@ steps:
     type: debug.echo
     inputs: {text: "{{ $trigger.incident_io.reference }} is {{ $trigger.incident_io.severity }}"}
 """
+ON_UPDATE = """name: on-update
+trigger:
+  type: trigger.incident_io.incident.updated
+steps:
+  - id: echo
+    type: debug.echo
+    inputs: {text: "{{ $trigger.incident_io.field }}"}
+"""
 
 
 @dataclass
@@ -55,7 +63,10 @@ class Stack:
 
 
 @contextlib.asynccontextmanager
-async def stack(env: WorkflowEnvironment, tmp: Path) -> AsyncIterator[Stack]:
+async def stack(
+    env: WorkflowEnvironment, tmp: Path, *, on_update: bool = False
+) -> AsyncIterator[Stack]:
+    """The stack with the ``first`` definition (created), and ``on-update`` if asked."""
     sim = SimulatorState(SimulatorConfig(seed_incidents=False))
     async with serve(simulator_app(sim)) as sim_url:
         settings = Settings(
@@ -70,6 +81,8 @@ async def stack(env: WorkflowEnvironment, tmp: Path) -> AsyncIterator[Stack]:
         store = Store.from_settings(settings)
         await store.migrate()
         await store.put_definition("default", "first", CREATED)
+        if on_update:
+            await store.put_definition("default", "on-update", ON_UPDATE)
         app = create_app(settings, store=store, client=env.client)
         async with serve(app) as api_url:
             sim.webhooks.configure(f"{api_url}/api/webhooks/ingest/incident-io", SECRET)
@@ -163,7 +176,8 @@ async def test_a_private_incident_is_fetched_once(
 async def test_a_late_delivery_never_moves_the_snapshot_back(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    async with stack(dev_env, tmp_path) as s:
+    # a definition on updated: the incident's updates and timeline items are read
+    async with stack(dev_env, tmp_path, on_update=True) as s:
         incident_id = await declare(s)
         first = await started(s, incident_id)
         created = s.sim.webhooks.deliveries[0].payload
@@ -235,3 +249,38 @@ async def test_a_late_delivery_never_moves_the_snapshot_back(
             ("resolved", None),
         ]
         assert after.events[-1].seq == 4  # the late delivery caused none
+
+
+@pytest.mark.parametrize("on_update", [False, True])
+async def test_an_update_of_a_known_incident_costs_a_call_only_for_who_reads_it(
+    dev_env: WorkflowEnvironment, tmp_path: Path, on_update: bool
+) -> None:
+    """No definition on updated: the webhooks' incident is the whole read (0 calls); one on
+    updated: its updates and timeline items are read (2 calls a batch), never the incident."""
+    async with stack(dev_env, tmp_path, on_update=on_update) as s:
+        incident_id = await declare(s)
+        await started(s, incident_id)
+        headers = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
+        async with httpx.AsyncClient(base_url=s.sim_url, headers=headers) as http:
+            moved = await http.post(
+                f"/_sim/incidents/{incident_id}/status",
+                json={"incident_status_id": STATUS_DOCUMENTING},
+            )
+            moved.raise_for_status()
+
+        async def moved_on() -> ExplainReport | None:
+            report = await explain(s, incident_id)
+            return report if report.status == "Documenting" else None
+
+        report: ExplainReport = await eventually(moved_on)
+        updates = [d.event_type for d in s.sim.webhooks.deliveries[1:]]
+        assert updates and all(t.startswith("public_incident.") for t in updates), updates
+        calls = calls_for(s, incident_id)
+        assert calls["incident"] == 0, updates  # both deliveries carry the incident
+        if on_update:
+            # one read of each per batch: the two deliveries are one batch or two
+            assert 1 <= calls["updates"] == calls["timeline"] <= len(updates), calls
+        else:
+            assert calls == {"incident": 0, "updates": 0, "timeline": 0}
+        kinds = [(e.kind, e.field) for e in report.events]
+        assert ("updated", "status") in kinds and ("resolved", None) in kinds

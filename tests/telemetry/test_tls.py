@@ -25,7 +25,7 @@ from simulators.incident_io.seed import SEVERITY_MAJOR
 from simulators.server import serve
 from store import Store
 from tests.api.test_webhooks import SECRET
-from tests.e2e.test_incident_flow import declare, run_of
+from tests.e2e.test_incident_flow import declare, result_of
 from tests.telemetry.tls_proxy import make_pki, tls_proxy
 
 ECHO = """name: over-tls
@@ -125,13 +125,12 @@ async def test_worker_and_api_over_mtls_run_a_definition(
                 await running.enter_async_context(w)
             view = View(sim_url, temporal)
             incident_id = await declare(view, SEVERITY_MAJOR)  # type: ignore[arg-type]
-            run = temporal.get_workflow_handle(await run_of(view, incident_id, "over-tls"))  # type: ignore[arg-type]
-            result = await run.result()
+            result = await result_of(view, incident_id, "over-tls")  # type: ignore[arg-type]
             await sim.webhooks.drain()
             await sim.webhooks.aclose()
             api_client = await app.state.temporal.get()
         await store.close()
-    assert result["status"] == "completed"
+    assert result.status == "completed"
     assert api_client is not temporal and api_client.service_client.config.tls
     assert len(proxy.handshakes) >= 2  # the worker's and the API's connections
     assert all("rensei-worker" in subject for subject in proxy.handshakes)

@@ -53,7 +53,19 @@ async def flaky(call: NodeCall) -> dict[str, Any]:
     return {"attempts": CALLS[params.key]}
 
 
-FAKE_ACTIVITIES = [fake_post, flaky]
+@activity.defn(name="test.local")
+async def local_echo(call: NodeCall) -> dict[str, Any]:
+    """A node the test catalogue marks ``local``: it says whether it ran as a local activity."""
+    CALLS[f"local:{call.context.step_id}"] += 1
+    return {"local": activity.info().is_local, "text": call.inputs["text"]}
+
+
+class LocalInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str
+
+
+FAKE_ACTIVITIES = [fake_post, flaky, local_echo]
 
 CATALOGUE: Catalogue = default_catalogue().merged(
     Catalogue(
@@ -64,6 +76,7 @@ CATALOGUE: Catalogue = default_catalogue().merged(
                 PostOutput,
                 references=default_catalogue().nodes["slack.post"].references,
             ),
+            "test.local": NodeSpec("test.local", LocalInput, local=True),
             "test.flaky": NodeSpec(
                 "test.flaky",
                 FlakyInput,

@@ -1,8 +1,9 @@
 """Records the histories that test_replay.py replays: run after a deliberate, patched change.
 
-``python -m tests.workflows.record_histories [interpreter] [incident] [sync] [<case>]`` records
-the named groups (all of them without arguments), or one interpreter case of ``CASES`` by name:
-record a new case alone so the histories of older shapes stay as they were recorded. The fakes return made-up data only, so the
+``python -m tests.workflows.record_histories [interpreter] [incident] [inline] [sync] [<case>]``
+records the named groups (all of them without arguments), or one interpreter case of
+``CASES`` by name: record a new case alone so the histories of older shapes stay as they were
+recorded. The fakes return made-up data only, so the
 stored JSON holds no credentials.
 """
 
@@ -34,9 +35,10 @@ from workflows.sync import WorkspaceSyncWorkflow
 
 from . import test_incident as incident
 from .helpers import CATALOGUE, FAKE_ACTIVITIES
-from .test_replay import CASES, HISTORIES, HISTORIES_STORED, INCIDENT
+from .test_replay import CASES, HISTORIES, HISTORIES_STORED, INCIDENT, INLINE
 
 INCIDENT_ID = INCIDENT.removeprefix("incident-acme-")
+INLINE_ID = INLINE.removeprefix("incident-acme-")
 
 
 def _trigger(extra: dict[str, Any]) -> dict[str, Any]:
@@ -96,7 +98,7 @@ async def record_incident() -> None:
                 client,
                 task_queue=queue,
                 workflows=[IncidentWorkflow, InterpreterWorkflow],
-                activities=[echo, incident.fake_candidates],
+                activities=[echo, *incident.FAKE_DEFINITIONS],
             ),
             Worker(
                 client,
@@ -164,6 +166,77 @@ async def _has_marker(client: Client, workflow_id: str, patch: str) -> bool | No
     return found or None
 
 
+async def record_inline() -> None:
+    """The shape of ``inline-runs`` and ``batch-lookup``: created (one definition inline, one
+    that waits as a child run), an update (inline again), resolved (forwarded to the child)."""
+    incident.DEFINITIONS.clear()
+    incident.DEFINITIONS.update(
+        {
+            "route": (incident.ROUTE, True),
+            "watch": (incident.WATCH, True),
+            "on-update": (incident.ON_UPDATE, True),
+        }
+    )
+    incident.INCIDENTS[INLINE_ID] = incident.snapshot(INLINE_ID)
+    async with await devserver.start_time_skipping(data_converter=pydantic_data_converter) as env:
+        client, queue = env.client, f"record-{uuid.uuid4().hex[:6]}"
+        async with (
+            Worker(
+                client,
+                task_queue=queue,
+                workflows=[IncidentWorkflow, InterpreterWorkflow],
+                activities=[echo, *incident.FAKE_DEFINITIONS],
+            ),
+            Worker(
+                client,
+                task_queue=DEFAULT_INCIDENT_IO_TASK_QUEUE,
+                activities=[incident.fake_snapshot],
+            ),
+        ):
+            handle = await client.start_workflow(
+                IncidentWorkflow.run,
+                IncidentWorkflowInput(workspace="acme", incident_id=INLINE_ID),
+                id=INLINE,
+                task_queue=queue,
+                start_signal="hint",
+                start_signal_args=[Hint(source="webhook", webhook_id="msg_1")],
+            )
+            report = await incident.settle(handle, 1)
+            watcher = next(d for d in report.events[0].decisions if d.definition == "watch")
+            assert watcher.workflow_id is not None and not watcher.inline
+
+            async def watching() -> bool | None:
+                return bool((await handle.query(IncidentWorkflow.explain)).watchers) or None
+
+            await eventually(watching, message="the run never started watching")
+            incident.INCIDENTS[INLINE_ID] = incident.snapshot(
+                INLINE_ID, fields={"severity": "SEV-1", "severity_name": "Critical"}
+            )
+            await handle.signal(IncidentWorkflow.hint, Hint(source="webhook", webhook_id="msg_2"))
+            await incident.settle(handle, 2)
+            incident.INCIDENTS[INLINE_ID] = incident.snapshot(
+                INLINE_ID,
+                fields={
+                    "severity": "SEV-1",
+                    "severity_name": "Critical",
+                    "status": "Closed",
+                    "status_category": "closed",
+                    "updated_at": incident.LATER,
+                },
+            )
+            await handle.signal(IncidentWorkflow.hint, Hint(source="sync"))
+            await client.get_workflow_handle(watcher.workflow_id).result()
+
+            async def runs_ended() -> bool | None:
+                report = await handle.query(IncidentWorkflow.explain)
+                inline = [d for e in report.events for d in e.decisions if d.inline]
+                return (len(report.events) >= 4 and all(d.run for d in inline)) or None
+
+            await eventually(runs_ended, message="the inline runs never ended")
+            await handle.terminate(reason="recorded")
+            await _store(client, "incident-inline", handle.id)
+
+
 async def _runs(client: Client, workflow_id: str, first: str | None) -> list[str]:
     """The run ids of a continue-as-new chain, oldest first."""
     runs, run_id = [], first
@@ -221,7 +294,12 @@ async def record_sync() -> None:
             await _store(client, "workspace-sync", handle.id)
 
 
-GROUPS = {"interpreter": record_interpreter, "incident": record_incident, "sync": record_sync}
+GROUPS = {
+    "interpreter": record_interpreter,
+    "incident": record_incident,
+    "inline": record_inline,
+    "sync": record_sync,
+}
 
 
 async def record(names: list[str]) -> None:

@@ -19,8 +19,8 @@ from workflows.interpreter import InterpreterWorkflow
 
 from .test_incident import (
     DEFINITIONS,
+    FAKE_DEFINITIONS,
     INCIDENTS,
-    fake_candidates,
     fake_snapshot,
     incident_id,
     server_clock,  # noqa: F401 (autouse: incident timestamps follow the server clock)
@@ -58,7 +58,7 @@ async def test_explain_lists_runs_waiting_on_an_approval(
             time_env.client,
             task_queue=task_queue,
             workflows=[IncidentWorkflow, InterpreterWorkflow],
-            activities=[echo, fake_candidates, post],
+            activities=[echo, *FAKE_DEFINITIONS, post],
         ),
         Worker(
             time_env.client, task_queue=DEFAULT_INCIDENT_IO_TASK_QUEUE, activities=[fake_snapshot]

@@ -25,11 +25,14 @@ from contracts.incident import (
     DefinitionCandidate,
     Hint,
     IncidentWorkflowInput,
+    LookupInput,
+    LookupResult,
     SnapshotInput,
     SnapshotResult,
     WatchRequest,
 )
 from interpreter.compiler import compile_text
+from tests.runs import run_result
 from tests.waiting import eventually
 from workflows.incident import IncidentWorkflow
 from workflows.interpreter import InterpreterWorkflow, InterpretInput, RunResult
@@ -140,6 +143,27 @@ async def fake_candidates(params: CandidatesInput) -> list[DefinitionCandidate]:
     return found
 
 
+@activity.defn(name="definitions.lookup")
+async def fake_lookup(params: LookupInput) -> LookupResult:
+    found = []
+    for name, (text, enabled) in DEFINITIONS.items():
+        plan = compile_text(text, file=f"{name}.yaml", catalogue=CATALOGUE, version=3)
+        found.append(
+            DefinitionCandidate(
+                name=name,
+                version=3,
+                enabled=enabled,
+                trigger_type=plan.trigger_type,
+                plan=plan if enabled and plan.trigger_type in params.trigger_types else None,
+            )
+        )
+    return LookupResult(candidates=found)
+
+
+FAKE_DEFINITIONS = [fake_candidates, fake_lookup]
+"""The per-event look-up of runs recorded before the batch look-up, and the batch look-up."""
+
+
 @contextlib.asynccontextmanager
 async def worker(env: WorkflowEnvironment, queue: str) -> AsyncIterator[None]:
     """Workflows on the test's queue; incident.io activities on their own rate-limited queue."""
@@ -148,7 +172,7 @@ async def worker(env: WorkflowEnvironment, queue: str) -> AsyncIterator[None]:
             env.client,
             task_queue=queue,
             workflows=[IncidentWorkflow, InterpreterWorkflow],
-            activities=[echo, fake_candidates],
+            activities=[echo, *FAKE_DEFINITIONS],
         ),
         Worker(env.client, task_queue=DEFAULT_INCIDENT_IO_TASK_QUEUE, activities=[fake_snapshot]),
     ):
@@ -166,7 +190,12 @@ async def terminate_leftovers(env: WorkflowEnvironment) -> None:
     while STARTED:
         handle = env.client.get_workflow_handle_for(IncidentWorkflow.run, STARTED.pop())
         report = await handle.query(IncidentWorkflow.explain)
-        ids = [d.workflow_id for e in report.events for d in e.decisions if d.workflow_id]
+        ids = [
+            d.workflow_id
+            for e in report.events
+            for d in e.decisions
+            if d.workflow_id and not d.inline
+        ]
         for workflow_id in [*ids, handle.id]:
             run = env.client.get_workflow_handle(workflow_id)
             if (await run.describe()).status == WorkflowExecutionStatus.RUNNING:
@@ -249,10 +278,8 @@ async def test_created_starts_matching_definitions_and_explains_the_rest(
             "the event is trigger.incident_io.incident.created"
         )
         assert decisions["off"].reason == "it is disabled"
-        child = time_env.client.get_workflow_handle_for(
-            InterpreterWorkflow.run, decisions["route"].workflow_id
-        )
-        result: RunResult = await child.result(rpc_timeout=None)
+        assert decisions["route"].inline  # no step waits: it runs inside the incident's workflow
+        result = await run_result(time_env.client, handle.id, decisions["route"])
         assert result.steps[0].output == {"text": "SEV-2: Checkout down"}
         assert report.reference == "INC-9" and report.severity == "SEV-2"
 
@@ -301,7 +328,7 @@ async def test_each_changed_field_is_one_event_and_resolution_fires_resolved(
                 TimelineEntry(
                     id="u1",
                     kind="incident_update",
-                    at="2026-11-26T10:05:00Z",
+                    at=LATER,  # after the incident was first seen
                     message="Investigating",
                 )
             ],
@@ -317,10 +344,8 @@ async def test_each_changed_field_is_one_event_and_resolution_fires_resolved(
             ("updated", "timeline"),
         ]
         severity = report.events[2]
-        child = time_env.client.get_workflow_handle_for(
-            InterpreterWorkflow.run, severity.decisions[0].workflow_id
-        )
-        assert (await child.result()).steps[0].output == {"change": "severity: SEV-2 -> SEV-1"}
+        result = await run_result(time_env.client, handle.id, severity.decisions[0])
+        assert result.steps[0].output == {"change": "severity: SEV-2 -> SEV-1"}
         INCIDENTS[iid] = snapshot(
             iid,
             fields={
@@ -336,7 +361,7 @@ async def test_each_changed_field_is_one_event_and_resolution_fires_resolved(
                 TimelineEntry(
                     id="u1",
                     kind="incident_update",
-                    at="2026-11-26T10:05:00Z",
+                    at=LATER,
                     message="Investigating",
                 )
             ],

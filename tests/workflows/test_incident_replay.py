@@ -16,7 +16,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from workflows.incident import WEBHOOK_SNAPSHOT, IncidentWorkflow
+from workflows.incident import BATCH_LOOKUP, INLINE_RUNS, WEBHOOK_SNAPSHOT, IncidentWorkflow
 
 from .test_replay import HISTORIES
 
@@ -56,3 +56,42 @@ async def test_stored_incident_history_replays(name: str) -> None:
     replayer = Replayer(workflows=[IncidentWorkflow], data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
+
+
+def _markers(history: WorkflowHistory, name: str) -> int:
+    return sum(
+        1
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+        and e.marker_recorded_event_attributes.marker_name == name
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "workflow_id", "new_shape"),
+    [
+        ("incident-lifecycle-1", "incident-acme-01REPLAYINCIDENT", False),
+        ("incident-inline", "incident-acme-01REPLAYINLINE", True),
+    ],
+)
+def test_stored_histories_before_and_after_the_batch_lookup_and_inline_runs(
+    name: str, workflow_id: str, new_shape: bool
+) -> None:
+    """The two shapes the replay tests cover: one look-up per event and a child per run
+    before; one look-up per batch (a local activity) and runs inline after."""
+    history = WorkflowHistory.from_json(workflow_id, (HISTORIES / f"{name}.json").read_text())
+    scheduled = _scheduled(history)
+    children = sum(
+        1
+        for e in history.events
+        if e.HasField("start_child_workflow_execution_initiated_event_attributes")
+    )
+    if new_shape:
+        assert _patches(history)[:2] == [BATCH_LOOKUP, INLINE_RUNS]
+        assert "definitions.candidates" not in scheduled
+        assert _markers(history, "core_local_activity") == 3  # one look-up per batch
+        assert children == 1  # the waiting run; the two others ran inline
+        assert scheduled.count("debug.echo") == 3  # route; on-update for severity and status
+    else:
+        assert BATCH_LOOKUP not in _patches(history) and INLINE_RUNS not in _patches(history)
+        assert "definitions.candidates" in scheduled

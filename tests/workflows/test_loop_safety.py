@@ -25,9 +25,9 @@ from workflows.interpreter import InterpreterWorkflow
 
 from .test_incident import (
     DEFINITIONS,
+    FAKE_DEFINITIONS,
     FETCHES,
     INCIDENTS,
-    fake_candidates,
     fake_snapshot,
     incident_id,
     server_clock,  # noqa: F401 (autouse: incident timestamps follow the server clock)
@@ -60,7 +60,9 @@ async def fake_add_event(call: NodeCall) -> dict[str, Any]:
     iid = call.inputs["incidentId"]
     item_id = f"tl-{len(WRITTEN)}"
     current = INCIDENTS[iid]
-    entry = TimelineEntry(id=item_id, kind="timeline_item", at=f"9{len(WRITTEN):04d}")
+    # stamped when written, as incident.io does: after the incident was first seen
+    at = activity.info().current_attempt_scheduled_time.isoformat()
+    entry = TimelineEntry(id=item_id, kind="timeline_item", at=at)
     INCIDENTS[iid] = current.model_copy(update={"entries": [*current.entries, entry]})
     return {"id": item_id, "incidentId": iid, "title": call.inputs["title"], "timestamp": "t"}
 
@@ -72,7 +74,7 @@ async def worker(env: WorkflowEnvironment, queue: str) -> AsyncIterator[None]:
             env.client,
             task_queue=queue,
             workflows=[IncidentWorkflow, InterpreterWorkflow],
-            activities=[echo, fake_candidates],
+            activities=[echo, *FAKE_DEFINITIONS],
         ),
         Worker(
             env.client,
@@ -96,6 +98,10 @@ async def quiet(
         if len(report.events) < events or not all(e.decisions for e in report.events):
             return None
         for d in (d for e in report.events for d in e.decisions if d.workflow_id):
+            if d.inline:
+                if d.run is None:
+                    return None
+                continue
             run = env.client.get_workflow_handle(d.workflow_id)
             if (await run.describe()).status == WorkflowExecutionStatus.RUNNING:
                 return None
@@ -262,7 +268,7 @@ async def test_a_field_change_and_its_incident_update_are_known_as_own_changes(
             time_env.client,
             task_queue=task_queue,
             workflows=[IncidentWorkflow, InterpreterWorkflow],
-            activities=[echo, fake_candidates],
+            activities=[echo, *FAKE_DEFINITIONS],
         ),
         Worker(
             time_env.client,

@@ -95,6 +95,7 @@ CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
 """
 
 INCIDENT = "incident-acme-01REPLAYINCIDENT"
+INLINE = "incident-acme-01REPLAYINLINE"
 
 
 class Stored(NamedTuple):
@@ -112,6 +113,7 @@ HISTORIES_STORED: dict[str, Stored] = {
     "incident-batched-1": Stored(IncidentWorkflow, INCIDENT),
     "incident-batched-2": Stored(IncidentWorkflow, INCIDENT),
     "incident-watcher-once": Stored(InterpreterWorkflow, f"{INCIDENT}-1-created-watch"),
+    "incident-inline": Stored(IncidentWorkflow, INLINE),
     "workspace-sync": Stored(WorkspaceSyncWorkflow, sync_workflow_id("acme")),
 }
 """Every stored history and the workflow it is a run of.
@@ -123,7 +125,9 @@ as, started with the carried state and idling towards its end. ``incident-batche
 ``incident-watcher-once`` are the same story after the ``watch-batch`` and ``watch-once``
 patches: the watcher named the event it waits for and was sent only the resolution, in the
 workflow task that found it, and sent no unwatch; a poll's hint for the version a webhook
-had brought fetched nothing.
+had brought fetched nothing. All of these are from before the ``batch-lookup`` and
+``inline-runs`` patches; ``incident-inline`` after them: the created event's route run and
+the update's run inline, the waiting run a child, one look-up per batch.
 """
 
 
