@@ -282,3 +282,21 @@ async def test_hostile_definitions_are_400_with_memory_flat(client: httpx.AsyncC
     assert grown_mib < 100  # the billion laughs once took this process past 6 GB
     too_big = await client.put("/api/workflows/big", content=b"a" * 300_000, headers=admin)
     assert too_big.status_code == 413
+
+
+async def test_a_delivery_that_temporal_accepts_slowly_is_still_accepted(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under an incident storm the dev server took more than 4 s to accept signal-with-start;
+    # a 503 then sends the delivery to the back of Svix's schedule (5 s, then 5 min).
+    accepted: list[str] = []
+
+    async def slow(_client: Any, _workspace: str, incident_id: str, *_: Any, **__: Any) -> None:
+        await asyncio.sleep(5.0)  # the slow server itself: nothing to await instead
+        accepted.append(incident_id)
+
+    monkeypatch.setattr(webhooks, "signal_incident", slow)
+    body = body_for("01FDAG4SAP5TYPT98WGR2N7W92")
+    response = await client.post(URL, content=body, headers=signed(body))
+    assert response.status_code == 200, response.text
+    assert accepted == ["01FDAG4SAP5TYPT98WGR2N7W92"]
