@@ -679,7 +679,7 @@ class IncidentWorkflow:
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=RetryPolicy(
                     maximum_attempts=5,
-                    non_retryable_error_types=["AuthenticationError", "InvalidRequestError"],
+                    non_retryable_error_types=list(REQUEST_ERRORS),
                 ),
                 result_type=dict,
                 task_queue=self._input.incident_io_task_queue,

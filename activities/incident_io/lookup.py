@@ -11,7 +11,7 @@ from activities.incident_io.models import (
     IncidentStatus,
     Severity,
 )
-from activities.incident_io.normalize import LEVEL_FORM, severity_level, severity_levels
+from activities.incident_io.normalize import LEVEL_FORM, severity_levels
 
 # Filter words for `status` in incident_io.incident.list, onto incident.io's API categories.
 CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
@@ -33,17 +33,6 @@ CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
         )
     },
 }
-
-
-def level_of(
-    severity: Severity, severities: Sequence[Severity], overrides: Mapping[str, str]
-) -> str | None:
-    """``SEV-n`` of a severity: its distinct level in the workspace (see ``severity_levels``)."""
-    return severity_level(
-        severity.model_dump(),
-        catalogue=[s.model_dump() for s in severities],
-        overrides=overrides,
-    )
 
 
 def severity_mapping(

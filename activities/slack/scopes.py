@@ -44,9 +44,3 @@ REQUIRED_SCOPES: tuple[str, ...] = tuple(
 )
 # Not required: lets rensei post in public channels it has not been invited to.
 OPTIONAL_SCOPES: tuple[str, ...] = ("chat:write.public",)
-
-
-def missing_scopes(granted: str) -> list[str]:
-    """The required scopes absent from ``granted`` (the comma-separated ``x-oauth-scopes``)."""
-    have = {scope.strip() for scope in granted.split(",") if scope.strip()}
-    return [scope for scope in REQUIRED_SCOPES if scope not in have]
