@@ -37,6 +37,8 @@ class StepResult(BaseModel):
     status: StepStatus
     output: Any = None
     error: str | None = None
+    warnings: list[str] = []
+    """What the step did other than asked (a ``threadOf`` step that posted nothing, say)."""
 
 
 class RunResult(BaseModel):

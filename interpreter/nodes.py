@@ -34,7 +34,7 @@ class StepReference:
     ``ReferencePlan``): slack.post's ``threadOf: <step id>`` becomes ``threadTs``, the
     ``ts`` of that earlier post. A value matching ``literal`` (a regular expression) is
     not a step id and is left to the node. ``hint`` is shown when the named step cannot
-    have run before; ``unresolved`` is logged when it ran without that output.
+    have run before; ``unresolved`` goes in the step's warnings when it ran without that output.
     """
 
     input: str

@@ -99,7 +99,8 @@ class ReferencePlan(_Frozen):
 
     ``input`` holds the step id; the run drops it and sets ``into`` (unless the step
     set it itself) to that step's ``output``, a string. When that step has no such
-    output the run logs "step '<id>': '<that step>' <unresolved>" and goes on without.
+    output the run notes "step '<id>': '<that step>' <unresolved>" in the step's ``warnings``
+    (and its log) and goes on without.
     """
 
     input: str

@@ -93,7 +93,8 @@ def _run_line(result: RunResult | None) -> str:
         return "run: no result recorded"
     steps = ", ".join(f"{s.id} {s.status}" for s in result.steps)
     error = f": {result.error}" if result.error else ""
-    return f"run {result.status}{error} [{steps}]"
+    warnings = "".join(f"; {w}" for s in result.steps for w in s.warnings)
+    return f"run {result.status}{error} [{steps}]{warnings}"
 
 
 def render(report: ExplainReport) -> str:

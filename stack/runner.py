@@ -178,6 +178,7 @@ def _report(result: RunResult) -> dict[str, Any]:
         "steps": [
             {"id": s.id, "type": s.type, "status": s.status, "output": s.output}
             | ({"error": s.error} if s.error else {})
+            | ({"warnings": s.warnings} if s.warnings else {})
             for s in result.steps
         ],
     }

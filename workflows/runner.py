@@ -152,6 +152,7 @@ class PlanRun:
         )
         for warning in unresolved:
             workflow.logger.warning(warning)
+        self.results[step.id].warnings = unresolved  # shown with the step, not only logged
         who = self.identity
         call = NodeCall(
             context=NodeContext(

@@ -61,3 +61,49 @@ async def test_thread_of_becomes_thread_ts(time_env: WorkflowEnvironment, task_q
         "threadTs": "1700000001.000001",
     }
     assert literal["threadOf"] == "1700000000.000100"  # a ts is left to the activity
+
+
+BRANCHED = """\
+name: threads-branched
+trigger:
+  type: trigger.incident_io.incident.created
+steps:
+  - id: gate
+    type: condition
+    condition: "{{ $trigger.incident_io.severity == 'SEV-1' }}"
+    onTrue: [top]
+  - id: top
+    type: slack.post
+    inputs: {channel: "#incidents", message: "SEV-1 opened"}
+  - id: reply
+    type: slack.post
+    inputs: {channel: "#incidents", message: "agent assigned", threadOf: top}
+"""
+
+
+async def test_a_thread_of_step_that_did_not_run_is_reported_with_the_step(
+    time_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """The reply goes to the channel, and its result says why it is not in a thread."""
+    SEEN.clear()
+    plan = compile_text(BRANCHED, file="threads.yaml", catalogue=default_catalogue())
+    async with Worker(
+        time_env.client, task_queue=task_queue, workflows=[InterpreterWorkflow], activities=[post]
+    ):
+        result = await time_env.client.execute_workflow(
+            InterpreterWorkflow.run,
+            InterpretInput(
+                plan=plan,
+                trigger={"incident_io": {"severity": "SEV-2"}},
+                set_search_attributes=False,
+            ),
+            id=f"threads-{uuid.uuid4().hex}",
+            task_queue=task_queue,
+        )
+    assert SEEN == [{"channel": "#incidents", "message": "agent assigned"}]
+    steps = {s.id: s for s in result.steps}
+    assert steps["top"].status == "skipped"
+    assert steps["reply"].status == "completed"
+    assert steps["reply"].warnings == [
+        "step 'reply': 'top' posted nothing to thread under; posting to the channel"
+    ]
