@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -165,14 +165,17 @@ FAKE_DEFINITIONS = [fake_candidates, fake_lookup]
 
 
 @contextlib.asynccontextmanager
-async def worker(env: WorkflowEnvironment, queue: str) -> AsyncIterator[None]:
-    """Workflows on the test's queue; incident.io activities on their own rate-limited queue."""
+async def worker(
+    env: WorkflowEnvironment, queue: str, *, extra: Sequence[Callable[..., Any]] = ()
+) -> AsyncIterator[None]:
+    """Workflows on the test's queue (with ``extra`` activities beside the echo node);
+    incident.io activities on their own rate-limited queue."""
     async with (
         Worker(
             env.client,
             task_queue=queue,
             workflows=[IncidentWorkflow, InterpreterWorkflow],
-            activities=[echo, *FAKE_DEFINITIONS],
+            activities=[echo, *extra, *FAKE_DEFINITIONS],
         ),
         Worker(env.client, task_queue=DEFAULT_INCIDENT_IO_TASK_QUEUE, activities=[fake_snapshot]),
     ):

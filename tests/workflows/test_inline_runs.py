@@ -11,10 +11,7 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from activities.debug import echo
-from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE
 from contracts.incident import Hint
 from stack.explain import render
 from tests.runs import run_result
@@ -25,19 +22,17 @@ from workflows.interpreter import InterpreterWorkflow
 from .helpers import flaky, local_echo
 from .test_incident import (
     DEFINITIONS,
-    FAKE_DEFINITIONS,
     INCIDENTS,
     ON_UPDATE,
     ROUTE,
     WATCH,
-    fake_snapshot,
     incident_id,
     server_clock,  # noqa: F401 (autouse: incident timestamps follow the server clock)
     settle,
     snapshot,
     start,
-    terminate_leftovers,
 )
+from .test_incident import worker as incident_worker
 
 pytestmark = pytest.mark.asyncio
 
@@ -59,19 +54,8 @@ steps:
 
 @contextlib.asynccontextmanager
 async def worker(env: WorkflowEnvironment, queue: str) -> AsyncIterator[None]:
-    async with (
-        Worker(
-            env.client,
-            task_queue=queue,
-            workflows=[IncidentWorkflow, InterpreterWorkflow],
-            activities=[echo, flaky, local_echo, *FAKE_DEFINITIONS],
-        ),
-        Worker(env.client, task_queue=DEFAULT_INCIDENT_IO_TASK_QUEUE, activities=[fake_snapshot]),
-    ):
-        try:
-            yield
-        finally:
-            await terminate_leftovers(env)
+    async with incident_worker(env, queue, extra=[flaky, local_echo]):
+        yield
 
 
 async def test_a_plan_with_no_waiting_step_runs_inline_and_reports_its_result(
