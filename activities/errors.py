@@ -22,6 +22,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.credentials import MissingCredentialError
+from contracts.errors import INVALID_REQUEST, invalid_inputs
 from telemetry import metrics
 
 
@@ -182,11 +183,8 @@ def integration_errors() -> Iterator[None]:
     except IntegrationError as exc:
         raise to_application_error(exc) from exc
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'inputs'}: {e['msg']}" for e in exc.errors()
-        )
         raise ApplicationError(
-            f"invalid inputs: {problems}", type="InvalidRequestError", non_retryable=True
+            invalid_inputs(exc), type=INVALID_REQUEST, non_retryable=True
         ) from exc
     except MissingCredentialError as exc:
         raise ApplicationError(str(exc), type="MissingCredentialError", non_retryable=True) from exc

@@ -12,7 +12,6 @@ import contextlib
 from datetime import timedelta
 from typing import Any
 
-from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -32,7 +31,7 @@ INTERRUPTED = frozenset({"input-required", "auth-required"})
 
 async def run(host: StepHost, step: ActionStep, call: NodeCall) -> dict[str, Any]:
     """Runs the step for the run ``host`` and returns its output."""
-    params = _inputs(step, call)
+    params = calls.inputs_of(AgentDispatchInput, call)
     ctx = call.context
     send = AgentSendInput(
         workspace=ctx.workspace,
@@ -54,18 +53,6 @@ async def run(host: StepHost, step: ActionStep, call: NodeCall) -> dict[str, Any
         interval = min(interval * BACKOFF, MAX_POLL_SECONDS)
         task = await calls.call(step, "agent.get", _ref(ctx.workspace, task), result_type=AgentTask)
     return _finished(params, task)
-
-
-def _inputs(step: ActionStep, call: NodeCall) -> AgentDispatchInput:
-    try:
-        return AgentDispatchInput.model_validate(call.inputs)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "inputs"
-        raise ApplicationError(
-            f"input '{where}' of agent step '{step.id}' is invalid: {first['msg']}",
-            non_retryable=True,
-        ) from None
 
 
 async def _sleep_or_push(

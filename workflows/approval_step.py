@@ -13,7 +13,6 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -94,7 +93,7 @@ class ApprovalBook:
 async def run(host: StepHost, step: ActionStep, call: NodeCall) -> dict[str, Any]:
     """Runs the step for the run ``host`` and returns its output."""
     book: ApprovalBook = host.approval_book
-    params = _inputs(step, call)
+    params = calls.inputs_of(ApprovalInput, call)
     ctx = call.context
     users = await _approver_ids(step, ctx.workspace, params.approvers)
     deadline = workflow.now() + timedelta(seconds=params.timeout)
@@ -136,18 +135,6 @@ async def run(host: StepHost, step: ActionStep, call: NodeCall) -> dict[str, Any
     output = _output(decision, at=stamp(workflow.now()))
     await _announce(host, step, call, item, output)
     return _route(step, params, output)
-
-
-def _inputs(step: ActionStep, call: NodeCall) -> ApprovalInput:
-    try:
-        return ApprovalInput.model_validate(call.inputs)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "inputs"
-        raise ApplicationError(
-            f"input '{where}' of approval step '{step.id}' is invalid: {first['msg']}",
-            non_retryable=True,
-        ) from None
 
 
 async def _approver_ids(step: ActionStep, workspace: str, approvers: list[str]) -> list[str]:

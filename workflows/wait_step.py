@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
@@ -32,12 +31,7 @@ with workflow.unsafe.imports_passed_through():
 
 async def run(host: StepHost, step: ActionStep, call: NodeCall) -> dict[str, Any]:
     """Waits for the event ``step`` describes; returns ``WaitForOutput`` as a dict."""
-    try:
-        params = WaitForInput.model_validate(call.inputs)
-    except ValidationError as exc:
-        raise ApplicationError(
-            f"invalid inputs: {exc.errors()[0]['msg']}", non_retryable=True
-        ) from None
+    params = calls.inputs_of(WaitForInput, call)
     incident_id = params.incidentId or call.context.incident_id
     if not incident_id:
         raise ApplicationError(

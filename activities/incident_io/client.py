@@ -43,6 +43,7 @@ from activities.incident_io.models import (
     TimelineItem,
     User,
 )
+from contracts.errors import problems
 
 log = logging.getLogger(__name__)
 
@@ -441,7 +442,7 @@ def _parse(model: type[M], body: Any, key: str | None = None) -> M:
     except ValidationError as exc:
         raise ProviderUnavailableError(
             f"incident.io answered with an unexpected {model.__name__}: "
-            f"{exc.errors()[0]['loc']} {exc.errors()[0]['msg']}"
+            f"{problems(exc, root=model.__name__)}"
         ) from None
 
 

@@ -36,6 +36,7 @@ from activities.incident_io.schemas import (
     UpdateIncidentInput,
 )
 from activities.incident_io.teams import team_filter
+from contracts.errors import invalid_inputs
 from interpreter.plan import NodeCall
 
 In = TypeVar("In", bound=BaseModel)
@@ -118,7 +119,7 @@ class IncidentIoActivities:
             try:
                 inputs = model.model_validate(call.inputs)
             except ValidationError as exc:
-                raise InvalidRequestError(_input_problem(exc)) from None
+                raise InvalidRequestError(invalid_inputs(exc)) from None
             try:
                 client = await self.client(call.context.workspace)
             except MissingCredentialError as exc:
@@ -395,11 +396,3 @@ async def _user_id(client: IncidentIoClient, user: str) -> str:
     if not found:
         raise InvalidRequestError(f"no incident.io user has the email '{user}'")
     return found[0].id
-
-
-def _input_problem(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors():
-        where = ".".join(str(p) for p in error["loc"]) or "inputs"
-        problems.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
-    return "invalid inputs: " + "; ".join(problems)

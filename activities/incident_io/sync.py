@@ -20,6 +20,7 @@ from activities.incident_io.client import IncidentIoClient
 from activities.incident_io.models import Incident, Severity
 from activities.incident_io.normalize import incident_fields
 from activities.incident_io.preferences import Preferences, no_preferences
+from contracts.errors import problems
 from contracts.events import IncidentSnapshot, TimelineEntry, tracked_values
 from contracts.incident import (
     Hint,
@@ -133,10 +134,9 @@ class SyncActivities:
         try:
             incident = Incident.model_validate(params.incident)
         except ValidationError as exc:
-            first = exc.errors()[0]
             return SnapshotResult(
-                missing=f"the webhook's incident does not read as one: {first['loc']} "
-                f"{first['msg']}"
+                missing=f"the webhook's incident does not read as one: "
+                f"{problems(exc, root='incident')}"
             )
         client = await self._client(params.workspace)
         try:
