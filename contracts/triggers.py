@@ -4,6 +4,7 @@ the per-incident workflow applies to normalized incident fields."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,15 +14,38 @@ RESOLVED = "trigger.incident_io.incident.resolved"
 
 RESOLVED_CATEGORIES = frozenset({"learning", "closed"})
 
-WEBHOOK_TRIGGERS = {
-    "public_incident.incident_created_v2": CREATED,
-    "private_incident.incident_created_v2": CREATED,
-    "public_incident.incident_updated_v2": UPDATED,
-    "private_incident.incident_updated_v2": UPDATED,
-    "public_incident.incident_status_updated_v2": UPDATED,
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """What one incident.io webhook event type means, and where its payload has the incident.
+
+    ``private`` payloads are only ``{id}`` (incident.io's ``private_incident.*`` events), so
+    the incident is fetched; the others hold the whole incident, as the payload itself
+    (``WebhookIncidentV2``) or under ``incident_key`` (``IncidentWithStatusChangeV2``, which
+    also has the ``previous_status`` of a ``status_change``).
+    """
+
+    trigger: str
+    private: bool = False
+    incident_key: str | None = None
+    status_change: bool = False
+
+    def incident_of(self, payload: Mapping[str, Any]) -> Any:
+        """Where the incident is in ``payload`` (a private event's ``{id}`` is its own)."""
+        return payload.get(self.incident_key) if self.incident_key else payload
+
+
+WEBHOOK_EVENTS: dict[str, WebhookEvent] = {
+    "public_incident.incident_created_v2": WebhookEvent(CREATED),
+    "private_incident.incident_created_v2": WebhookEvent(CREATED, private=True),
+    "public_incident.incident_updated_v2": WebhookEvent(UPDATED),
+    "private_incident.incident_updated_v2": WebhookEvent(UPDATED, private=True),
+    "public_incident.incident_status_updated_v2": WebhookEvent(
+        UPDATED, incident_key="incident", status_change=True
+    ),
 }
-"""Every incident.io webhook event rensei handles (ingest accepts these and no other), and
-the trigger type each one means."""
+"""Every incident.io webhook event rensei handles (ingest accepts these and no other, the
+sandbox and ``rensei run`` read these), and what each one means."""
 
 
 def parse_time(value: Any) -> datetime | None:

@@ -14,7 +14,7 @@ from contracts.triggers import (
     RESOLVED,
     RESOLVED_CATEGORIES,
     UPDATED,
-    WEBHOOK_TRIGGERS,
+    WEBHOOK_EVENTS,
     resolved_payload,
 )
 
@@ -242,20 +242,23 @@ def trigger_from_document(document: Mapping[str, Any]) -> tuple[str | None, dict
             'expected a trigger payload {"incident_io": {...}} or an incident.io webhook body '
             '{"event_type": ..., <event_type>: {...}}'
         )
-    if event_type not in WEBHOOK_TRIGGERS:
+    event = WEBHOOK_EVENTS.get(event_type)
+    if event is None:
         raise EventFormatError(f"event type '{event_type}' does not start workflows")
     body = document.get(event_type)
     if not isinstance(body, Mapping):
         raise EventFormatError(f"the body has no '{event_type}' object")
-    incident = body.get("incident", body)
-    if set(incident) == {"id"}:
+    incident = event.incident_of(body)
+    if not isinstance(incident, Mapping):
+        raise EventFormatError(f"the '{event_type}' object has no '{event.incident_key}' object")
+    if event.private or set(incident) == {"id"}:
         raise EventFormatError(
             "this is a private-incident event ({id} only): rensei fetches the incident from "
             "incident.io; save the incident itself as the event instead"
         )
     payload = incident_fields(incident)
-    trigger = WEBHOOK_TRIGGERS[event_type]
-    if event_type.endswith("status_updated_v2"):
+    trigger = event.trigger
+    if event.status_change:
         previous = (body.get("previous_status") or {}).get("name")
         payload |= {"field": "status", "old_value": previous, "new_value": payload["status"]}
         if payload["status_category"] in RESOLVED_CATEGORIES:

@@ -31,7 +31,7 @@ from activities.incident_io.models import Incident
 from api.deps import Services, services
 from api.limits import MAX_WEBHOOK_BODY, MAX_WEBHOOK_ID, BodyError, parse_json, read_body
 from contracts.incident import MAX_HINT_INCIDENT, Hint
-from contracts.triggers import WEBHOOK_TRIGGERS
+from contracts.triggers import WEBHOOK_EVENTS
 from store import DEFAULT_WORKSPACE
 from telemetry import logs
 from temporal_client import signal_incident
@@ -45,14 +45,6 @@ TEMPORAL_DEADLINE = 10.0
 """Seconds a delivery waits for Temporal to accept its hint. Svix gives a delivery about 15;
 under an incident storm the dev server took more than 4 s, and a 503 sends the delivery to
 the back of Svix's schedule (5 s, then 5 min)."""
-INCIDENT_EVENTS = frozenset(WEBHOOK_TRIGGERS)
-CARRIES_INCIDENT: dict[str, str | None] = {
-    "public_incident.incident_created_v2": None,
-    "public_incident.incident_updated_v2": None,
-    "public_incident.incident_status_updated_v2": "incident",
-}
-"""Events whose payload holds the whole incident: the payload itself (WebhookIncidentV2), or
-under this key (``IncidentWithStatusChangeV2``); private ones carry only {id}."""
 
 
 EVENT_TYPE = re.compile(r"[a-z0-9_]{1,64}\.[a-z0-9_]{1,64}")
@@ -170,12 +162,11 @@ def carried_incident(body: Any, event_type: str) -> dict[str, Any] | None:
     hint; None when the event carries none (private incidents carry only their id), when it
     does not read as an incident, or when it is larger than ``MAX_HINT_INCIDENT`` (then it
     is fetched)."""
-    if event_type not in CARRIES_INCIDENT or not isinstance(body, dict):
+    event = WEBHOOK_EVENTS.get(event_type)
+    if event is None or event.private or not isinstance(body, dict):
         return None
-    incident = body.get(event_type)
-    key = CARRIES_INCIDENT[event_type]
-    if key is not None and isinstance(incident, dict):
-        incident = incident.get(key)
+    payload = body.get(event_type)
+    incident = event.incident_of(payload) if isinstance(payload, dict) else None
     if not isinstance(incident, dict):
         return None
     try:
@@ -195,7 +186,7 @@ def incident_id_of(body: dict[str, Any]) -> tuple[str, str | None] | None:
     inner = body.get(event_type)
     if not isinstance(inner, dict):
         return None
-    if event_type not in INCIDENT_EVENTS:
+    if event_type not in WEBHOOK_EVENTS:
         return event_type, None
     incident = inner.get("incident") if isinstance(inner.get("incident"), dict) else inner
     ident = incident.get("id") if isinstance(incident, dict) else None

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from activities.ids import is_valid_id
 from api.limits import BodyError, parse_json
-from api.routes.webhooks import INCIDENT_EVENTS, _envelope
+from api.routes.webhooks import _envelope
+from contracts.triggers import WEBHOOK_EVENTS
 
 FAST = settings(max_examples=150, deadline=None, derandomize=True, database=None)
 HEADERS = {"webhook-id": "msg_1"}
@@ -27,7 +28,7 @@ json_values = st.recursive(
 
 @st.composite
 def envelopes(draw: st.DrawFn) -> Any:
-    event_type = draw(st.sampled_from(sorted(INCIDENT_EVENTS)) | st.text(max_size=40))
+    event_type = draw(st.sampled_from(sorted(WEBHOOK_EVENTS)) | st.text(max_size=40))
     incident: Any = draw(st.fixed_dictionaries({"id": ids}) | json_values)
     if draw(st.booleans()):
         incident = {"incident": incident}
@@ -42,7 +43,7 @@ def _check(raw: bytes) -> None:
         return
     assert isinstance(event_type, str)
     if incident_id is not None:
-        assert event_type in INCIDENT_EVENTS and is_valid_id(incident_id)
+        assert event_type in WEBHOOK_EVENTS and is_valid_id(incident_id)
 
 
 @FAST

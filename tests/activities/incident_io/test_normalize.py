@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from activities.incident_io.normalize import incident_fields, severity_levels, team_field_choice
+from activities.incident_io.normalize import (
+    EventFormatError,
+    incident_fields,
+    severity_levels,
+    team_field_choice,
+    trigger_from_document,
+)
+from contracts.triggers import RESOLVED, WEBHOOK_EVENTS
 
 
 def catalogue(*names: str) -> list[dict[str, object]]:
@@ -70,3 +77,39 @@ def test_the_payload_reads_the_team_from_a_catalog_backed_field() -> None:
         ],
     }
     assert incident_fields(incident)["team"] == "Payments"
+
+
+INCIDENT = {
+    "id": "01X",
+    "reference": "INC-7",
+    "name": "Checkout down",
+    "incident_status": {"id": "s1", "name": "Closed", "category": "closed"},
+}
+
+
+def event(event_type: str, payload: object) -> dict[str, object]:
+    return {"event_type": event_type, event_type: payload}
+
+
+def test_every_webhook_event_reads_as_its_trigger_or_says_why_not() -> None:
+    for event_type, meaning in WEBHOOK_EVENTS.items():
+        payload: object = {"id": "01X"} if meaning.private else INCIDENT
+        if meaning.incident_key:
+            payload = {meaning.incident_key: INCIDENT, "previous_status": {"name": "Active"}}
+        if meaning.private:
+            with pytest.raises(EventFormatError, match="private-incident event"):
+                trigger_from_document(event(event_type, payload))
+            continue
+        trigger, found = trigger_from_document(event(event_type, payload))
+        assert found["incident_io"]["reference"] == "INC-7"
+        if meaning.status_change:  # closed: the status change is the resolution
+            assert trigger == RESOLVED
+        else:
+            assert trigger == meaning.trigger
+
+
+def test_a_status_change_without_its_incident_object_is_refused_by_name() -> None:
+    status = "public_incident.incident_status_updated_v2"
+    with pytest.raises(EventFormatError) as refused:
+        trigger_from_document(event(status, {"incident": "01X"}))
+    assert str(refused.value) == f"the '{status}' object has no 'incident' object"
