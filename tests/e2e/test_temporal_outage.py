@@ -13,6 +13,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
 
 from api.app import create_app
 from contracts.ids import incident_workflow_id
@@ -43,10 +44,17 @@ class DevServer:
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
 
-        async def listening() -> bool | None:
-            return True if port_in_use("127.0.0.1", self.port) else None
+        async def healthy() -> bool | None:
+            # The port opens before the frontend serves: "Frontend is not healthy yet".
+            if not port_in_use("127.0.0.1", self.port):
+                return None
+            try:
+                await Client.connect(f"127.0.0.1:{self.port}")
+            except RuntimeError:
+                return None
+            return True
 
-        await eventually(listening, interval=0.1, message="the dev server did not start")
+        await eventually(healthy, seconds=60, interval=0.1, message="the dev server did not start")
 
     def stop(self) -> None:
         if self.process is not None:
