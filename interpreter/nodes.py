@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from interpreter.plan import ReferencePlan
+from interpreter.plan import IncidentWrite, ReferencePlan
 from interpreter.shapes import ANY, ObjectShape, Shape, shape_of_model
 
 NodeKind = Literal["activity", "approval", "wait", "agent"]
@@ -59,8 +59,8 @@ class NodeSpec:
     ``kind`` says how the interpreter runs it: ``activity`` nodes are one activity each;
     ``approval``, ``wait`` and ``agent`` nodes are run by the workflow itself (timers,
     signals and updates around activities). ``branches`` names the extra branch keys
-    the step accepts (for example ``onTimeout``). ``writes_incident`` marks nodes that
-    change the incident they are given (its fields, updates or timeline), the writes
+    the step accepts (for example ``onTimeout``). ``writes_incident`` describes nodes that
+    change the incident an input names (its fields, updates or timeline item), the writes
     whose echoes must not start definitions again. ``references`` are the inputs that
     may name an earlier step (``StepReference``). ``local`` marks a short, idempotent
     ``activity`` node that keeps its guarantees when it runs as a local activity (on the
@@ -77,7 +77,7 @@ class NodeSpec:
     retry: RetryDefaults = field(default_factory=RetryDefaults)
     task_queue: str | None = None
     branches: tuple[str, ...] = ()
-    writes_incident: bool = False
+    writes_incident: IncidentWrite | None = None
     references: tuple[StepReference, ...] = ()
     local: bool = False
 

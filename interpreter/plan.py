@@ -120,6 +120,62 @@ LEGACY_THREAD_OF = ReferencePlan(
 The workflow resolved it for every plan then; a plan pinned by such a run still does.
 """
 
+
+class FieldWrite(_Frozen):
+    """A tracked incident value a write sets, so that its change is known as the write's echo.
+
+    ``input`` is the input that sets it (None: every call does, and the value is claimed
+    only when the output has it as text); ``output`` the output key holding the value set.
+    """
+
+    tracked: str
+    output: str
+    input: str | None = None
+
+
+class IncidentWrite(_Frozen):
+    """What a node writes to the incident its ``target`` input names: catalogue data.
+
+    A run reports each such write to the incident's workflow, which then takes the write's
+    echoes for rensei's own: ``entry_output`` is the output key of the timeline item it
+    added; ``fields`` the tracked values it set; ``updates`` whether the service records an
+    incident update for it: always, never, or when any of these inputs is given.
+    """
+
+    target: str
+    entry_output: str | None = None
+    fields: tuple[FieldWrite, ...] = ()
+    updates: bool | tuple[str, ...] = True
+
+
+LEGACY_INCIDENT_WRITES: dict[str, IncidentWrite] = {
+    "incident_io.timeline.add_event": IncidentWrite(
+        target="incidentId", entry_output="id", updates=False
+    ),
+    "incident_io.incident.update": IncidentWrite(
+        target="incidentId",
+        fields=(
+            FieldWrite(tracked="severity", output="severity", input="severity"),
+            FieldWrite(tracked="status", output="status", input="status"),
+            FieldWrite(tracked="name", output="title", input="name"),
+            FieldWrite(tracked="summary", output="summary", input="summary"),
+        ),
+        updates=("severity", "status"),
+    ),
+    "incident_io.incident.acknowledge": IncidentWrite(
+        target="incidentId", fields=(FieldWrite(tracked="status", output="incidentStatus"),)
+    ),
+    "incident_io.incident.resolve": IncidentWrite(
+        target="incidentId", fields=(FieldWrite(tracked="status", output="incidentStatus"),)
+    ),
+}
+"""What plans compiled before ``incident_write`` existed meant by ``writes_incident: true``.
+
+The workflow knew these writes by node name then; a plan pinned by such a run still means
+them. This is a frozen record of those plans, not the catalogue: new plans carry their
+node's ``IncidentWrite`` as the catalogue says it now.
+"""
+
 StepKind = Literal["action", "condition", "cases"]
 
 _LEGACY_DEFAULTS: dict[str, tuple[Any, ...]] = {
@@ -191,7 +247,9 @@ class ActionStep(_Step):
     retry: RetryPlan | None = None
     continue_on_error: bool = False
     task_queue: str | None = None
-    writes_incident: bool = False
+    # What the step writes to an incident (its node's catalogue entry says); left out of the
+    # JSON when None, so plans that write no incident stay readable by older workers.
+    incident_write: IncidentWrite | None = Field(default=None, exclude_if=lambda w: w is None)
     # Left out of the JSON when empty, so plans that name no step stay readable by older workers.
     references: tuple[ReferencePlan, ...] = Field(default=(), exclude_if=lambda refs: not refs)
     # Called as a local activity (the catalogue marks the node short and idempotent); left
@@ -210,6 +268,25 @@ class ActionStep(_Step):
         ):
             return {**data, "references": (LEGACY_THREAD_OF,)}
         return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_writes_incident(cls, data: Any) -> Any:
+        """A step of a plan older than ``incident_write`` says only whether it writes."""
+        if not isinstance(data, dict) or not isinstance(data.get("writes_incident"), bool):
+            return data  # anything but a flag is left for ``extra="forbid"`` to refuse
+        writes = data["writes_incident"]
+        data = {k: v for k, v in data.items() if k != "writes_incident"}
+        if writes and "incident_write" not in data:
+            data["incident_write"] = LEGACY_INCIDENT_WRITES.get(
+                data.get("type", ""), IncidentWrite(target="incidentId")
+            )
+        return data
+
+    @property
+    def writes_incident(self) -> bool:
+        """Whether the step changes an incident (the one its ``incident_write.target`` names)."""
+        return self.incident_write is not None
 
     def resolve_references(
         self, inputs: dict[str, Any], outputs: Mapping[str, Any], steps: Collection[str]

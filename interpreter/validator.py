@@ -578,8 +578,10 @@ def _check_echo_loop(checked: Checked, catalogue: Catalogue, out: _Collector) ->
         return
     for sid, step in checked.steps.items():
         node = catalogue.nodes.get(step.type)
-        target = (step.inputs or {}).get("incidentId")
-        if node is None or not node.writes_incident or not isinstance(target, str):
+        if node is None or node.writes_incident is None:
+            continue
+        target = (step.inputs or {}).get(node.writes_incident.target)
+        if not isinstance(target, str):
             continue
         if "$trigger" not in target:
             continue

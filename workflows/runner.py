@@ -182,9 +182,9 @@ class PlanRun:
         if own:
             await self.host.tell_incident(
                 own_writes.claim(
+                    step.incident_write,
                     workflow_id=who.workflow_id,
                     step_id=step.id,
-                    node=step.type,
                     inputs=inputs,
                     output=output,
                 )
@@ -211,12 +211,9 @@ class PlanRun:
 
     def _reports_own_writes(self, step: ActionStep, inputs: dict[str, Any]) -> bool:
         """Whether this step writes to the run's incident, whose workflow must hear of it."""
-        target = inputs.get("incidentId")
-        return (
-            step.writes_incident
-            and isinstance(target, str)
-            and self.host.reports_own_writes_to(target)
-        )
+        write = step.incident_write
+        target = None if write is None else inputs.get(write.target)
+        return isinstance(target, str) and self.host.reports_own_writes_to(target)
 
     async def _dispatch(self, step: ActionStep, call: NodeCall) -> Any:
         match step.node_kind:

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from activities.incident_io import schemas as s
 from contracts.errors import NON_RETRYABLE_ERRORS
 from interpreter.nodes import NodeSpec, RetryDefaults
+from interpreter.plan import FieldWrite, IncidentWrite
 
 
 def _spec(
@@ -19,7 +20,7 @@ def _spec(
     description: str,
     *,
     timeout: float = 60.0,
-    writes_incident: bool = False,
+    writes_incident: IncidentWrite | None = None,
 ) -> NodeSpec:
     # The timeout covers in-attempt waits for a short Retry-After (<= 30 s) plus the calls.
     return NodeSpec(
@@ -36,6 +37,27 @@ def _spec(
         ),
         writes_incident=writes_incident,
     )
+
+
+STATUS_WRITE = IncidentWrite(
+    target="incidentId", fields=(FieldWrite(tracked="status", output="incidentStatus"),)
+)
+"""Acknowledge and resolve: the status they reached, and one incident update."""
+
+UPDATE_WRITE = IncidentWrite(
+    target="incidentId",
+    fields=(
+        FieldWrite(tracked="severity", output="severity", input="severity"),
+        FieldWrite(tracked="status", output="status", input="status"),
+        FieldWrite(tracked="name", output="title", input="name"),
+        FieldWrite(tracked="summary", output="summary", input="summary"),
+    ),
+    # incident.io records an incident update for a severity or status change only.
+    updates=("severity", "status"),
+)
+
+TIMELINE_WRITE = IncidentWrite(target="incidentId", entry_output="id", updates=False)
+"""A timeline item, known by the id the call returned."""
 
 
 def incident_io_nodes(task_queue: str) -> dict[str, NodeSpec]:
@@ -65,21 +87,21 @@ _SPECS = (
         "Acknowledges an incident: tries to accept triage into active, posts the message, "
         "acks its triggered pages; reports the real status and any move it could not make.",
         timeout=90.0,
-        writes_incident=True,
+        writes_incident=STATUS_WRITE,
     ),
     _spec(
         "incident_io.incident.resolve",
         s.ResolveIncidentInput,
         s.ResolveIncidentOutput,
         "Resolves an incident into post-incident (or closed).",
-        writes_incident=True,
+        writes_incident=STATUS_WRITE,
     ),
     _spec(
         "incident_io.incident.update",
         s.UpdateIncidentInput,
         s.IncidentOutput,
         "Changes severity, status, name or summary.",
-        writes_incident=True,
+        writes_incident=UPDATE_WRITE,
     ),
     _spec(
         "incident_io.incident.escalate",
@@ -92,6 +114,6 @@ _SPECS = (
         s.AddTimelineEventInput,
         s.AddTimelineEventOutput,
         "Adds an entry to the incident's timeline.",
-        writes_incident=True,
+        writes_incident=TIMELINE_WRITE,
     ),
 )
