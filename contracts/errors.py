@@ -7,7 +7,12 @@ and the one wording of data that does not read as its model.
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+Model = TypeVar("Model", bound=BaseModel)
 
 INVALID_REQUEST = "InvalidRequestError"
 """The request is wrong: among them a step whose inputs do not read as its node's model."""
@@ -42,3 +47,19 @@ def problems(error: ValidationError, *, root: str = "inputs") -> str:
 def invalid_inputs(error: ValidationError) -> str:
     """The message of a step whose inputs do not read as its node's input model."""
     return f"invalid inputs: {problems(error)}"
+
+
+class InvalidInputsError(ValueError):
+    """Inputs that do not read as their model; the message is ``invalid_inputs``'."""
+
+
+def read_inputs(model: type[Model], inputs: Mapping[str, Any]) -> Model:
+    """``inputs`` as ``model``, for code that has no pydantic of its own (workflows).
+
+    Raises:
+        InvalidInputsError: they do not read as ``model`` (every problem listed).
+    """
+    try:
+        return model.model_validate(inputs)
+    except ValidationError as exc:
+        raise InvalidInputsError(invalid_inputs(exc)) from None

@@ -32,7 +32,7 @@ ALLOWED = {
     # pydantic_core is pydantic's own engine (core_schema for the plan's Location type).
     "interpreter": {"pydantic", "pydantic_core", "yaml"},
     "contracts": {"interpreter", "pydantic"},
-    "workflows": {"contracts", "interpreter", "pydantic", "temporalio"},
+    "workflows": {"contracts", "interpreter", "temporalio"},
 }
 
 

@@ -6,31 +6,27 @@ import re
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError, RetryState
 
 with workflow.unsafe.imports_passed_through():
-    from contracts.errors import INVALID_REQUEST, invalid_inputs
+    from contracts.errors import INVALID_REQUEST, InvalidInputsError, Model, read_inputs
     from interpreter.plan import ActionStep, NodeCall
 
 T = TypeVar("T")
-M = TypeVar("M", bound=BaseModel)
 
 
-def inputs_of(model: type[M], call: NodeCall) -> M:
+def inputs_of(model: type[Model], call: NodeCall) -> Model:
     """``call``'s inputs as ``model``; a failure no retry can fix when they do not read as it.
 
     The run reports it as ``step 'id' (node) failed: invalid inputs: ...``, worded as an
     activity words the same problem (``contracts.errors.invalid_inputs``).
     """
     try:
-        return model.model_validate(call.inputs)
-    except ValidationError as exc:
-        raise ApplicationError(
-            invalid_inputs(exc), type=INVALID_REQUEST, non_retryable=True
-        ) from None
+        return read_inputs(model, call.inputs)
+    except InvalidInputsError as exc:
+        raise ApplicationError(str(exc), type=INVALID_REQUEST, non_retryable=True) from None
 
 
 def retry_policy(step: ActionStep) -> RetryPolicy | None:
