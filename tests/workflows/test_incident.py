@@ -31,11 +31,12 @@ from contracts.incident import (
     SnapshotResult,
     WatchRequest,
 )
+from contracts.runs import InterpretInput, RunResult
 from interpreter.compiler import compile_text
 from tests.runs import run_result
 from tests.waiting import eventually
 from workflows.incident import IncidentWorkflow
-from workflows.interpreter import InterpreterWorkflow, InterpretInput, RunResult
+from workflows.interpreter import InterpreterWorkflow
 
 from .helpers import CATALOGUE
 
