@@ -33,7 +33,11 @@ ALLOWED = {
     "interpreter": {"pydantic", "pydantic_core", "yaml"},
     "contracts": {"interpreter", "pydantic"},
     "workflows": {"contracts", "interpreter", "pydantic", "temporalio"},
+    # temporalio for the payload codec (store/codec.py); interpreter for one type only, below.
+    "store": {"alembic", "cryptography", "interpreter", "settings", "sqlalchemy", "temporalio"},
 }
+STORE_FROM_INTERPRETER = {("interpreter.definitions", "AdmittedDefinition")}
+"""All the store takes from the interpreter: what it stores, admitted (compiled) elsewhere."""
 
 
 def imports_of(path: Path) -> set[str]:
@@ -66,6 +70,18 @@ def test_package_imports_only_what_the_rule_allows(package: str) -> None:
         for name in third_party(imports_of(path)) - ALLOWED[package] - {package}
     }
     assert not wrong, sorted(wrong)
+
+
+def test_the_store_takes_only_the_admitted_definition_from_the_interpreter() -> None:
+    # Not the compiler, not the budgeted check: definitions are compiled before the store.
+    taken: set[tuple[str, str]] = set()
+    for path in modules("store"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.Import):
+                taken |= {(a.name, "*") for a in node.names if a.name.startswith("interpreter")}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("interpreter"):
+                taken |= {(str(node.module), a.name) for a in node.names}
+    assert taken == STORE_FROM_INTERPRETER
 
 
 def test_activities_import_no_workflow_module() -> None:
