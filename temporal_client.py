@@ -20,18 +20,28 @@ from temporalio.client import (
     Interceptor,
     TLSConfig,
     WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateStage,
 )
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
-from contracts.ids import INCIDENT_WORKFLOW, SYNC_WORKFLOW, incident_workflow_id, sync_workflow_id
+from contracts.ids import (
+    INCIDENT_WORKFLOW,
+    INTERPRETER_WORKFLOW,
+    SYNC_WORKFLOW,
+    incident_workflow_id,
+    sync_workflow_id,
+)
 from contracts.incident import ExplainReport, Hint, IncidentWorkflowInput
 from contracts.messages import DecideInput, DecideResult, PendingApproval, already_decided
+from contracts.runs import STEP_FAILED, InterpretInput, RunResult
+from contracts.search import search_attribute_pairs
 from contracts.sync import SyncInput
 from settings import Settings
 from stack.backoff import Backoff, until_up
@@ -262,6 +272,71 @@ async def stop_sync(temporal: Client, workspace: str) -> None:
         return
     if description.status == WorkflowExecutionStatus.RUNNING:
         await handle.terminate(reason="incident.io disconnected")
+
+
+# --- runs
+
+
+async def start_run(
+    temporal: Client, params: InterpretInput, *, workflow_id: str, task_queue: str
+) -> WorkflowHandle[Any, RunResult]:
+    """Starts one ``InterpreterWorkflow`` run of ``params``, with its search attributes set
+    at the start (so the run finds them present and upserts nothing)."""
+    return await temporal.start_workflow(
+        INTERPRETER_WORKFLOW,
+        params,
+        id=workflow_id,
+        task_queue=task_queue,
+        result_type=RunResult,
+        search_attributes=TypedSearchAttributes(search_attribute_pairs(params)),
+    )
+
+
+async def run_result(handle: WorkflowHandle[Any, RunResult]) -> RunResult:
+    """Waits for the run to end and returns its outcome, a failed run's too.
+
+    A run that failed in a step carries its step report in the failure; for any other
+    failure the report is the run's ``state`` query.
+    """
+    try:
+        return await handle.result()
+    except WorkflowFailureError as failure:
+        carried = result_of_failure(failure)
+        if carried is not None:
+            return carried
+    return await _state(handle)
+
+
+async def run_state(temporal: Client, workflow_id: str, *, run_id: str | None = None) -> RunResult:
+    """A child run's ``state`` query (an ``InterpreterWorkflow``): every step's status and
+    output so far. An inline run has no workflow of its own: its incident's ``explain``
+    report (or that workflow's ``run_state`` query) has its steps.
+
+    Raises:
+        WorkflowNotFoundError: no workflow has this id.
+    """
+    return await _state(temporal.get_workflow_handle(workflow_id, run_id=run_id))
+
+
+async def _state(handle: WorkflowHandle[Any, Any]) -> RunResult:
+    try:
+        state: RunResult = await handle.query(
+            "state", result_type=RunResult, rpc_timeout=QUERY_TIMEOUT
+        )
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise WorkflowNotFoundError(handle.id) from None
+        raise
+    return state
+
+
+def result_of_failure(error: BaseException) -> RunResult | None:
+    """The step report a run that failed in a step carries in its ``WorkflowFailureError``
+    (an ``ApplicationError`` of type ``STEP_FAILED``), or None for any other failure."""
+    cause = getattr(error, "cause", None)
+    if isinstance(cause, ApplicationError) and cause.type == STEP_FAILED and cause.details:
+        return RunResult.model_validate(cause.details[0])
+    return None
 
 
 # --- runs: approvals

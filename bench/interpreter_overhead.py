@@ -23,15 +23,18 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+import temporal_client
 import worker
 from activities.catalogue import default_catalogue
 from activities.debug import echo
 from bench.handwritten import HandWrittenFiveActions
 from bench.report import percentile, write_section
+from contracts.runs import InterpretInput
+from contracts.search import search_attribute_pairs
 from interpreter import expressions as ex
 from interpreter.compiler import compile_text
 from stack import devserver
-from workflows.interpreter import InterpreterWorkflow, InterpretInput, search_attribute_pairs
+from workflows.interpreter import InterpreterWorkflow
 
 FIVE_ACTIONS = (
     "name: five-actions\ntrigger:\n  type: trigger.incident_io.incident.created\nsteps:\n"
@@ -84,17 +87,10 @@ async def _timed(client: Client, queue: str, kind: str, plan: Any) -> RunCost:
     wid = f"bench-{kind}-{uuid.uuid4().hex[:10]}"
     started = time.perf_counter()
     cpu = time.process_time()
+    params = InterpretInput(plan=plan, trigger=TRIGGER, incident_id="01BENCH")
     if kind == "yaml":
-        params = InterpretInput(plan=plan, trigger=TRIGGER, incident_id="01BENCH")
-        handle = await client.start_workflow(
-            InterpreterWorkflow.run,
-            params,
-            id=wid,
-            task_queue=queue,
-            search_attributes=TypedSearchAttributes(search_attribute_pairs(params)),
-        )
+        handle = await temporal_client.start_run(client, params, workflow_id=wid, task_queue=queue)
     else:
-        params = InterpretInput(plan=plan, trigger=TRIGGER, incident_id="01BENCH")
         handle = await client.start_workflow(
             HandWrittenFiveActions.run,
             TRIGGER,

@@ -12,6 +12,10 @@ from interpreter.plan import Plan
 StepStatus = Literal["pending", "running", "completed", "failed", "skipped", "not_run"]
 """``skipped``: its branch was not taken; ``not_run``: the run stopped before reaching it."""
 
+STEP_FAILED = "StepFailed"
+"""The ``ApplicationError`` type a run fails with when a step failed; its first detail is the
+run's ``RunResult`` (the step report), so a client reads it without a query."""
+
 
 class InterpretInput(BaseModel):
     """Start input of a run (``InterpreterWorkflow``, or inline): the pinned plan and the

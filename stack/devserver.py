@@ -12,7 +12,7 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
-from workflows.search import ALL_KEYS
+from contracts.search import ALL_KEYS
 
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 

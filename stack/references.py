@@ -13,6 +13,7 @@ import re
 import httpx
 from temporalio.client import Client
 
+from contracts import search
 from settings import Settings
 
 _REFERENCE = re.compile(r"^(?:INC-)?(\d{1,12})$", re.IGNORECASE)
@@ -35,8 +36,6 @@ def _quoted(value: str) -> str:
 
 async def from_visibility(client: Client, workspace: str, reference: str) -> str | None:
     """The incident id whose incident workflow carries ``reference``, or None."""
-    from workflows import search
-
     query = (
         f"WorkflowType = 'IncidentWorkflow' AND {search.WORKSPACE.name} = {_quoted(workspace)} "
         f"AND {search.INCIDENT_REFERENCE.name} = {_quoted(reference)}"
@@ -53,7 +52,6 @@ async def run_waiting_for_approval(
 ) -> str:
     """The running run of incident ``reference`` whose approval step ``step_id`` waits."""
     import temporal_client
-    from workflows import search
 
     query = (
         f"WorkflowType = 'InterpreterWorkflow' AND ExecutionStatus = 'Running' "

@@ -10,22 +10,15 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
-from temporalio.common import TypedSearchAttributes
+from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 
 import temporal_client
 from contracts.messages import DecideInput, DecisionSource
+from contracts.runs import InterpretInput, RunResult
 from interpreter.plan import Plan
 from settings import Settings
 from stack import approvals
-from workflows.interpreter import (
-    InterpreterWorkflow,
-    InterpretInput,
-    RunResult,
-    result_of_failure,
-    search_attribute_pairs,
-)
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +65,7 @@ async def drive(
         if approve_as:
             await _approve_waiting(client, handle, approve_as, decided)
         if resolve is not None and not resolved:
-            state = await handle.query(InterpreterWorkflow.state)
+            state = await temporal_client.run_state(client, handle.id)
             if any(s.type == WAIT_NODE and s.status == "running" for s in state.steps):
                 await resolve()
                 resolved = True
@@ -148,21 +141,14 @@ async def _run(
         incident_workflow_id=incident_workflow_id,
         incident_io_task_queue=incident_io_task_queue,
     )
-    handle = await client.start_workflow(
-        InterpreterWorkflow.run,
-        params,
-        id=f"run-{plan.name}-{uuid.uuid4().hex[:12]}",
-        task_queue=queue,
-        search_attributes=TypedSearchAttributes(search_attribute_pairs(params)),
+    handle = await temporal_client.start_run(
+        client, params, workflow_id=f"run-{plan.name}-{uuid.uuid4().hex[:12]}", task_queue=queue
     )
     driver = None
     if approve_as or resolve is not None:
         driver = asyncio.create_task(drive(client, handle, approve_as=approve_as, resolve=resolve))
     try:
-        result: RunResult = await handle.result()
-    except WorkflowFailureError as failure:
-        carried = result_of_failure(failure)
-        result = carried if carried is not None else await handle.query(InterpreterWorkflow.state)
+        result = await temporal_client.run_result(handle)
     finally:
         if driver is not None:
             driver.cancel()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from temporalio.client import Client, WorkflowFailureError
 
+import temporal_client
 from contracts.incident import Decision
 from contracts.runs import RunResult
 from tests.waiting import eventually
 from workflows.incident import IncidentWorkflow
-from workflows.interpreter import InterpreterWorkflow, result_of_failure
 
 
 async def run_result(client: Client, incident_workflow_id: str, decision: Decision) -> RunResult:
@@ -23,11 +23,12 @@ async def run_result(client: Client, incident_workflow_id: str, decision: Decisi
             return found if found is not None and found.status != "running" else None
 
         return await eventually(ended, message=f"inline run {run_id} never ended")
-    child = client.get_workflow_handle_for(InterpreterWorkflow.run, decision.workflow_id)
+    child = client.get_workflow_handle(decision.workflow_id, result_type=RunResult)
     try:
-        return await child.result(rpc_timeout=None)
+        return await child.result()
     except WorkflowFailureError as exc:
-        carried = result_of_failure(exc)
+        # Only a failed step's report: a run failing any other way fails the test.
+        carried = temporal_client.result_of_failure(exc)
         if carried is None:
             raise
         return carried

@@ -31,7 +31,9 @@ MODULES = ("cli", "settings", "temporal_client", "worker")
 ALLOWED = {
     # pydantic_core is pydantic's own engine (core_schema for the plan's Location type).
     "interpreter": {"pydantic", "pydantic_core", "yaml"},
-    "contracts": {"interpreter", "pydantic"},
+    # temporalio for the search attribute keys, which are temporalio.common values (see
+    # test_contracts_use_only_temporalio_common: nothing of the client, worker or workflow API).
+    "contracts": {"interpreter", "pydantic", "temporalio"},
     "workflows": {"contracts", "interpreter", "pydantic", "temporalio"},
     # temporalio for the payload codec (store/codec.py); interpreter for one type only, below.
     "store": {"alembic", "cryptography", "interpreter", "settings", "sqlalchemy", "temporalio"},
@@ -40,16 +42,21 @@ STORE_FROM_INTERPRETER = {("interpreter.definitions", "AdmittedDefinition")}
 """All the store takes from the interpreter: what it stores, admitted (compiled) elsewhere."""
 
 
-def imports_of(path: Path) -> set[str]:
-    """The top-level names of every module ``path`` imports, at any depth of the file."""
+def full_imports_of(path: Path) -> set[str]:
+    """The dotted names of every module ``path`` imports, at any depth of the file."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[0] for alias in node.names)
+            found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module.split(".")[0])
+            found.add(node.module)
     return found
+
+
+def imports_of(path: Path) -> set[str]:
+    """The top-level names of every module ``path`` imports, at any depth of the file."""
+    return {name.split(".")[0] for name in full_imports_of(path)}
 
 
 def modules(package: str) -> list[Path]:
@@ -68,6 +75,16 @@ def test_package_imports_only_what_the_rule_allows(package: str) -> None:
         f"{path.relative_to(ROOT)}: {name}"
         for path in modules(package)
         for name in third_party(imports_of(path)) - ALLOWED[package] - {package}
+    }
+    assert not wrong, sorted(wrong)
+
+
+def test_contracts_use_only_temporalio_common() -> None:
+    wrong = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in modules("contracts")
+        for name in full_imports_of(path)
+        if name.split(".")[0] == "temporalio" and name != "temporalio.common"
     }
     assert not wrong, sorted(wrong)
 
@@ -109,6 +126,16 @@ def test_the_api_and_the_client_module_import_no_worker_and_no_workflow() -> Non
         for path in files
         for name in imports_of(path) & {"worker", "workflows"}
     }
+    assert not wrong, sorted(wrong)
+
+
+def test_only_the_worker_bench_and_tests_import_workflows() -> None:
+    # Everything else reaches workflows through temporal_client, by registered names, with
+    # the contracts as arguments and results; bench registers workflows in its own workers.
+    files = [
+        path for package in OURS - {"workflows", "worker", "bench"} for path in modules(package)
+    ]
+    wrong = {str(path.relative_to(ROOT)) for path in files if "workflows" in imports_of(path)}
     assert not wrong, sorted(wrong)
 
 

@@ -21,6 +21,7 @@ from temporalio.common import RetryPolicy, TypedSearchAttributes, WorkflowIDReus
 from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
+    from contracts import search
     from contracts.errors import REQUEST_ERRORS
     from contracts.events import IncidentEvent, IncidentSnapshot
     from contracts.ids import INCIDENT_WORKFLOW
@@ -41,17 +42,17 @@ with workflow.unsafe.imports_passed_through():
         SnapshotResult,
         WatchRequest,
     )
-    from contracts.runs import RunResult
+    from contracts.runs import InterpretInput, RunResult
+    from contracts.search import search_attribute_pairs
     from contracts.triggers import CREATED, RESOLVED, UPDATED, parse_time
     from interpreter import expressions as ex
     from interpreter.errors import EvaluationError
     from interpreter.plan import NodeCall, NodeContext, Plan
-    from workflows import search
     from workflows.events import diff, trim_seen
 
 from workflows import calls, metrics
 from workflows.inline import InlineRuns
-from workflows.interpreter import InterpreterWorkflow, InterpretInput, search_attribute_pairs
+from workflows.interpreter import InterpreterWorkflow
 from workflows.runner import runs_inline
 
 TERMINAL_CATEGORIES = frozenset({"closed", "declined", "merged", "canceled"})

@@ -9,7 +9,6 @@ this workflow is the home of a run that waits (approvals, agents, incident event
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair
 from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
@@ -17,8 +16,8 @@ with workflow.unsafe.imports_passed_through():
     from contracts.ids import INTERPRETER_WORKFLOW
     from contracts.incident import OwnWrite
     from contracts.messages import AgentUpdate, DecideInput, DecideResult, PendingApproval
-    from contracts.runs import InterpretInput, RunResult, StepResult, StepStatus
-    from workflows import search
+    from contracts.runs import STEP_FAILED, InterpretInput, RunResult
+    from contracts.search import search_attribute_pairs
 
 from workflows import approval_step
 from workflows.runner import PlanRun, RunIdentity, StepFailedError
@@ -102,7 +101,7 @@ class InterpreterWorkflow:
             raise ApplicationError(
                 str(exc),
                 run.state().model_dump(mode="json"),
-                type="StepFailed",
+                type=STEP_FAILED,
                 non_retryable=True,
             ) from None
 
@@ -142,40 +141,3 @@ class InterpreterWorkflow:
         ]
         if missing:
             workflow.upsert_search_attributes(missing)
-
-
-def search_attribute_pairs(params: InterpretInput) -> list[SearchAttributePair[str]]:
-    """What a run is found by in the Temporal UI; starters set them so no upsert is needed."""
-    pairs: list[SearchAttributePair[str]] = [
-        SearchAttributePair(search.DEFINITION_NAME, params.plan.name),
-        SearchAttributePair(search.TRIGGER_TYPE, params.plan.trigger_type),
-        SearchAttributePair(search.WORKSPACE, params.workspace),
-    ]
-    if params.incident_id:
-        pairs.append(SearchAttributePair(search.INCIDENT_ID, params.incident_id))
-    reference = params.trigger.get("incident_io", {}).get("reference")
-    if isinstance(reference, str) and reference:
-        pairs.append(SearchAttributePair(search.INCIDENT_REFERENCE, reference))
-    severity = params.trigger.get("incident_io", {}).get("severity")
-    if isinstance(severity, str):
-        pairs.append(SearchAttributePair(search.INCIDENT_SEVERITY, severity))
-    return pairs
-
-
-def result_of_failure(error: BaseException) -> RunResult | None:
-    """The step report carried by a failed run's ``WorkflowFailureError``, if any."""
-    cause = getattr(error, "cause", None)
-    if isinstance(cause, ApplicationError) and cause.type == "StepFailed" and cause.details:
-        return RunResult.model_validate(cause.details[0])
-    return None
-
-
-__all__ = [
-    "InterpretInput",
-    "InterpreterWorkflow",
-    "RunResult",
-    "StepFailedError",
-    "StepResult",
-    "StepStatus",
-    "search_attribute_pairs",
-]

@@ -20,6 +20,7 @@ from activities.credentials import ChainedCredentials, StaticCredentials
 from activities.debug import echo
 from activities.slack import SlackActivities
 from api.app import create_app
+from contracts.runs import InterpretInput, RunResult
 from interpreter.compiler import compile_text
 from settings import Settings
 from simulators.server import serve
@@ -36,7 +37,7 @@ from store import Store
 from tests.api.conftest import ADMIN
 from tests.waiting import eventually
 from tests.workflows.helpers import CATALOGUE
-from workflows.interpreter import InterpreterWorkflow, InterpretInput, RunResult
+from workflows.interpreter import InterpreterWorkflow
 
 pytestmark = pytest.mark.asyncio
 

@@ -8,21 +8,22 @@ from pathlib import Path
 import httpx
 import pytest
 from pydantic import SecretStr
-from temporalio.common import TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.debug import echo
 from api.app import create_app
 from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE
+from contracts.runs import InterpretInput
 from interpreter.compiler import compile_text
 from settings import Settings
 from stack.references import run_waiting_for_approval
 from store import Store
+from temporal_client import start_run
 from tests.cli.test_approve import DEFINITION, post, resolve
 from tests.waiting import eventually
 from tests.workflows.helpers import CATALOGUE, timeline_add_event
-from workflows.interpreter import InterpreterWorkflow, InterpretInput, search_attribute_pairs
+from workflows.interpreter import InterpreterWorkflow
 
 pytestmark = pytest.mark.asyncio
 
@@ -61,12 +62,8 @@ async def test_an_operator_decides_by_incident_reference(
         ),
         httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as api,
     ):
-        handle = await dev_env.client.start_workflow(
-            InterpreterWorkflow.run,
-            params,
-            id=f"api-ref-{uuid.uuid4().hex}",
-            task_queue=task_queue,
-            search_attributes=TypedSearchAttributes(search_attribute_pairs(params)),
+        handle = await start_run(
+            dev_env.client, params, workflow_id=f"api-ref-{uuid.uuid4().hex}", task_queue=task_queue
         )
 
         async def waiting() -> str | None:

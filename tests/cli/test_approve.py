@@ -17,10 +17,12 @@ from temporalio.worker import Worker
 from activities.debug import echo
 from activities.slack import ApprovalPostInput, ApprovalResolveInput, SlackPostOutput
 from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE
+from contracts.runs import InterpretInput
 from interpreter.compiler import compile_text
+from temporal_client import start_run
 from tests.waiting import eventually
 from tests.workflows.helpers import CATALOGUE, timeline_add_event
-from workflows.interpreter import InterpreterWorkflow, InterpretInput
+from workflows.interpreter import InterpreterWorkflow
 
 pytestmark = pytest.mark.asyncio
 
@@ -115,10 +117,6 @@ async def test_approve_and_reject_from_the_command_line(
 async def test_approve_names_the_run_by_its_incident_reference(
     dev_env: WorkflowEnvironment, task_queue: str
 ) -> None:
-    from temporalio.common import TypedSearchAttributes
-
-    from workflows.interpreter import search_attribute_pairs
-
     address = dev_env.client.service_client.config.target_host
     plan = compile_text(DEFINITION, file="gate.yaml", catalogue=CATALOGUE)
     reference = f"INC-{uuid.uuid4().int % 10**9}"
@@ -142,12 +140,8 @@ async def test_approve_names_the_run_by_its_incident_reference(
             activities=[timeline_add_event],
         ),
     ):
-        handle = await dev_env.client.start_workflow(
-            InterpreterWorkflow.run,
-            params,
-            id=f"cli-ref-{uuid.uuid4().hex}",
-            task_queue=task_queue,
-            search_attributes=TypedSearchAttributes(search_attribute_pairs(params)),
+        handle = await start_run(
+            dev_env.client, params, workflow_id=f"cli-ref-{uuid.uuid4().hex}", task_queue=task_queue
         )
         from stack.references import run_waiting_for_approval
 

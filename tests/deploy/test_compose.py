@@ -20,10 +20,10 @@ from starlette.routing import Match
 
 from api.app import create_app
 from cli import build_parser
+from contracts.search import ALL_KEYS
 from settings import Settings
 from stack import worker_health
 from stack.worker_health import WorkerState
-from workflows.search import ALL_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT / "docker-compose.yml"

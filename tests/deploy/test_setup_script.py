@@ -11,9 +11,9 @@ import pytest
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.search import ALL_KEYS
 from simulators.server import free_port
 from stack import devserver
-from workflows.search import ALL_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy" / "temporal-setup.sh"

@@ -22,6 +22,7 @@ from activities.definitions import store_definition
 from api.app import create_app
 from contracts.ids import incident_workflow_id, sync_workflow_id
 from contracts.incident import Decision, ExplainReport
+from contracts.runs import RunResult
 from settings import Settings
 from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState
 from simulators.incident_io import create_app as simulator_app
@@ -33,7 +34,7 @@ from tests.api.test_webhooks import SECRET
 from tests.runs import run_result
 from tests.waiting import eventually
 from workflows.incident import IncidentWorkflow
-from workflows.interpreter import InterpreterWorkflow, RunResult
+from workflows.interpreter import InterpreterWorkflow
 
 pytestmark = pytest.mark.asyncio
 T = TypeVar("T")

@@ -10,6 +10,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 import cli
+from contracts import search
 from contracts.ids import incident_workflow_id
 from settings import Settings
 from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState
@@ -22,7 +23,6 @@ from store import Store
 from tests.e2e.test_incident_flow import decision_of, stack
 from tests.e2e.test_sandbox_mode import four_free_ports
 from tests.waiting import eventually
-from workflows import search
 
 
 def test_references_are_read_in_every_spelling() -> None:

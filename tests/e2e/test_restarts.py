@@ -14,11 +14,12 @@ from temporalio.worker import Worker
 from activities.debug import echo
 from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE
 from contracts.incident import Hint, IncidentWorkflowInput
+from contracts.runs import RunResult
 from tests.e2e.test_temporal_outage import DevServer
 from tests.waiting import eventually
 from tests.workflows import test_incident as fakes
 from workflows.incident import IncidentWorkflow
-from workflows.interpreter import InterpreterWorkflow, RunResult
+from workflows.interpreter import InterpreterWorkflow
 
 pytestmark = pytest.mark.asyncio
 

@@ -20,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 import temporal_client
 import worker
 from api.app import create_app
+from contracts.runs import RunResult
 from settings import Settings
 from simulators.incident_io import VIEWER_TOKEN, SimulatorConfig, SimulatorState
 from simulators.incident_io import create_app as simulator_app
@@ -36,7 +37,7 @@ from store import Store
 from temporal_client import stop_sync
 from tests.e2e.test_incident_flow import explain
 from tests.waiting import eventually
-from workflows.interpreter import InterpreterWorkflow, RunResult
+from workflows.interpreter import InterpreterWorkflow
 
 pytestmark = pytest.mark.asyncio
 ADMIN = "admin-token-for-sandbox-tests-0123"

@@ -17,10 +17,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import temporal_client
+from contracts import search
 from interpreter.plan import NodeCall, NodeContext
 from settings import Settings
 from telemetry import logs
-from workflows import search
 
 
 class Collect(logging.Handler):

@@ -25,12 +25,13 @@ from temporalio.worker import Worker
 from activities.debug import echo
 from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE, sync_workflow_id
 from contracts.incident import Hint, IncidentWorkflowInput, PollInput, PollResult
+from contracts.runs import InterpretInput
 from contracts.sync import SyncInput
 from interpreter.compiler import compile_text
 from stack import devserver
 from tests.waiting import eventually
 from workflows.incident import IncidentWorkflow
-from workflows.interpreter import InterpreterWorkflow, InterpretInput
+from workflows.interpreter import InterpreterWorkflow
 from workflows.sync import WorkspaceSyncWorkflow
 
 from . import test_incident as incident

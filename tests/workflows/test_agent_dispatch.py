@@ -20,10 +20,12 @@ from temporalio.worker import Worker
 
 from activities.agents import AgentActivities, AgentTask, AgentTaskRef, StaticAgentRegistry
 from activities.debug import echo
+from contracts.runs import InterpretInput, RunResult
 from interpreter.compiler import compile_text
 from simulators.agent import AgentConfig, AgentRecord, create_app
 from simulators.server import free_port, serve
-from workflows.interpreter import InterpreterWorkflow, InterpretInput, RunResult, result_of_failure
+from temporal_client import result_of_failure
+from workflows.interpreter import InterpreterWorkflow
 
 from .helpers import CATALOGUE
 

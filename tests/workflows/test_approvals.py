@@ -20,12 +20,14 @@ from activities.credentials import ChainedCredentials, StaticCredentials
 from activities.slack import SlackActivities
 from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE
 from contracts.messages import DecideInput, PendingApproval
+from contracts.runs import InterpretInput, RunResult
 from interpreter.compiler import compile_text
 from interpreter.plan import NodeCall
 from simulators.server import serve
 from simulators.slack import SANDBOX_BOT_TOKEN, SlackState, create_app
+from temporal_client import result_of_failure
 from tests.waiting import eventually
-from workflows.interpreter import InterpreterWorkflow, InterpretInput, RunResult, result_of_failure
+from workflows.interpreter import InterpreterWorkflow
 
 from .helpers import CATALOGUE
 

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.common import TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.debug import echo
+from contracts import search
+from contracts.runs import InterpretInput
 from interpreter.compiler import compile_text
-from workflows import search
-from workflows.interpreter import InterpreterWorkflow, InterpretInput, search_attribute_pairs
+from temporal_client import start_run
+from workflows.interpreter import InterpreterWorkflow
 
 from .helpers import CATALOGUE
 
@@ -54,12 +55,8 @@ async def test_history_holds_one_activity_per_executed_action(
     async with Worker(
         dev_env.client, task_queue=task_queue, workflows=[InterpreterWorkflow], activities=[echo]
     ):
-        handle = await dev_env.client.start_workflow(
-            InterpreterWorkflow.run,
-            params,
-            id=f"hist-{uuid.uuid4().hex}",
-            task_queue=task_queue,
-            search_attributes=TypedSearchAttributes(search_attribute_pairs(params)),
+        handle = await start_run(
+            dev_env.client, params, workflow_id=f"hist-{uuid.uuid4().hex}", task_queue=task_queue
         )
         await handle.result()
         history = await handle.fetch_history()

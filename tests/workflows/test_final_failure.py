@@ -16,10 +16,12 @@ from temporalio.worker import Worker
 
 from activities.errors import integration_errors
 from activities.incident_io.client import _translate
+from contracts.runs import InterpretInput, RunResult
 from interpreter.compiler import compile_text
 from interpreter.nodes import Catalogue, NodeSpec
 from interpreter.plan import NodeCall
-from workflows.interpreter import InterpreterWorkflow, InterpretInput, RunResult, result_of_failure
+from temporal_client import result_of_failure
+from workflows.interpreter import InterpreterWorkflow
 
 from .helpers import CATALOGUE
 

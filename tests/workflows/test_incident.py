@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from temporalio import activity
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+import temporal_client
 from activities.debug import echo
 from contracts.events import IncidentSnapshot, TimelineEntry, tracked_values
 from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE
@@ -31,11 +33,12 @@ from contracts.incident import (
     SnapshotResult,
     WatchRequest,
 )
+from contracts.runs import InterpretInput, RunResult
 from interpreter.compiler import compile_text
 from tests.runs import run_result
 from tests.waiting import eventually
 from workflows.incident import IncidentWorkflow
-from workflows.interpreter import InterpreterWorkflow, InterpretInput, RunResult
+from workflows.interpreter import InterpreterWorkflow
 
 from .helpers import CATALOGUE
 
@@ -247,6 +250,39 @@ async def settle(handle: WorkflowHandle[Any, Any], count: int) -> Any:
     )
 
 
+# What a workflow task may leave behind that waits on nothing the workflow is owed.
+IDLE_COMMANDS = frozenset(
+    {
+        EventType.EVENT_TYPE_MARKER_RECORDED,
+        EventType.EVENT_TYPE_TIMER_STARTED,
+        EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+    }
+)
+
+
+async def quiet(handle: WorkflowHandle[Any, Any]) -> Any:
+    """Waits until the workflow has handled every signal sent so far and all they caused,
+    and returns its explain report then.
+
+    Every signal the server accepted is in the history; the workflow has seen it once a
+    later workflow task completed, and is done with it once that task left nothing running
+    (no activity, child or signal to wait for, only a timer or a marker).
+    """
+
+    async def idle() -> Any:
+        events = (await handle.fetch_history()).events
+        last = max(
+            i
+            for i, e in enumerate(events)
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+        )
+        if all(e.event_type in IDLE_COMMANDS for e in events[last + 1 :]):
+            return await handle.query(IncidentWorkflow.explain)
+        return None
+
+    return await eventually(idle, message="the incident workflow never went idle")
+
+
 def incident_id() -> str:
     return f"01INC{uuid.uuid4().hex[:8].upper()}"
 
@@ -302,9 +338,7 @@ async def test_duplicates_and_no_op_hints_fire_nothing(
         )  # redelivery
         await handle.signal(IncidentWorkflow.hint, Hint(source="sync"))  # nothing changed
         await handle.signal(IncidentWorkflow.hint, Hint(source="webhook", webhook_id="msg_2"))
-        report = await handle.query(IncidentWorkflow.explain)
-        for _ in range(50):
-            report = await handle.query(IncidentWorkflow.explain)
+        report = await quiet(handle)
         assert len(report.events) == 1
         assert FETCHES[iid] <= 3  # the redelivery never caused a fetch
 
@@ -377,8 +411,7 @@ async def test_each_changed_field_is_one_event_and_resolution_fires_resolved(
         ]
         # an out-of-order, older webhook afterwards changes nothing: the incident is fetched afresh
         await handle.signal(IncidentWorkflow.hint, Hint(source="webhook", webhook_id="msg_3"))
-        for _ in range(30):
-            report = await handle.query(IncidentWorkflow.explain)
+        report = await quiet(handle)
         assert len(report.events) == 7
 
 
@@ -395,11 +428,12 @@ async def test_wait_for_wakes_on_resolution_and_posts_the_all_clear(
         child = time_env.client.get_workflow_handle_for(
             InterpreterWorkflow.run, report.events[0].decisions[0].workflow_id
         )
-        for _ in range(100):
-            state = await child.query(InterpreterWorkflow.state)
-            if (await handle.query(IncidentWorkflow.explain)).watchers:
-                break
-        assert state.status == "running"
+
+        async def watched() -> list[WatchRequest] | None:
+            return (await handle.query(IncidentWorkflow.explain)).watchers or None
+
+        await eventually(watched, message="the run never asked to watch the incident")
+        assert (await temporal_client.run_state(time_env.client, child.id)).status == "running"
         INCIDENTS[iid] = snapshot(
             iid,
             fields={
@@ -552,9 +586,11 @@ async def test_baseline_incident_announces_no_creation_and_state_survives_contin
     INCIDENTS[iid] = snapshot(iid)
     async with worker(time_env, task_queue):
         handle = await start(time_env, task_queue, iid, announce_creation=False, history_limit=10)
-        for _ in range(100):
-            if (await handle.query(IncidentWorkflow.explain)).last_fetch_at:
-                break  # the baseline is taken
+
+        async def baseline_taken() -> str | None:
+            return (await handle.query(IncidentWorkflow.explain)).last_fetch_at
+
+        await eventually(baseline_taken, message="the incident was never fetched")
         for n in range(1, 4):
             INCIDENTS[iid] = snapshot(iid, fields={"summary": f"step {n}"})
             await handle.signal(IncidentWorkflow.hint, Hint(source="sync"))

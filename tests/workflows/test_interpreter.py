@@ -13,9 +13,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.debug import echo
+from contracts.runs import InterpretInput, RunResult
 from interpreter.compiler import compile_text
 from interpreter.plan import Plan
-from workflows.interpreter import InterpreterWorkflow, InterpretInput, RunResult, result_of_failure
+from temporal_client import result_of_failure
+from workflows.interpreter import InterpreterWorkflow
 
 from .helpers import CALLS, CATALOGUE, FAKE_ACTIVITIES
 

@@ -18,11 +18,12 @@ from temporalio.worker import Worker
 from activities.catalogue import default_catalogue
 from activities.credentials import ChainedCredentials, StaticCredentials
 from activities.linear import LinearActivities
+from contracts.runs import InterpretInput
 from interpreter.compiler import compile_text
 from simulators.linear import SANDBOX_API_KEY, Faults, LinearState, RateLimit, create_app
 from simulators.server import serve
 from tests.waiting import eventually
-from workflows.interpreter import InterpreterWorkflow, InterpretInput
+from workflows.interpreter import InterpreterWorkflow
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.devserver]
 

@@ -11,9 +11,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.catalogue import default_catalogue
+from contracts.runs import InterpretInput
 from interpreter.compiler import compile_text
 from interpreter.plan import NodeCall
-from workflows.interpreter import InterpreterWorkflow, InterpretInput
+from workflows.interpreter import InterpreterWorkflow
 
 pytestmark = pytest.mark.asyncio
 

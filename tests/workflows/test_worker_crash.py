@@ -14,6 +14,7 @@ from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.testing import WorkflowEnvironment
 
 from activities.catalogue import default_catalogue
+from contracts.runs import InterpretInput
 from interpreter.compiler import compile_text
 from simulators.linear import SANDBOX_API_KEY, LinearState
 from simulators.linear import create_app as linear_app
@@ -21,7 +22,7 @@ from simulators.server import serve
 from simulators.slack import SANDBOX_BOT_TOKEN, Faults, SlackState
 from simulators.slack import create_app as slack_app
 from tests.waiting import eventually
-from workflows.interpreter import InterpreterWorkflow, InterpretInput
+from workflows.interpreter import InterpreterWorkflow
 
 pytestmark = pytest.mark.asyncio
 
