@@ -269,8 +269,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_workflows(args: argparse.Namespace) -> int:
     """Lists, enables, disables or deletes stored definitions (the store of RENSEI_DATA_DIR)."""
+    from activities.definitions import describe
     from store import Store
-    from store.listing import describe
 
     async def act(store: Store) -> int:
         if args.workflows_verb == "list":

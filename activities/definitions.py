@@ -1,25 +1,128 @@
-"""Definitions: the folder loaded at start, and the candidates an incident event considers."""
+"""Definitions against this build's catalogue: admitted and stored, listed, loaded from the
+definitions folder at start, and the candidates an incident event considers."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 from temporalio import activity
 
+from activities.catalogue import default_catalogue
 from contracts.incident import CandidatesInput, DefinitionCandidate, LookupInput, LookupResult
 from interpreter.compiler import compile_text
+from interpreter.definitions import AdmittedDefinition, admit
 from interpreter.errors import DefinitionError
 from interpreter.nodes import Catalogue
 from interpreter.plan import Plan
-from store import Definition, Store
-from store.store import compile_definition
+from store import Definition, Store, check_definition_name
 
 log = logging.getLogger(__name__)
+
+
+def compile_definition(name: str, text: str) -> Plan:
+    """The plan of a definition text stored as ``name`` (its YAML ``name:`` may differ).
+
+    Raises:
+        DefinitionError: the text has problems (all of them listed).
+    """
+    return compile_text(text, file=f"{name}.yaml", catalogue=default_catalogue())
+
+
+async def admit_definition(name: str, text: str) -> AdmittedDefinition:
+    """``text`` admitted as the definition ``name``, checked and compiled off the event loop.
+
+    Raises:
+        DefinitionError: the text has problems (all of them listed).
+        DefinitionNameError: the YAML's ``name:`` differs from ``name``.
+    """
+    return await asyncio.to_thread(admit, name, text, catalogue=default_catalogue)
+
+
+async def store_definition(
+    store: Store, workspace: str, name: str, text: str, *, enabled: bool | None = None
+) -> int:
+    """Admits ``text`` as the definition ``name`` and stores it; returns its version number.
+
+    A new version keeps the enabled flag of the one before (``enabled`` overrides it; a new
+    definition is enabled unless ``enabled`` is False). Nothing is stored when it raises.
+
+    Raises:
+        InvalidNameError: ``name`` is not one the store accepts (checked before the text).
+        DefinitionError: the text has problems (all of them listed).
+        DefinitionNameError: the YAML's ``name:`` differs from ``name``.
+    """
+    check_definition_name(name)
+    admitted = await admit_definition(name, text)
+    return await store.put_definition(workspace, admitted, enabled=enabled)
+
+
+DisabledBy = Literal["store", "yaml", "invalid"]
+
+
+@dataclass(frozen=True)
+class DefinitionListing:
+    """One definition's newest version; ``enabled`` is True only when it would start runs."""
+
+    name: str
+    version: int
+    enabled: bool
+    disabled_by: DisabledBy | None
+    valid: bool
+    trigger_type: str | None
+    problem: str | None
+    created_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "enabled": self.enabled,
+            "disabled_by": self.disabled_by,
+            "status": "valid" if self.valid else "invalid",
+            "trigger": self.trigger_type,
+            "problem": self.problem,
+            "created_at": self.created_at,
+        }
+
+
+def describe(stored: Definition) -> DefinitionListing:
+    """The truth about ``stored``: disabled in the store, by its YAML, or not compilable."""
+    try:
+        plan = compile_definition(stored.name, stored.yaml)
+    except DefinitionError as exc:
+        problem = exc.diagnostics[0].render() if exc.diagnostics else "invalid"
+        return DefinitionListing(
+            stored.name,
+            stored.version,
+            False,
+            "invalid",
+            False,
+            None,
+            problem,
+            stored.created_at.isoformat(),
+        )
+    disabled_by: DisabledBy | None = None
+    if not stored.enabled:
+        disabled_by = "store"
+    elif not plan.enabled:
+        disabled_by = "yaml"
+    return DefinitionListing(
+        stored.name,
+        stored.version,
+        disabled_by is None,
+        disabled_by,
+        True,
+        plan.trigger_type,
+        None,
+        stored.created_at.isoformat(),
+    )
 
 
 @dataclass(frozen=True)
@@ -63,14 +166,14 @@ async def load_folder(
         try:
             name = compile_definition(path.stem, text).name
         except DefinitionError:
-            name = path.stem  # put_definition reports every problem below
+            name = path.stem  # store_definition reports every problem below
         current = await store.get_definition(workspace, name)
         if current is not None and current.yaml == text:
             reports.append(FolderReport(str(path), name, current.version, "unchanged"))
             continue
         first = None if current is not None or enable_new is None else enable_new(name)
         try:
-            version = await store.put_definition(workspace, name, text, enabled=first)
+            version = await store_definition(store, workspace, name, text, enabled=first)
         except DefinitionError as exc:
             rendered = tuple(d.render() for d in exc.diagnostics)
             for line in rendered:

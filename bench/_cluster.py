@@ -34,6 +34,7 @@ from standardwebhooks import Webhook
 from temporalio.client import Client
 
 import temporal_client
+from activities.definitions import store_definition
 from settings import Settings
 from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState
 from simulators.incident_io import create_app as incident_io_app
@@ -311,7 +312,7 @@ async def _prepare_store(settings: Settings, secret: str, slack_url: str) -> Non
         await store.upsert_integration(DEFAULT_WORKSPACE, "incident_io")
         await store.put_credential(DEFAULT_WORKSPACE, "slack", "bot_token", SANDBOX_BOT_TOKEN)
         await store.upsert_integration(DEFAULT_WORKSPACE, "slack")
-        await store.put_definition(DEFAULT_WORKSPACE, "page", DEFINITION)
+        await store_definition(store, DEFAULT_WORKSPACE, "page", DEFINITION)
     finally:
         await store.close()
 

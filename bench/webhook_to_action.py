@@ -31,6 +31,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 
 import worker
+from activities.definitions import store_definition
 from api.app import create_app
 from bench._stack import SECRET, bench_settings, dev_server, server_label
 from bench.report import percentile, write_section
@@ -204,7 +205,7 @@ async def stack(tmp: Path, db_file: Path | None) -> AsyncIterator[Stack]:
         store = Store.from_settings(settings)
         await store.migrate()
         running.push_async_callback(store.close)
-        await store.put_definition("default", "first-action", DEFINITION)
+        await store_definition(store, "default", "first-action", DEFINITION)
         clock = ArrivalClock(create_app(settings, store=store, client=env.client))
         api_url = await running.enter_async_context(serve(clock))
         sim.webhooks.configure(f"{api_url}/api/webhooks/ingest/incident-io", SECRET)

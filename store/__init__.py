@@ -5,12 +5,12 @@ from store.store import (
     DEFAULT_WORKSPACE,
     AgentCard,
     Definition,
-    DefinitionNameError,
     Integration,
     InvalidNameError,
     Store,
     StoreError,
     Workspace,
+    check_definition_name,
 )
 
 __all__ = [
@@ -18,12 +18,12 @@ __all__ = [
     "AgentCard",
     "CredentialDecryptError",
     "Definition",
-    "DefinitionNameError",
     "Integration",
     "InvalidNameError",
     "KeyringError",
     "Store",
     "StoreError",
     "Workspace",
+    "check_definition_name",
     "mask",
 ]

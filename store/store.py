@@ -21,11 +21,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from activities.catalogue import default_catalogue
-from interpreter.bounded import check_bounded
-from interpreter.compiler import compile_text
-from interpreter.errors import DefinitionError, Diagnostic
-from interpreter.plan import Plan
+from interpreter.definitions import AdmittedDefinition
 from settings import Settings
 from store import crypto
 from store.models import (
@@ -52,17 +48,6 @@ MAX_HTTP_HOSTS = 200
 
 class StoreError(Exception):
     """Base of the store's errors that callers show to users."""
-
-
-class DefinitionNameError(StoreError, ValueError):
-    """A definition's YAML ``name:`` is not the name it is being stored under."""
-
-    def __init__(self, declared: str, given: str) -> None:
-        self.declared, self.given = declared, given
-        super().__init__(
-            f"the YAML names this definition '{declared}', not '{given}': the name in the "
-            f"YAML is the name (store it as '{declared}', or change its name:)"
-        )
 
 
 class InvalidNameError(StoreError, ValueError):
@@ -459,30 +444,25 @@ class Store:
     # --- definitions
 
     async def put_definition(
-        self, workspace: str, name: str, yaml: str, *, enabled: bool | None = None
+        self, workspace: str, admitted: AdmittedDefinition, *, enabled: bool | None = None
     ) -> int:
-        """Validates and stores a new version of a definition; returns its version number.
+        """Stores an admitted definition as its next version; returns the version number.
 
-        A new version keeps the enabled flag of the one before (``enabled`` overrides it; a
-        new definition is enabled unless ``enabled`` is False).
+        The store refuses no text itself: a definition is admitted (checked and compiled
+        against a catalogue, ``interpreter.definitions.admit``) before it is stored. A new
+        version keeps the enabled flag of the one before (``enabled`` overrides it; a new
+        definition is enabled unless ``enabled`` is False).
 
         Raises:
-            DefinitionError: the text has problems (all of them listed); nothing is stored.
-            DefinitionNameError: the YAML's ``name:`` differs from ``name``.
+            InvalidNameError: the definition's name is not one the store accepts.
         """
-        _check(_NAME, name, "definition name")
-        # Checked first in a budgeted child: only a text known to be valid (and so within
-        # every limit) is compiled here, and off the event loop.
-        diagnostics = await asyncio.to_thread(check_definition, name, yaml)
-        if diagnostics:
-            raise DefinitionError(diagnostics)
-        plan = await asyncio.to_thread(compile_definition, name, yaml)
-        if plan.name != name:
-            raise DefinitionNameError(plan.name, name)
+        name = check_definition_name(admitted.name)
         await self.ensure_workspace(workspace)
         for _attempt in range(5):
             try:
-                return await self._insert_definition(workspace, name, yaml, enabled=enabled)
+                return await self._insert_definition(
+                    workspace, name, admitted.text, enabled=enabled
+                )
             except IntegrityError:  # another writer took this version number; take the next
                 await asyncio.sleep(0)
         raise StoreError(f"definition {name!r} is being written concurrently; try again")
@@ -611,21 +591,13 @@ class Store:
             return list(rows)
 
 
-def compile_definition(name: str, yaml: str) -> Plan:
-    """The plan of a definition text stored as ``name`` (its YAML ``name:`` may differ).
+def check_definition_name(name: str) -> str:
+    """``name`` when the store accepts it as a definition's name (callers check it first).
 
     Raises:
-        DefinitionError: the text has problems (all of them listed).
+        InvalidNameError: it does not.
     """
-    return compile_text(yaml, file=f"{name}.yaml", catalogue=default_catalogue())
-
-
-def check_definition(name: str, yaml: str) -> list[Diagnostic]:
-    """The diagnostics of a definition text, as the compiler reports them (empty when valid).
-
-    Checked in a child process with a time and memory budget (blocking: run it in a thread).
-    """
-    return check_bounded(yaml, file=f"{name}.yaml", catalogue=default_catalogue)
+    return _check(_NAME, name, "definition name")
 
 
 MIGRATION_LOCK_KEY = int.from_bytes(b"rensei-m", "big") >> 1

@@ -35,7 +35,11 @@ ALLOWED = {
     # test_contracts_use_only_temporalio_common: nothing of the client, worker or workflow API).
     "contracts": {"interpreter", "pydantic", "temporalio"},
     "workflows": {"contracts", "interpreter", "temporalio"},
+    # temporalio for the payload codec (store/codec.py); interpreter for one type only, below.
+    "store": {"alembic", "cryptography", "interpreter", "settings", "sqlalchemy", "temporalio"},
 }
+STORE_FROM_INTERPRETER = {("interpreter.definitions", "AdmittedDefinition")}
+"""All the store takes from the interpreter: what it stores, admitted (compiled) elsewhere."""
 
 
 def full_imports_of(path: Path) -> set[str]:
@@ -83,6 +87,18 @@ def test_contracts_use_only_temporalio_common() -> None:
         if name.split(".")[0] == "temporalio" and name != "temporalio.common"
     }
     assert not wrong, sorted(wrong)
+
+
+def test_the_store_takes_only_the_admitted_definition_from_the_interpreter() -> None:
+    # Not the compiler, not the budgeted check: definitions are compiled before the store.
+    taken: set[tuple[str, str]] = set()
+    for path in modules("store"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.Import):
+                taken |= {(a.name, "*") for a in node.names if a.name.startswith("interpreter")}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("interpreter"):
+                taken |= {(str(node.module), a.name) for a in node.names}
+    assert taken == STORE_FROM_INTERPRETER
 
 
 def test_activities_import_no_workflow_module() -> None:

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from activities.definitions import describe as describe_definition
 from api.auth import SESSION_COOKIE, SESSION_SECONDS, admin_auth
 from api.deps import Services, services, workspace_id
 from api.routes.incident_io_settings import workspace_mapping
 from api.routes.integrations import PRIMARY_FIELD, describe
-from store.listing import describe as describe_definition
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parents[1] / "templates")

@@ -7,12 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from activities.definitions import describe, store_definition
 from api.auth import require_admin
 from api.deps import Services, services, workspace_id
 from api.limits import MAX_DEFINITION_BODY, BodyError, read_body
+from interpreter.definitions import DefinitionNameError
 from interpreter.errors import DefinitionError
-from store import DefinitionNameError, InvalidNameError
-from store.listing import describe
+from store import InvalidNameError
 
 router = APIRouter(
     prefix="/api/workflows", tags=["workflows"], dependencies=[Depends(require_admin)]
@@ -82,7 +83,7 @@ async def put_workflow(name: str, request: Request, svc: Svc, workspace: Workspa
     except UnicodeDecodeError:
         return JSONResponse(status_code=400, content={"error": "the body is not UTF-8 text"})
     try:
-        version = await svc.store.put_definition(workspace, name, text)
+        version = await store_definition(svc.store, workspace, name, text)
     except DefinitionNameError as exc:
         return JSONResponse(status_code=400, content={"error": f"PUT /api/workflows/{name}: {exc}"})
     except InvalidNameError as exc:

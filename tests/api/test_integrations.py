@@ -290,7 +290,7 @@ async def test_settings_card_lists_the_slack_scopes(admin: httpx.AsyncClient) ->
 async def test_settings_page_says_which_definitions_do_not_compile(
     admin: httpx.AsyncClient, store: Store
 ) -> None:
-    # A row that no longer compiles (stored before a catalogue change, say); put_definition
+    # A row that no longer compiles (stored before a catalogue change, say); store_definition
     # refuses such text today, so the row is written beneath it.
     await store.ensure_workspace("default")
     await store._insert_definition("default", "stale", "name: stale\ntrigger: nope\n", enabled=None)

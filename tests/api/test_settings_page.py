@@ -8,6 +8,7 @@ import httpx
 import pytest
 from playwright.async_api import async_playwright, expect
 
+from activities.definitions import store_definition
 from api.app import create_app
 from settings import Settings
 from simulators.server import serve
@@ -48,7 +49,7 @@ async def test_connect_incident_io_in_the_browser(
     settings: Settings, store: Store, http: httpx.AsyncClient
 ) -> None:
     settings = settings.model_copy(update={"public_url": "http://127.0.0.1:8000"})
-    await store.put_definition("default", "route-by-severity", VALID)
+    await store_definition(store, "default", "route-by-severity", VALID)
     app = create_app(settings, store=store, http_client=http)
     async with serve(app) as base, async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from temporalio.client import Client
 
-import store.store as store_module
+import activities.definitions as definitions_module
 from api import limits
 from api.app import create_app
 from api.routes import webhooks
@@ -231,7 +231,7 @@ async def test_ingest_answers_while_a_costly_definition_is_checked(
 ) -> None:
     # The check runs in a child process whose catalogue takes 60 s to build: a stand-in for
     # a definition that is expensive to check yet within every size limit.
-    monkeypatch.setattr(store_module, "default_catalogue", sleepy_catalogue)
+    monkeypatch.setattr(definitions_module, "default_catalogue", sleepy_catalogue)
     monkeypatch.setattr(interpreter_limits, "CHECK_SECONDS", 3.0)
     in_flight = threading.Event()
     receive = bounded._receive

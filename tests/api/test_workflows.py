@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from activities.definitions import store_definition
 from store import Store
 
 pytestmark = pytest.mark.asyncio
@@ -63,8 +64,8 @@ async def test_delete_removes_every_version(admin: httpx.AsyncClient, store: Sto
 
 
 async def test_a_new_version_keeps_the_enabled_flag(store: Store) -> None:
-    await store.put_definition("default", "sre-page", SRE_PAGE)
+    await store_definition(store, "default", "sre-page", SRE_PAGE)
     await store.set_definition_enabled("default", "sre-page", False)
-    await store.put_definition("default", "sre-page", SRE_PAGE + "# v2\n")
+    await store_definition(store, "default", "sre-page", SRE_PAGE + "# v2\n")
     found = await store.get_definition("default", "sre-page")
     assert found is not None and found.version == 2 and found.enabled is False

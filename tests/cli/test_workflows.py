@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from activities.definitions import store_definition
 from cli import run
 from settings import Settings
 from store import Store
@@ -23,8 +24,8 @@ def test_workflows_verbs_act_on_the_store(
     async def seed() -> None:
         store = Store.from_settings(Settings())
         await store.migrate()
-        await store.put_definition("default", "sre-page", SRE_PAGE)
-        await store.put_definition("default", "dormant", DORMANT)
+        await store_definition(store, "default", "sre-page", SRE_PAGE)
+        await store_definition(store, "default", "dormant", DORMANT)
         await store.close()
 
     asyncio.run(seed())

@@ -18,6 +18,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 import worker
+from activities.definitions import store_definition
 from api.app import create_app
 from contracts.ids import incident_workflow_id, sync_workflow_id
 from contracts.incident import Decision, ExplainReport
@@ -99,8 +100,8 @@ async def stack(env: WorkflowEnvironment, tmp: Path, *, webhooks: bool) -> Async
         )
         store = Store.from_settings(settings)
         await store.migrate()
-        await store.put_definition("default", "route", ROUTE)
-        await store.put_definition("default", "all-clear", ALL_CLEAR)
+        await store_definition(store, "default", "route", ROUTE)
+        await store_definition(store, "default", "all-clear", ALL_CLEAR)
         app = create_app(settings, store=store, client=env.client)
         async with serve(app) as api_url:
             if webhooks:

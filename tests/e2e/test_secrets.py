@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
 import worker
+from activities.definitions import store_definition
 from api.app import create_app
 from settings import Settings
 from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState
@@ -90,7 +91,7 @@ async def _serving(
     sim_url: str,
     secret: str,
 ) -> AsyncIterator[Stack]:
-    await store.put_definition("default", "note", NOTE)
+    await store_definition(store, "default", "note", NOTE)
     app = create_app(settings, store=store, client=env.client)
     async with serve(app) as api_url:
         async with httpx.AsyncClient(

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from activities.definitions import store_definition
 from simulators.incident_io.seed import SEVERITY_EMERGENCY
 from stack.explain import render
 from tests.e2e.test_incident_flow import declare, explain, result_of, stack
@@ -28,7 +29,7 @@ async def test_both_pagers_run_and_explain_names_both(
 ) -> None:
     async with stack(dev_env, tmp_path, webhooks=True) as s:
         for name in ("sre-page", "team-page"):
-            await s.store.put_definition("default", name, PAGE.format(name=name))
+            await store_definition(s.store, "default", name, PAGE.format(name=name))
         incident_id = await declare(s, SEVERITY_EMERGENCY)
         for name in ("sre-page", "team-page"):
             assert (await result_of(s, incident_id, name)).status == "completed"

@@ -20,6 +20,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 import worker
+from activities.definitions import store_definition
 from api.app import create_app
 from contracts.ids import DEFAULT_INCIDENT_IO_TASK_QUEUE, incident_workflow_id
 from contracts.incident import ExplainReport, Hint
@@ -80,9 +81,9 @@ async def stack(
         )
         store = Store.from_settings(settings)
         await store.migrate()
-        await store.put_definition("default", "first", CREATED)
+        await store_definition(store, "default", "first", CREATED)
         if on_update:
-            await store.put_definition("default", "on-update", ON_UPDATE)
+            await store_definition(store, "default", "on-update", ON_UPDATE)
         app = create_app(settings, store=store, client=env.client)
         async with serve(app) as api_url:
             sim.webhooks.configure(f"{api_url}/api/webhooks/ingest/incident-io", SECRET)

@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from activities.catalogue import default_catalogue
+from activities.definitions import store_definition
+from interpreter.compiler import compile_text
+from interpreter.definitions import AdmittedDefinition
 from interpreter.errors import DefinitionError
 from settings import Settings
 from store import CredentialDecryptError, InvalidNameError, Store, crypto
@@ -126,9 +130,9 @@ async def test_agent_cards(store: Store) -> None:
 
 
 async def test_definitions_are_versioned(store: Store) -> None:
-    assert await store.put_definition("default", "hello", VALID) == 1
-    assert await store.put_definition("default", "hello", VALID.replace("hello", "hi")) == 2
-    assert await store.put_definition("default", "route-by-severity", EXAMPLE) == 1
+    assert await store_definition(store, "default", "hello", VALID) == 1
+    assert await store_definition(store, "default", "hello", VALID.replace("hello", "hi")) == 2
+    assert await store_definition(store, "default", "route-by-severity", EXAMPLE) == 1
     latest = await store.latest_definitions("default")
     assert [(d.name, d.version, d.enabled) for d in latest] == [
         ("hello", 2, True),
@@ -145,7 +149,7 @@ async def test_definitions_are_versioned(store: Store) -> None:
 
 async def test_concurrent_versions_do_not_collide(store: Store) -> None:
     versions = await asyncio.gather(
-        *(store.put_definition("default", "hello", VALID) for _ in range(4))
+        *(store_definition(store, "default", "hello", VALID) for _ in range(4))
     )
     assert sorted(versions) == [1, 2, 3, 4]
 
@@ -153,12 +157,28 @@ async def test_concurrent_versions_do_not_collide(store: Store) -> None:
 async def test_an_invalid_definition_is_refused_with_its_diagnostics(store: Store) -> None:
     bad = VALID.replace("debug.echo", "debug.ech")
     with pytest.raises(DefinitionError) as caught:
-        await store.put_definition("default", "broken", bad)
+        await store_definition(store, "default", "broken", bad)
     assert caught.value.diagnostics and caught.value.diagnostics[0].render().startswith(
         "broken.yaml:"
     )
     assert "debug.ech" in str(caught.value)
     assert await store.get_definition("default", "broken") is None
+
+
+async def test_the_store_stores_what_was_admitted_and_compiles_nothing(store: Store) -> None:
+    # Admission (checking and compiling) happens before the store: it keeps the admitted
+    # text as given, even one that would not compile, and checks only its own keys.
+    plan = compile_text(VALID, file="stale.yaml", catalogue=default_catalogue())
+    stale = "name: stale\ntrigger: nope\n"
+    assert await store.put_definition("default", AdmittedDefinition("stale", stale, plan)) == 1
+    again = AdmittedDefinition("stale", VALID, plan)
+    assert await store.put_definition("default", again, enabled=False) == 2
+    first = await store.get_definition("default", "stale", 1)
+    second = await store.get_definition("default", "stale", 2)
+    assert first is not None and (first.yaml, first.enabled) == (stale, True)
+    assert second is not None and (second.yaml, second.enabled) == (VALID, False)
+    with pytest.raises(InvalidNameError, match="definition name"):
+        await store.put_definition("default", AdmittedDefinition("no spaces", VALID, plan))
 
 
 async def test_reencrypt_under_a_new_key(store: Store) -> None:

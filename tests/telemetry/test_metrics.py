@@ -23,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import temporal_client
 import worker
+from activities.definitions import store_definition
 from api.app import create_app
 from contracts.messages import DecideInput
 from settings import Settings
@@ -137,7 +138,7 @@ async def stack(env: WorkflowEnvironment, tmp: Path) -> AsyncIterator[Scrape]:
         store = Store.from_settings(settings)
         await store.migrate()
         for text in (ECHO, FAILING, GATED):
-            await store.put_definition("default", text.split("\n")[0].split(": ")[1], text)
+            await store_definition(store, "default", text.split("\n")[0].split(": ")[1], text)
         app = create_app(settings, store=store, client=temporal)
         async with (
             contextlib.aclosing(_Closing(endpoint)),

@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import temporal_client
 import worker
+from activities.definitions import store_definition
 from api.app import create_app
 from settings import Settings
 from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState
@@ -116,7 +117,7 @@ async def test_worker_and_api_over_mtls_run_a_definition(
         temporal = await temporal_client.connect(settings)  # the worker's connection
         store = Store.from_settings(settings)
         await store.migrate()
-        await store.put_definition("default", "over-tls", ECHO)
+        await store_definition(store, "default", "over-tls", ECHO)
         app = create_app(settings, store=store)  # connects itself, through temporal_client.connect
         async with serve(app) as api_url, contextlib.AsyncExitStack() as running:
             sim.webhooks.configure(f"{api_url}/api/webhooks/ingest/incident-io", SECRET)

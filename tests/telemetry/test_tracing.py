@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import temporal_client
 import worker
+from activities.definitions import store_definition
 from api.app import create_app
 from settings import Settings
 from simulators.incident_io import SANDBOX_TOKEN, SimulatorConfig, SimulatorState
@@ -90,7 +91,7 @@ async def _deliver_and_run(env: WorkflowEnvironment, tmp: Path) -> None:
         temporal = await temporal_client.connect(settings)
         store = Store.from_settings(settings)
         await store.migrate()
-        await store.put_definition("default", "traced", ECHO)
+        await store_definition(store, "default", "traced", ECHO)
         app = create_app(settings, store=store, client=temporal)
         async with serve(app) as api_url, contextlib.AsyncExitStack() as running:
             # The simulator delivers the signed incident_created webhook itself.
