@@ -100,6 +100,9 @@ def test_every_plan_pinned_in_a_stored_history_reads_as_the_typed_plan() -> None
     plans = _stored_plans()
     kinds = {step["kind"] for plan in plans for step in plan["steps"].values()}
     assert plans and kinds == {"action", "condition", "cases"}
+    # ... and the newer optional fields are pinned in at least one of them
+    pinned = {key for plan in plans for step in plan["steps"].values() for key in step}
+    assert {"references", "incident_write"} <= pinned
     for stored in plans:
         plan = Plan.model_validate(stored)
         classes = {"action": ActionStep, "condition": ConditionStep, "cases": CasesStep}

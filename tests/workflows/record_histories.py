@@ -35,8 +35,8 @@ from workflows.interpreter import InterpreterWorkflow
 from workflows.sync import WorkspaceSyncWorkflow
 
 from . import test_incident as incident
-from .helpers import CATALOGUE, FAKE_ACTIVITIES
-from .test_replay import CASES, HISTORIES, HISTORIES_STORED, INCIDENT, INLINE
+from .helpers import CATALOGUE, FAKE_ACTIVITIES, timeline_add_event
+from .test_replay import CASES, HISTORIES, HISTORIES_STORED, INCIDENT, INLINE, OWN_WRITES
 
 INCIDENT_ID = INCIDENT.removeprefix("incident-acme-")
 INLINE_ID = INLINE.removeprefix("incident-acme-")
@@ -57,20 +57,33 @@ async def _store(client: Client, name: str, workflow_id: str, run_id: str | None
 async def record_interpreter(names: list[str] | None = None) -> None:
     async with await devserver.start_time_skipping(data_converter=pydantic_data_converter) as env:
         queue = f"record-{uuid.uuid4().hex[:6]}"
-        async with Worker(
-            env.client,
-            task_queue=queue,
-            workflows=[InterpreterWorkflow],
-            activities=[echo, *FAKE_ACTIVITIES],
+        async with (
+            Worker(
+                env.client,
+                task_queue=queue,
+                workflows=[InterpreterWorkflow],
+                activities=[echo, *FAKE_ACTIVITIES],
+            ),
+            Worker(
+                env.client,
+                task_queue=DEFAULT_INCIDENT_IO_TASK_QUEUE,
+                activities=[timeline_add_event],
+            ),
         ):
             for name in names or list(CASES):
                 text, file, extra = CASES[name]
                 plan = compile_text(text, file=file, catalogue=CATALOGUE)
+                trigger = _trigger(extra)
+                own = OWN_WRITES.get(name)
+                params = InterpretInput(
+                    plan=plan,
+                    trigger=trigger,
+                    set_search_attributes=False,
+                    incident_id=trigger["incident_io"]["incident_id"] if own else None,
+                    incident_workflow_id=own,
+                )
                 handle = await env.client.start_workflow(
-                    InterpreterWorkflow.run,
-                    InterpretInput(plan=plan, trigger=_trigger(extra), set_search_attributes=False),
-                    id=f"replay-{name}",
-                    task_queue=queue,
+                    InterpreterWorkflow.run, params, id=f"replay-{name}", task_queue=queue
                 )
                 with contextlib.suppress(WorkflowFailureError):
                     await handle.result()

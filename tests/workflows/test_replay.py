@@ -18,7 +18,7 @@ from temporalio.worker import Replayer
 from contracts.ids import sync_workflow_id
 from worker import WORKFLOWS
 from workflows.incident import SYNC_SEEN, WATCH_BATCH, IncidentWorkflow
-from workflows.interpreter import InterpreterWorkflow
+from workflows.interpreter import OWN_WRITES_PATCH, InterpreterWorkflow
 from workflows.sync import WorkspaceSyncWorkflow
 from workflows.wait_step import WATCH_ONCE
 
@@ -80,19 +80,38 @@ steps:
     inputs: {channel: "#incidents", message: "triaging", threadOf: top}
 """
 
+INCIDENT_WRITE = """name: incident-write
+trigger:
+  type: trigger.incident_io.incident.created
+steps:
+  - id: note
+    type: incident_io.timeline.add_event
+    inputs:
+      incidentId: "{{ $trigger.incident_io.incident_id }}"
+      eventType: custom
+      title: "triaging {{ $trigger.incident_io.title }}"
+"""
+
 CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "route-sev1": (EXAMPLE.read_text(), EXAMPLE.name, {"severity": "SEV-1"}),
     "route-sev3": (EXAMPLE.read_text(), EXAMPLE.name, {"severity": "SEV-3"}),
     "failing": (FAILING, "failing.yaml", {"severity": "SEV-2"}),
     "typed-plan": (TYPED, "typed-plan.yaml", {"severity": "SEV-2"}),
     "thread-of": (THREAD_OF, "thread-of.yaml", {"severity": "SEV-2"}),
+    "incident-write": (INCIDENT_WRITE, "incident-write.yaml", {"severity": "SEV-2"}),
 }
 """Interpreter runs recorded directly: definition text, file name, trigger fields.
 
 ``route-*`` and ``failing`` pin plans of the single step shape (every field on every step);
 ``typed-plan`` was recorded after steps were split by kind, each with only its own fields;
-``thread-of`` after the catalogue declared ``threadOf`` (its reply step carries ``references``).
+``thread-of`` after the catalogue declared ``threadOf`` (its reply step carries ``references``);
+``incident-write`` after the catalogue described what a node writes to an incident (its step
+carries ``incident_write``), a run that writes to its own incident and so reports the write
+to that incident's workflow (``OWN_WRITES``: here one that does not exist).
 """
+
+OWN_WRITES = {"incident-write": "incident-acme-01REPLAY"}
+"""Cases run for their incident, by the id of the incident's workflow they report writes to."""
 
 INCIDENT = "incident-acme-01REPLAYINCIDENT"
 INLINE = "incident-acme-01REPLAYINLINE"
@@ -184,3 +203,10 @@ def test_the_stored_watchers_show_both_shapes() -> None:
         ["hint", "watch", "hint", "hint", "hint"],
         [WATCH_BATCH, SYNC_SEEN],
     )
+
+
+def test_the_stored_incident_write_reports_its_write_before_and_after() -> None:
+    # Its plan's step carries incident_write (read by test_plan's check of every stored plan).
+    sent, _, patches = _shape("incident-write")
+    assert sent == ["own_write", "own_write"]  # intent, then done
+    assert OWN_WRITES_PATCH in patches
