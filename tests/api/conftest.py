@@ -17,6 +17,7 @@ from settings import Settings
 from simulators.server import serve
 from store import Store
 from tests.api.fakes import provider_app
+from tests.apps import AppTransport
 
 ADMIN = "test-admin-token-0123456789"
 
@@ -84,14 +85,14 @@ def app(settings: Settings, store: Store, http: httpx.AsyncClient, hooks: Hooks)
 
 @pytest_asyncio.fixture
 async def anonymous(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
+    transport = AppTransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://rensei.test") as client:
         yield client
 
 
 @pytest_asyncio.fixture
 async def admin(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
+    transport = AppTransport(app=app)
     headers = {"Authorization": f"Bearer {ADMIN}"}
     async with httpx.AsyncClient(
         transport=transport, base_url="http://rensei.test", headers=headers

@@ -35,6 +35,7 @@ from simulators.slack import (
 )
 from store import Store
 from tests.api.conftest import ADMIN
+from tests.apps import AppTransport
 from tests.waiting import eventually
 from tests.workflows.helpers import CATALOGUE
 from workflows.interpreter import InterpreterWorkflow
@@ -122,7 +123,7 @@ async def rig(
     async with serve(slack_app(state)) as url, httpx.AsyncClient(timeout=10) as http:
         acts = SlackActivities(credentials, http, base_url=url)
         app = create_app(signed, client=time_env.client, store=store, http_client=http)
-        transport = httpx.ASGITransport(app=app)
+        transport = AppTransport(app=app)
         async with (
             Worker(
                 time_env.client,

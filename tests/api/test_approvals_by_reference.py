@@ -20,6 +20,7 @@ from settings import Settings
 from stack.references import run_waiting_for_approval
 from store import Store
 from temporal_client import start_run
+from tests.apps import AppTransport
 from tests.cli.test_approve import DEFINITION, post, resolve
 from tests.waiting import eventually
 from tests.workflows.helpers import CATALOGUE, timeline_add_event
@@ -45,7 +46,7 @@ async def test_an_operator_decides_by_incident_reference(
     store = Store.from_settings(settings)
     await store.migrate()
     app = create_app(settings, store=store, client=dev_env.client)
-    transport = httpx.ASGITransport(app=app)
+    transport = AppTransport(app=app)
     headers = {"Authorization": f"Bearer {ADMIN}"}
     async with (
         Worker(

@@ -14,6 +14,7 @@ from simulators.slack.state import SANDBOX_SCOPES
 from store import Store
 from tests.api.conftest import ADMIN, Hooks
 from tests.api.fakes import GOOD_INCIDENT_IO, GOOD_LINEAR, GOOD_SLACK, NO_SCOPES_SLACK
+from tests.apps import AppTransport
 
 pytestmark = pytest.mark.asyncio
 
@@ -99,7 +100,7 @@ async def test_incident_io_unreachable_is_a_502(
         update={"incident_io_base_url": f"http://127.0.0.1:{free_port()}"}
     )
     app = create_app(nowhere, store=store, http_client=http)
-    transport = httpx.ASGITransport(app=app)
+    transport = AppTransport(app=app)
     headers = {"Authorization": f"Bearer {ADMIN}"}
     async with httpx.AsyncClient(
         transport=transport, base_url="http://t", headers=headers
@@ -234,7 +235,7 @@ async def test_slack_token_without_the_needed_scopes_is_refused(
             on_connect=hooks.on_connect,
             on_disconnect=hooks.on_disconnect,
         )
-        transport = httpx.ASGITransport(app=app)
+        transport = AppTransport(app=app)
         async with httpx.AsyncClient(
             transport=transport,
             base_url="http://rensei.test",

@@ -10,6 +10,7 @@ from settings import Settings
 from simulators.server import free_port
 from store import Store
 from tests.api.conftest import ADMIN
+from tests.apps import AppTransport
 
 pytestmark = pytest.mark.asyncio
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.asyncio
 async def test_routes_needing_temporal_answer_503(settings: Settings, store: Store) -> None:
     closed = settings.model_copy(update={"temporal_port": free_port()})
     app = create_app(closed, store=store)
-    transport = httpx.ASGITransport(app=app)
+    transport = AppTransport(app=app)
     admin = {"Authorization": f"Bearer {ADMIN}"}
     async with httpx.AsyncClient(transport=transport, base_url="http://rensei.test") as client:
         for method, path in [

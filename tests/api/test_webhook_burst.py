@@ -18,6 +18,7 @@ from api.app import create_app
 from settings import Settings
 from store import Store
 from tests.api.test_webhooks import SECRET, body_for, signed
+from tests.apps import AppTransport
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.devserver]
 
@@ -57,7 +58,7 @@ async def test_fifty_concurrent_deliveries_without_a_store_error(
         return count
 
     cursors = asyncio.create_task(sync_cursor_writes())
-    transport = httpx.ASGITransport(app=app)
+    transport = AppTransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://rensei.test") as client:
 
         async def deliver() -> int:

@@ -27,6 +27,7 @@ from settings import Settings
 from store import Store
 from tests.api.conftest import ADMIN
 from tests.api.test_webhooks import OTHER_SECRET, SECRET, body_for, signed
+from tests.apps import AppTransport
 from tests.interpreter.test_bounded import sleepy_catalogue
 from tests.interpreter.test_limits import HEAD, billion_laughs
 
@@ -63,7 +64,7 @@ async def client(
     await store.ensure_workspace("acme")
     await store.put_credential("acme", "incident_io", "webhook_secret", OTHER_SECRET)
     app: FastAPI = create_app(settings, store=store, client=cast(Client, HealthyTemporal()))
-    transport = httpx.ASGITransport(app=app)
+    transport = AppTransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://rensei.test") as c:
         yield c
 

@@ -26,6 +26,7 @@ from contracts.ids import incident_workflow_id
 from settings import Settings
 from store import Store
 from tests.api.conftest import ADMIN
+from tests.apps import AppTransport
 
 pytestmark = pytest.mark.asyncio
 
@@ -67,7 +68,7 @@ async def ingest_app(settings: Settings, store: Store, dev_env: WorkflowEnvironm
 
 @pytest_asyncio.fixture
 async def client(ingest_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=ingest_app)
+    transport = AppTransport(app=ingest_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://rensei.test") as c:
         yield c
 

@@ -26,6 +26,7 @@ from settings import Settings
 from stack.runner import run_once
 from store import Store
 from store.codec import ENCODING
+from tests.apps import AppTransport
 
 ADMIN = "admin-token-for-encryption-tests"
 MARKER = "plaintext-marker-7f3c9a"
@@ -102,7 +103,7 @@ async def _run_and_check(env: WorkflowEnvironment, settings: Settings, store: St
 
     # The codec endpoint (what the Temporal UI is pointed at) decrypts them.
     app = create_app(settings, store=store, client=client)
-    transport = httpx.ASGITransport(app=app)
+    transport = AppTransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as api:
         response = await api.post(
             "/codec/decode",

@@ -23,6 +23,7 @@ from stack import devserver
 from stack.supervisor import port_in_use
 from store import Store
 from tests.api.test_webhooks import SECRET, body_for, signed
+from tests.apps import AppTransport
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.asyncio
@@ -82,7 +83,7 @@ async def test_503_while_temporal_is_down_then_accepted(server: DevServer, tmp_p
     store = Store.from_settings(settings)
     await store.migrate()
     app = create_app(settings, store=store)
-    transport = httpx.ASGITransport(app=app)
+    transport = AppTransport(app=app)
     incident_id = f"01{uuid.uuid4().hex[:10].upper()}"
     first, second = (
         body_for(incident_id),
