@@ -102,10 +102,15 @@ def render(report: ExplainReport) -> str:
     title = (
         f'{report.reference or report.incident_id} "{report.title or ""}" ({report.incident_id})'
     )
+    if report.last_fetch_at:
+        read = f"last fetched {report.last_fetch_at}"
+    elif report.status is not None:
+        read = "as webhooks carried it (not fetched from incident.io yet)"
+    else:
+        read = "not read yet"
     lines = [
         f"{title} in workspace {report.workspace}",
-        f"  status {report.status or '?'}, severity {report.severity or '?'}, "
-        f"last fetched {report.last_fetch_at or 'never'}",
+        f"  status {report.status or '?'}, severity {report.severity or '?'}, {read}",
     ]
     if report.last_problem:
         lines.append(f"  problem: {report.last_problem}")
