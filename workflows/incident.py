@@ -640,6 +640,7 @@ class IncidentWorkflow:
             f"loop breaker: it started {len(recent)} runs for this incident in the last hour "
             f"(trigger.maxRunsPerHour: {plan.max_runs_per_hour})"
         )
+        metrics.loop_breaker_tripped(plan.name)  # every start refused, not only the first
         if plan.name not in self._state.breaker_noted:
             problem = await self._note_trip(plan, reason)
             if problem is None:

@@ -65,6 +65,7 @@ def webhooks_deduplicated(amount: int) -> None:
 
 
 def loop_breaker_tripped(definition: str) -> None:
+    """The loop breaker refused to start ``definition`` for an incident (once per refusal)."""
     count(LOOP_BREAKER_TRIPS, definition=definition)
 
 
