@@ -229,9 +229,9 @@ attempts, though its last all-clear came no sooner (155 s against 142 s; the mac
 shared). Each incident gets three hints: the two deliveries of a resolution and the next
 sync poll's (tens of seconds later, skipped as already seen). What remains on this shared
 2-core machine is CPU, split between the Temporal dev server and the worker (workflow tasks
-queue for seconds, some time out on the sticky queue and go to the normal one): one
-`definitions.candidates` activity per event (three per resolution, with no definition
-listening, each a workflow task more), and the hints, each a signal and a workflow task.
+queue for seconds, some time out on the sticky queue and go to the normal one): the hints,
+each a signal and a workflow task (the definitions are looked up once per batch, by the
+`definitions.lookup` local activity inside the batch's workflow task).
 """
 
 
