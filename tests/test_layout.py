@@ -1,8 +1,10 @@
-"""The dependency rule of docs/architecture.md, checked on every module's imports."""
+"""The dependency rule of docs/architecture.md, checked on every module's imports (and, for
+the modules that run every node alike, on the provider names their code spells out)."""
 
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -143,3 +145,56 @@ def test_every_module_of_ours_is_checked() -> None:
     found = {p.name.removesuffix(".py") for p in ROOT.glob("*.py")}
     found |= {p.name for p in ROOT.iterdir() if (p / "__init__.py").exists()}
     assert found - {"tests"} == OURS
+
+
+PROVIDER_NAME = re.compile(
+    r"^(incident_io|slack|linear|agent)\.[a-z_.]+$|^(threadOf|threadTs|incidentId)$"
+)
+GENERIC = (
+    "interpreter",
+    "workflows/runner.py",
+    "workflows/own_writes.py",
+    "workflows/calls.py",
+    "workflows/host.py",
+    "workflows/inline.py",
+)
+"""Modules that run every node alike: a provider's specifics reach them as catalogue data."""
+LEGACY_RECORDS = {"interpreter/plan.py"}
+"""Frozen records of what plans pinned by older runs meant (``LEGACY_THREAD_OF``,
+``LEGACY_INCIDENT_WRITES``): they name the nodes those plans used, on purpose."""
+
+
+def _string_constants(path: Path) -> set[str]:
+    """Every string literal of ``path`` but its docstrings."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+    }
+
+
+def test_generic_code_names_no_provider_node_or_input() -> None:
+    files = [
+        path
+        for entry in GENERIC
+        for path in ((ROOT / entry).rglob("*.py") if (ROOT / entry).is_dir() else [ROOT / entry])
+    ]
+    wrong = {
+        f"{path.relative_to(ROOT)}: {value!r}"
+        for path in files
+        if str(path.relative_to(ROOT)) not in LEGACY_RECORDS
+        for value in _string_constants(path)
+        if PROVIDER_NAME.match(value)
+    }
+    assert not wrong, sorted(wrong)
