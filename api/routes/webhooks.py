@@ -186,9 +186,10 @@ def incident_id_of(body: dict[str, Any]) -> tuple[str, str | None] | None:
     inner = body.get(event_type)
     if not isinstance(inner, dict):
         return None
-    if event_type not in WEBHOOK_EVENTS:
+    event = WEBHOOK_EVENTS.get(event_type)
+    if event is None:
         return event_type, None
-    incident = inner.get("incident") if isinstance(inner.get("incident"), dict) else inner
+    incident = event.incident_of(inner)
     ident = incident.get("id") if isinstance(incident, dict) else None
     return event_type, ident if isinstance(ident, str) and ident else ""
 
