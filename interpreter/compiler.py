@@ -160,7 +160,7 @@ def _lower_step(
         retry=_retry(step, spec),
         continue_on_error=step.continueOnError,
         task_queue=spec.task_queue,
-        incident_write=spec.writes_incident,
+        incident_write=spec.incident_write,
         references=tuple(ref.plan() for ref in spec.references if ref.input in inputs),
         local=spec.local and spec.kind == "activity" and spec.task_queue is None,
     )

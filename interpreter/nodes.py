@@ -59,7 +59,7 @@ class NodeSpec:
     ``kind`` says how the interpreter runs it: ``activity`` nodes are one activity each;
     ``approval``, ``wait`` and ``agent`` nodes are run by the workflow itself (timers,
     signals and updates around activities). ``branches`` names the extra branch keys
-    the step accepts (for example ``onTimeout``). ``writes_incident`` describes nodes that
+    the step accepts (for example ``onTimeout``). ``incident_write`` describes nodes that
     change the incident an input names (its fields, updates or timeline item), the writes
     whose echoes must not start definitions again. ``references`` are the inputs that
     may name an earlier step (``StepReference``). ``local`` marks a short, idempotent
@@ -77,7 +77,7 @@ class NodeSpec:
     retry: RetryDefaults = field(default_factory=RetryDefaults)
     task_queue: str | None = None
     branches: tuple[str, ...] = ()
-    writes_incident: IncidentWrite | None = None
+    incident_write: IncidentWrite | None = None
     references: tuple[StepReference, ...] = ()
     local: bool = False
 

@@ -283,11 +283,6 @@ class ActionStep(_Step):
             )
         return data
 
-    @property
-    def writes_incident(self) -> bool:
-        """Whether the step changes an incident (the one its ``incident_write.target`` names)."""
-        return self.incident_write is not None
-
     def resolve_references(
         self, inputs: dict[str, Any], outputs: Mapping[str, Any], steps: Collection[str]
     ) -> tuple[dict[str, Any], list[str]]:

@@ -578,9 +578,9 @@ def _check_echo_loop(checked: Checked, catalogue: Catalogue, out: _Collector) ->
         return
     for sid, step in checked.steps.items():
         node = catalogue.nodes.get(step.type)
-        if node is None or node.writes_incident is None:
+        if node is None or node.incident_write is None:
             continue
-        target = (step.inputs or {}).get(node.writes_incident.target)
+        target = (step.inputs or {}).get(node.incident_write.target)
         if not isinstance(target, str):
             continue
         if "$trigger" not in target:

@@ -20,7 +20,7 @@ def _spec(
     description: str,
     *,
     timeout: float = 60.0,
-    writes_incident: IncidentWrite | None = None,
+    incident_write: IncidentWrite | None = None,
 ) -> NodeSpec:
     # The timeout covers in-attempt waits for a short Retry-After (<= 30 s) plus the calls.
     return NodeSpec(
@@ -35,7 +35,7 @@ def _spec(
             maximum_interval=timedelta(minutes=2),
             non_retryable_error_types=NON_RETRYABLE_ERRORS,
         ),
-        writes_incident=writes_incident,
+        incident_write=incident_write,
     )
 
 
@@ -87,21 +87,21 @@ _SPECS = (
         "Acknowledges an incident: tries to accept triage into active, posts the message, "
         "acks its triggered pages; reports the real status and any move it could not make.",
         timeout=90.0,
-        writes_incident=STATUS_WRITE,
+        incident_write=STATUS_WRITE,
     ),
     _spec(
         "incident_io.incident.resolve",
         s.ResolveIncidentInput,
         s.ResolveIncidentOutput,
         "Resolves an incident into post-incident (or closed).",
-        writes_incident=STATUS_WRITE,
+        incident_write=STATUS_WRITE,
     ),
     _spec(
         "incident_io.incident.update",
         s.UpdateIncidentInput,
         s.IncidentOutput,
         "Changes severity, status, name or summary.",
-        writes_incident=UPDATE_WRITE,
+        incident_write=UPDATE_WRITE,
     ),
     _spec(
         "incident_io.incident.escalate",
@@ -114,6 +114,6 @@ _SPECS = (
         s.AddTimelineEventInput,
         s.AddTimelineEventOutput,
         "Adds an entry to the incident's timeline.",
-        writes_incident=TIMELINE_WRITE,
+        incident_write=TIMELINE_WRITE,
     ),
 )

@@ -44,8 +44,8 @@ steps:
 def test_a_compiled_write_step_carries_its_nodes_catalogue_entry() -> None:
     plan = compile_text(UPDATE, file="up.yaml", catalogue=CATALOGUE)
     bump, say = action(plan, "bump"), action(plan, "say")
-    assert bump.incident_write == CATALOGUE.nodes["incident_io.incident.update"].writes_incident
-    assert bump.writes_incident and not say.writes_incident
+    assert bump.incident_write == CATALOGUE.nodes["incident_io.incident.update"].incident_write
+    assert say.incident_write is None
     dumped = plan.model_dump(mode="json")
     assert "writes_incident" not in dumped["steps"]["bump"]
     assert "incident_write" not in dumped["steps"]["say"]  # older workers read it as before
@@ -70,7 +70,7 @@ def test_old_flags_of_other_nodes_and_false_flags() -> None:
 def test_the_legacy_table_is_what_the_catalogue_said_when_it_was_frozen() -> None:
     # Kept apart on purpose: the catalogue may change, old plans must not. Today they agree.
     for node, write in LEGACY_INCIDENT_WRITES.items():
-        assert CATALOGUE.nodes[node].writes_incident == write
+        assert CATALOGUE.nodes[node].incident_write == write
 
 
 class TicketInput(BaseModel):
@@ -82,7 +82,7 @@ class TicketInput(BaseModel):
 TICKET = NodeSpec(
     "test.ticket.note",
     TicketInput,
-    writes_incident=IncidentWrite(
+    incident_write=IncidentWrite(
         target="ticket", fields=(FieldWrite(tracked="summary", output="summary"),)
     ),
 )

@@ -82,7 +82,7 @@ def test_an_unfiltered_updated_definition_writing_its_incident_is_warned_about()
 def test_loop_knobs_compile_into_the_plan_and_are_bounded() -> None:
     plan = compile_text(echo(), file="echo.yaml", catalogue=CATALOGUE)
     assert (plan.include_own_changes, plan.max_runs_per_hour) == (False, 10)
-    assert plan.steps["note"].writes_incident
+    assert plan.steps["note"].incident_write is not None
     knobs = "  includeOwnChanges: true\n  maxRunsPerHour: 3\n"
     plan = compile_text(echo(trigger=knobs), file="echo.yaml", catalogue=CATALOGUE)
     assert (plan.include_own_changes, plan.max_runs_per_hour) == (True, 3)
